@@ -1,0 +1,88 @@
+"""typedarr: typed Matrix and Vector arrays that never broadcast behind your back.
+
+Modelled on Haskell's massiv: manifest (`U`) and delayed (`D`) representations, `Seq` and
+`Par` strategies, explicit broadcasts (`br`, `rows_like`, `cols_like`) and reductions
+(`sum_rows`, `sum_cols`), and `compute` to turn an expression into memory.
+"""
+
+# Construct
+# Broadcast and reduce
+from ._broadcast import br as br
+from ._broadcast import cols_like as cols_like
+from ._broadcast import colsLike as colsLike
+from ._broadcast import rows_like as rows_like
+from ._broadcast import rowsLike as rowsLike
+
+# Strategies and errors
+from ._errors import DTypeError as DTypeError
+from ._errors import ShapeError as ShapeError
+
+# Elementwise and compute
+from ._functions import compute as compute
+from ._functions import exp as exp
+from ._functions import log as log
+from ._functions import maximum as maximum
+from ._functions import minimum as minimum
+from ._functions import relu as relu
+from ._functions import sigmoid as sigmoid
+from ._functions import sqrt as sqrt
+from ._functions import tanh as tanh
+from ._functions import where as where
+from ._matrix import DMatrix as DMatrix
+from ._matrix import Matrix as Matrix
+from ._matrix import MatrixLike as MatrixLike
+from ._matrix import concat_rows as concat_rows
+from ._reduce import mean as mean
+from ._reduce import sum_all as sum_all
+from ._reduce import sum_cols as sum_cols
+from ._reduce import sum_rows as sum_rows
+from ._reduce import sumCols as sumCols
+from ._reduce import sumRows as sumRows
+from ._reduce import var as var
+from ._strategy import Par as Par
+from ._strategy import Seq as Seq
+from ._strategy import Strategy as Strategy
+from ._strategy import default_strategy as default_strategy
+from ._strategy import set_default_strategy as set_default_strategy
+from ._vector import DVector as DVector
+from ._vector import Vector as Vector
+from ._vector import VectorLike as VectorLike
+
+__all__ = [
+    "DMatrix",
+    "DTypeError",
+    "DVector",
+    "Matrix",
+    "MatrixLike",
+    "Par",
+    "Seq",
+    "ShapeError",
+    "Strategy",
+    "Vector",
+    "VectorLike",
+    "br",
+    "colsLike",
+    "cols_like",
+    "compute",
+    "concat_rows",
+    "default_strategy",
+    "exp",
+    "log",
+    "maximum",
+    "mean",
+    "minimum",
+    "relu",
+    "rowsLike",
+    "rows_like",
+    "set_default_strategy",
+    "sigmoid",
+    "sqrt",
+    "sumCols",
+    "sumRows",
+    "sum_all",
+    "sum_cols",
+    "sum_rows",
+    "tanh",
+    "var",
+    "where",
+]

@@ -1,0 +1,252 @@
+"""What every typed array shares: a graph node, a strategy, and the elementwise operators.
+
+`_Array` is the untyped core (rank-generic, so rank-3 and rank-4 kinds can join Matrix and
+Vector); `_Elementwise[Op, D]` adds the operators once for every kind, typed by the operand
+type `Op` the kind accepts and the delayed type `D` it produces. Every operator follows the
+same three steps: check the operand (same kind, same shape, same dtype, or a Python
+scalar), build a node, wrap it as a delayed array. Nothing is evaluated here.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar
+
+import numpy as np
+
+from . import _compute
+from ._errors import DTypeError, ShapeError
+from ._expr import BinaryOp, Const, DType, Leaf, Node, Shape, UnaryOp, binary, unary
+from ._strategy import Strategy, combine
+
+Op = TypeVar("Op")
+D = TypeVar("D")
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+_VERBS = {
+    BinaryOp.ADD: "add", BinaryOp.SUB: "subtract", BinaryOp.MUL: "multiply",
+    BinaryOp.DIV: "divide", BinaryOp.POW: "raise", BinaryOp.MAX: "take the maximum of",
+    BinaryOp.MIN: "take the minimum of", BinaryOp.LT: "compare (<)", BinaryOp.LE: "compare (<=)",
+    BinaryOp.GT: "compare (>)", BinaryOp.GE: "compare (>=)", BinaryOp.EQ: "compare (==)",
+    BinaryOp.NE: "compare (!=)",
+}
+
+
+class _Array:
+    """A typed array: an expression node plus the strategy `compute` will use."""
+
+    __slots__ = ("_node", "_strategy")
+    # Note: numpy must not convert us and broadcast; with this set, `ndarray + x` calls
+    # our reflected operator, which refuses.
+    __array_ufunc__ = None
+    __hash__ = None  # type: ignore[assignment]  # == is elementwise, as in numpy
+
+    _KIND: ClassVar[str]
+    _RANK: ClassVar[int]
+    _node: Node
+    _strategy: Strategy
+
+    def __init__(self) -> None:
+        raise TypeError(f"use {self._KIND}.from_numpy, {self._KIND}.zeros, ... to build a "
+                        f"{self._KIND}")
+
+    @classmethod
+    def _wrap(cls, node: Node, strategy: Strategy) -> Self:
+        obj = object.__new__(cls)
+        obj._node = node
+        obj._strategy = strategy
+        return obj
+
+    @property
+    def shape(self) -> Shape:
+        """The size along each axis: `(rows, cols)` for a Matrix, `(n,)` for a Vector."""
+        return self._node.shape
+
+    @property
+    def dtype(self) -> DType:
+        """float32 (the default) or float64."""
+        return self._node.dtype
+
+    @property
+    def strategy(self) -> Strategy:
+        """`Seq` or `Par`: how `compute` may use cores for this array."""
+        return self._strategy
+
+    def with_strategy(self, strategy: Strategy) -> Self:
+        """The same array, computed with `strategy` from now on."""
+        return type(self)._wrap(self._node, strategy)
+
+    def _values(self) -> np.ndarray[Any, DType]:
+        """The values in memory (read-only), computing a delayed array."""
+        return _compute.evaluate(self._node, self._strategy)
+
+    def to_numpy(self) -> np.ndarray[Any, DType]:
+        """A fresh, writable numpy copy of the values (computing a delayed array)."""
+        return np.array(self._values(), copy=True)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, DType]:
+        values = self._values()
+        if copy is False and dtype is not None and np.dtype(dtype) != values.dtype:
+            raise ValueError(f"cannot convert {self._KIND} of {values.dtype} to {dtype} "
+                             f"without a copy")
+        return np.array(values, dtype=dtype, copy=True) if copy else values.astype(
+            dtype or values.dtype, copy=False)
+
+    def __bool__(self) -> NoReturn:
+        raise TypeError(f"the truth value of a {self._KIND} is ambiguous: compare whole "
+                        f"arrays with numpy.array_equal(np.asarray(a), np.asarray(b))")
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        from ._repr import format_array
+
+        return format_array(self._KIND, isinstance(self._node, Leaf), self._strategy,
+                            self._node)
+
+    def _operand(self, verb: str, other: object) -> tuple[Node, Strategy] | None:
+        """The node of a checked operand, or None when `other` is not ours to handle."""
+        if isinstance(other, _Array):
+            self._check_fits(verb, other)
+            return other._node, combine(self._strategy, other._strategy)
+        if isinstance(other, numbers.Real):
+            return Const(float(other), self.dtype), self._strategy
+        if isinstance(other, np.ndarray):
+            raise ShapeError(f"cannot {verb} {self._describe()} and numpy array "
+                             f"{other.shape}: convert it explicitly with "
+                             f"{self._KIND}.from_numpy(a)")
+        return None
+
+    def _check_fits(self, verb: str, other: _Array) -> None:
+        if other._KIND != self._KIND or other.shape != self.shape:
+            raise ShapeError(f"cannot {verb} {self._describe()} and {other._describe()}: "
+                             f"{_hint(self, other)}")
+        if other.dtype != self.dtype:
+            raise DTypeError(f"cannot {verb} {self._describe()} of {self.dtype} and "
+                             f"{other._describe()} of {other.dtype}: convert one with "
+                             f".astype(np.{self.dtype}) or .astype(np.{other.dtype})")
+
+    def _describe(self) -> str:
+        return f"{self._KIND} {self.shape}"
+
+
+def _hint(a: _Array, b: _Array) -> str:
+    """What the user probably meant, since typedarr will not broadcast for them."""
+    if a._RANK != b._RANK:
+        m, v = (a, b) if a._RANK > b._RANK else (b, a)
+        if m._RANK == 2 and v._RANK == 1:
+            rows, cols = m.shape
+            if v.shape[0] == cols:
+                return "use rows_like(v, m) to repeat the Vector over rows"
+            if v.shape[0] == rows:
+                return "use cols_like(v, m) to repeat the Vector over columns"
+            return ("sizes do not match either axis; rows_like(v, m) repeats a Vector over "
+                    "rows, cols_like(v, m) over columns")
+        return f"a {a._KIND} and a {b._KIND} do not combine elementwise"
+    if 1 in a.shape + b.shape:
+        return ("size-1 dimensions do not broadcast: make a Vector (sum_rows, sum_cols) and "
+                "repeat it with rows_like, cols_like or br")
+    if a.shape == b.shape[::-1]:
+        return "the shapes are transposed: use .T"
+    return "elementwise operations need exactly the same shape"
+
+
+def check_dtype(dtype: Any) -> DType:
+    """`dtype` as a numpy dtype, if typedarr holds it (float32 or float64)."""
+    try:
+        dt: DType = np.dtype(dtype)
+    except TypeError as e:
+        raise DTypeError(f"not a dtype: {dtype!r}") from e
+    if dt not in FLOAT_DTYPES:
+        raise DTypeError(f"typedarr holds float32 or float64, not {dt}: convert explicitly, "
+                         f"e.g. a.astype(np.float32)")
+    return dt
+
+
+class _Elementwise(_Array, Generic[Op, D]):
+    """The elementwise operators, written once for every kind of array.
+
+    `Op` is what the kind accepts as an operand (for a Matrix: `MatrixLike[R, C]`, so mypy
+    rejects a Vector or other named dimensions) and `D` the delayed array it returns.
+    """
+
+    __slots__ = ()
+
+    def _delayed(self, node: Node, strategy: Strategy) -> D:
+        raise NotImplementedError
+
+    def _zip(self, op: BinaryOp, other: object, reflected: bool = False) -> D:
+        got = self._operand(_VERBS[op], other)
+        if got is None:
+            return NotImplemented  # type: ignore[no-any-return]
+        node, strategy = got
+        a, b = (node, self._node) if reflected else (self._node, node)
+        return self._delayed(binary(op, a, b), strategy)
+
+    def _map(self, op: UnaryOp) -> D:
+        return self._delayed(unary(op, self._node), self._strategy)
+
+    def astype(self, dtype: Any) -> D:
+        """The values converted to `dtype` (float32 or float64), delayed."""
+        dt = check_dtype(dtype)
+        return self._delayed(unary(UnaryOp.CAST, self._node, dt), self._strategy)
+
+    def __add__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.ADD, other)
+
+    def __radd__(self, other: float) -> D:
+        return self._zip(BinaryOp.ADD, other, reflected=True)
+
+    def __sub__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.SUB, other)
+
+    def __rsub__(self, other: float) -> D:
+        return self._zip(BinaryOp.SUB, other, reflected=True)
+
+    def __mul__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.MUL, other)
+
+    def __rmul__(self, other: float) -> D:
+        return self._zip(BinaryOp.MUL, other, reflected=True)
+
+    def __truediv__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.DIV, other)
+
+    def __rtruediv__(self, other: float) -> D:
+        return self._zip(BinaryOp.DIV, other, reflected=True)
+
+    def __pow__(self, exponent: float) -> D:
+        if isinstance(exponent, _Array):  # type: ignore[unreachable]  # untyped callers
+            raise TypeError("** takes a Python number as exponent, not an array")
+        return self._zip(BinaryOp.POW, exponent)
+
+    def __rpow__(self, base: float) -> D:
+        return self._zip(BinaryOp.POW, base, reflected=True)
+
+    def __neg__(self) -> D:
+        return self._map(UnaryOp.NEG)
+
+    def __abs__(self) -> D:
+        return self._map(UnaryOp.ABS)
+
+    # Note: comparisons give masks of 0.0 and 1.0 in the operands' dtype (numpy gives
+    # booleans), so a mask multiplies an array directly: `(x > 0) * dz`.
+    def __lt__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.LT, other)
+
+    def __le__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.LE, other)
+
+    def __gt__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.GT, other)
+
+    def __ge__(self, other: Op | float) -> D:
+        return self._zip(BinaryOp.GE, other)
+
+    def __eq__(self, other: Op | float) -> D:  # type: ignore[override]
+        return self._zip(BinaryOp.EQ, other)
+
+    def __ne__(self, other: Op | float) -> D:  # type: ignore[override]
+        return self._zip(BinaryOp.NE, other)

@@ -1,0 +1,17 @@
+"""The two errors typedarr raises for arrays that do not fit together."""
+
+
+class ShapeError(ValueError):
+    """Raised when array shapes or kinds do not fit an operation.
+
+    typedarr never broadcasts implicitly: the message names the operation, both shapes and
+    the explicit helper (`rows_like`, `cols_like`, `br`, `.T`) that says what was meant.
+    """
+
+
+class DTypeError(TypeError):
+    """Raised for a dtype typedarr does not hold, or when float32 and float64 would mix.
+
+    Mixing precisions is an explicit conversion (`x.astype(np.float64)`), never a silent
+    promotion.
+    """

@@ -1,0 +1,97 @@
+"""Elementwise functions for every kind of array, and `compute` as a function.
+
+Each is typed once through `_Elementwise[Op, D]`: the argument's kind fixes the result
+(`exp(Matrix[B, H])` is a `DMatrix[B, H]`, `exp(Vector[H])` a `DVector[H]`), and the other
+operands of `maximum` and `where` must be that same kind with the same dimensions.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from ._array import _Elementwise
+from ._expr import BinaryOp, UnaryOp
+from ._expr import where as where_node
+from ._strategy import combine
+
+Op = TypeVar("Op")
+D = TypeVar("D")
+M = TypeVar("M")
+M_co = TypeVar("M_co", covariant=True)
+
+
+def exp(x: _Elementwise[Op, D]) -> D:
+    """`e ** x` elementwise, delayed."""
+    return x._map(UnaryOp.EXP)
+
+
+def log(x: _Elementwise[Op, D]) -> D:
+    """The natural logarithm elementwise, delayed (`log(0)` is `-inf`, as in IEEE)."""
+    return x._map(UnaryOp.LOG)
+
+
+def sqrt(x: _Elementwise[Op, D]) -> D:
+    """The square root elementwise, delayed."""
+    return x._map(UnaryOp.SQRT)
+
+
+def tanh(x: _Elementwise[Op, D]) -> D:
+    """The hyperbolic tangent elementwise, delayed."""
+    return x._map(UnaryOp.TANH)
+
+
+def sigmoid(x: _Elementwise[Op, D]) -> D:
+    """The logistic function `1 / (1 + exp(-x))` elementwise, delayed; never overflows."""
+    return x._map(UnaryOp.SIGMOID)
+
+
+def relu(x: _Elementwise[Op, D]) -> D:
+    """`max(x, 0)` elementwise, delayed.
+
+    >>> relu(Vector.from_list([-1, 2])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 0.0, 2.0 ]
+    """
+    return x._map(UnaryOp.RELU)
+
+
+def maximum(a: _Elementwise[Op, D], b: Op | float) -> D:
+    """The larger of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar."""
+    return a._zip(BinaryOp.MAX, b)
+
+
+def minimum(a: _Elementwise[Op, D], b: Op | float) -> D:
+    """The smaller of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar."""
+    return a._zip(BinaryOp.MIN, b)
+
+
+def where(cond: _Elementwise[Op, D], a: Op | float, b: Op | float) -> D:
+    """`a` where `cond` is non-zero (a mask from a comparison), else `b`, elementwise.
+
+    >>> x = Vector.from_list([-1, 2])
+    >>> where(x > 0, x, 0.5 * x).compute()
+    Vector U Par (Sz1 2) float32
+    [ -0.5, 2.0 ]
+    """
+    a_got = cond._operand("select (where) from", a)
+    b_got = cond._operand("select (where) from", b)
+    if a_got is None or b_got is None:
+        raise TypeError("where(cond, a, b) takes arrays of cond's kind or Python numbers")
+    node = where_node(cond._node, a_got[0], b_got[0])
+    return cond._delayed(node, combine(a_got[1], b_got[1]))
+
+
+class _Computes(Protocol[M_co]):
+    def compute(self) -> M_co: ...
+
+
+def compute(x: _Computes[M]) -> M:
+    """The values of `x` in memory (massiv's `compute`): one pass for a delayed array.
+
+    >>> compute(br(2, Vector.from_list([1, 2])))
+    Matrix U Par (Sz (2 :. 2)) float32
+    [ [ 1.0, 2.0 ]
+    , [ 1.0, 2.0 ]
+    ]
+    """
+    return x.compute()

@@ -1,0 +1,33 @@
+"""Matrix products: a boundary of fusion, where operands are computed and BLAS runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._array import _Array
+from ._errors import DTypeError, ShapeError
+from ._strategy import Strategy, combine
+
+
+def matmul(a: _Array, b: _Array) -> tuple[np.ndarray[Any, np.dtype[Any]], Strategy]:
+    """`a @ b` for Matrix and Vector operands, with the inner sizes checked first."""
+    if a.shape[-1] != b.shape[0]:
+        raise ShapeError(f"cannot multiply {a._describe()} @ {b._describe()}: inner sizes "
+                         f"{a.shape[-1]} and {b.shape[0]} differ{_hint(a, b)}")
+    if a.dtype != b.dtype:
+        raise DTypeError(f"cannot multiply {a._describe()} of {a.dtype} @ {b._describe()} of "
+                         f"{b.dtype}: convert one with .astype")
+    out = np.matmul(a._values(), b._values())
+    if isinstance(out, np.ndarray):
+        out.flags.writeable = False  # fresh from BLAS: ours alone, no copy needed
+    return out, combine(a.strategy, b.strategy)
+
+
+def _hint(a: _Array, b: _Array) -> str:
+    if b._RANK == 2 and a.shape[-1] == b.shape[1]:
+        return ": did you mean a @ b.T?"
+    if a._RANK == 2 and a.shape[0] == b.shape[0]:
+        return ": did you mean a.T @ b?"
+    return ""

@@ -1,0 +1,194 @@
+"""Matrices (massiv's `Array r Ix2 e`): `Matrix[R, C]` in memory, `DMatrix[R, C]` delayed.
+
+`R` and `C` are phantom dimensions: `Matrix[Batch, Hidden] @ Matrix[Hidden, Out]` is a
+`Matrix[Batch, Out]`, while `Matrix[Batch, In] @ Matrix[Hidden, Out]` and
+`Matrix[B, H] + Matrix[B, In]` are mypy errors. A bare `Matrix` has dynamic dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, overload
+
+import numpy as np
+from typing_extensions import TypeVar
+
+from . import _construct
+from ._array import _Elementwise
+from ._construct import NonFinite, Seed
+from ._errors import DTypeError, ShapeError
+from ._expr import Leaf, Node, permute
+from ._linalg import matmul
+from ._select import Index, select
+from ._strategy import Strategy, default_strategy
+from ._vector import Vector, VectorLike
+
+R = TypeVar("R", default=Any)
+C = TypeVar("C", default=Any)
+K = TypeVar("K", default=Any)
+
+
+class MatrixLike(_Elementwise["MatrixLike[R, C]", "DMatrix[R, C]"], Generic[R, C]):
+    """A Matrix with `R` rows and `C` columns, in memory or delayed."""
+
+    __slots__ = ()
+    _KIND: ClassVar[str] = "Matrix"
+    _RANK: ClassVar[int] = 2
+
+    def _delayed(self, node: Node, strategy: Strategy) -> DMatrix[R, C]:
+        return DMatrix._wrap(node, strategy)
+
+    @property
+    def rows(self) -> int:
+        """The number of rows."""
+        return self.shape[0]
+
+    @property
+    def cols(self) -> int:
+        """The number of columns."""
+        return self.shape[1]
+
+    @property
+    def T(self) -> MatrixLike[C, R]:  # numpy's name
+        """The transpose: a view for a Matrix, an index map for a DMatrix; never a copy."""
+        return DMatrix._wrap(permute(self._node, (1, 0)), self._strategy)
+
+    def delay(self) -> DMatrix[R, C]:
+        """A delayed view of this Matrix (massiv's `delay`): no copy."""
+        return DMatrix._wrap(self._node, self._strategy)
+
+    def compute(self) -> Matrix[R, C]:
+        """The values in memory (massiv's `compute`); a Matrix is returned as it is."""
+        if isinstance(self, Matrix):
+            return self
+        return Matrix._wrap(Leaf(self._values()), self._strategy)
+
+    @overload
+    def __matmul__(self, other: MatrixLike[C, K]) -> Matrix[R, K]: ...
+    @overload
+    def __matmul__(self, other: VectorLike[C]) -> Vector[R]: ...
+    def __matmul__(self, other: MatrixLike[C, K] | VectorLike[C]) -> Matrix[R, K] | Vector[R]:
+        """The matrix product (BLAS): delayed operands are computed first.
+
+        Raises ShapeError when the inner sizes differ.
+
+        >>> (Matrix.ones(2, 3) @ Matrix.ones(3, 4)).shape
+        (2, 4)
+        """
+        if not isinstance(other, _Elementwise):
+            return NotImplemented
+        out, strategy = matmul(self, other)
+        if other._RANK == 1:
+            return Vector._wrap(Leaf(out), strategy)
+        return Matrix._wrap(Leaf(out), strategy)
+
+
+class Matrix(MatrixLike[R, C]):
+    """A manifest Matrix: float32 (default) or float64 values in memory (massiv's `U`)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_numpy(cls, a: np.ndarray[Any, Any], *, nonfinite: NonFinite = "raise",
+                   strategy: Strategy | None = None) -> Matrix:
+        """A Matrix holding a copy of the 2-d float32/float64 array `a`.
+
+        Raises ShapeError for another rank, DTypeError for a non-float dtype, and ValueError
+        for NaN or infinity unless `nonfinite="allow"`.
+
+        >>> Matrix.from_numpy(np.zeros((2, 3))).dtype
+        dtype('float64')
+        """
+        return cls._new(_construct.from_numpy(a, 2, "Matrix", nonfinite), strategy)
+
+    @classmethod
+    def from_list(cls, rows: Sequence[Sequence[float]], *, dtype: Any = np.float32,
+                  strategy: Strategy | None = None) -> Matrix:
+        """A Matrix from a list of equally long rows."""
+        return cls._new(_construct.from_nested(rows, 2, "Matrix", dtype), strategy)
+
+    @classmethod
+    def zeros(cls, rows: int, cols: int, *, dtype: Any = np.float32) -> Matrix:
+        """A `rows` x `cols` Matrix of zeros."""
+        return cls.replicate(rows, cols, 0.0, dtype=dtype)
+
+    @classmethod
+    def ones(cls, rows: int, cols: int, *, dtype: Any = np.float32) -> Matrix:
+        """A `rows` x `cols` Matrix of ones."""
+        return cls.replicate(rows, cols, 1.0, dtype=dtype)
+
+    @classmethod
+    def replicate(cls, rows: int, cols: int, value: float, *, dtype: Any = np.float32
+                  ) -> Matrix:
+        """A `rows` x `cols` Matrix with every element `value` (massiv's `replicate`)."""
+        return cls._new(_construct.filled((rows, cols), value, dtype), None)
+
+    @classmethod
+    def random_normal(cls, rows: int, cols: int, *, seed: Seed, mean: float = 0.0,
+                      std: float = 1.0, dtype: Any = np.float32) -> Matrix:
+        """Normally distributed values, reproducible from `seed` (an int or a Generator)."""
+        return cls._new(_construct.normal((rows, cols), seed, mean, std, dtype), None)
+
+    @classmethod
+    def random_uniform(cls, rows: int, cols: int, *, seed: Seed, low: float = 0.0,
+                       high: float = 1.0, dtype: Any = np.float32) -> Matrix:
+        """Values uniform on [low, high), reproducible from `seed`."""
+        return cls._new(_construct.uniform((rows, cols), seed, low, high, dtype), None)
+
+    @classmethod
+    def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Matrix:
+        return cls._wrap(Leaf(data), strategy or default_strategy())
+
+    @property
+    def T(self) -> Matrix[C, R]:  # numpy's name
+        """The transpose: a view of the same memory, no copy."""
+        return Matrix._wrap(Leaf(self._values().T), self._strategy)
+
+    @overload
+    def __getitem__(self, index: int) -> Vector[C]: ...
+    @overload
+    def __getitem__(self, index: slice | Sequence[int] | np.ndarray[Any, Any]) -> Matrix[Any, C]:
+        ...
+    def __getitem__(self, index: Index) -> Vector[C] | Matrix[Any, C]:
+        """Row `i` as a Vector, or the rows a slice or an index array selects (mini-batches).
+
+        >>> Matrix.from_list([[1, 2], [3, 4], [5, 6]])[np.array([2, 0])].shape
+        (2, 2)
+        """
+        picked = select(self._values(), index, "Matrix")
+        assert isinstance(picked, np.ndarray)
+        if picked.ndim == 1:
+            return Vector._wrap(Leaf(picked), self._strategy)
+        return Matrix._wrap(Leaf(picked), self._strategy)
+
+
+class DMatrix(MatrixLike[R, C]):
+    """A delayed Matrix (massiv's `D`): an expression, computed only by `compute`."""
+
+    __slots__ = ()
+
+    @property
+    def T(self) -> DMatrix[C, R]:  # numpy's name
+        """The transpose, delayed: an index map over the expression."""
+        return DMatrix._wrap(permute(self._node, (1, 0)), self._strategy)
+
+
+def concat_rows(parts: Sequence[MatrixLike[Any, C]]) -> Matrix[Any, C]:
+    """The rows of every part, one part after another (all with the same columns and dtype).
+
+    >>> concat_rows([Matrix.zeros(2, 3), Matrix.ones(1, 3)]).shape
+    (3, 3)
+    """
+    if not parts:
+        raise ShapeError("concat_rows needs at least one Matrix")
+    first = parts[0]
+    for p in parts[1:]:
+        if p.cols != first.cols:
+            raise ShapeError(f"cannot concatenate rows of Matrix {first.shape} and Matrix "
+                             f"{p.shape}: the column counts differ")
+        if p.dtype != first.dtype:
+            raise DTypeError(f"cannot concatenate Matrix of {first.dtype} and Matrix of "
+                             f"{p.dtype}: convert one with .astype")
+    data = np.concatenate([p._values() for p in parts], axis=0)
+    data.flags.writeable = False
+    return Matrix._wrap(Leaf(data), first.strategy)

@@ -1,0 +1,84 @@
+"""Reductions of seed 000 (`sum_rows`, `sum_cols`) and the per-column statistics on them.
+
+They return delayed Vectors, so `sum_rows((x - rows_like(mu, x)) ** 2)` stays one
+expression that a fused `compute` evaluates in a single pass over `x`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from typing_extensions import TypeVar
+
+from ._array import _Array
+from ._errors import ShapeError
+from ._expr import reduce_sum
+from ._matrix import MatrixLike
+from ._vector import DVector
+
+R = TypeVar("R", default=Any)
+C = TypeVar("C", default=Any)
+
+
+def sum_rows(m: MatrixLike[Any, C]) -> DVector[C]:
+    """The sum of each **column**, summing over the rows (seed 000's `_sumRows`).
+
+    >>> sum_rows(Matrix.from_list([[1, 2], [3, 4]])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 4.0, 6.0 ]
+    """
+    _check_matrix("sum_rows", m)
+    return DVector._wrap(reduce_sum(m._node, 0), m.strategy)
+
+
+def sum_cols(m: MatrixLike[R, Any]) -> DVector[R]:
+    """The sum of each **row**, summing over the columns (seed 000's `_sumCols`).
+
+    >>> sum_cols(Matrix.from_list([[1, 2], [3, 4]])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 3.0, 7.0 ]
+    """
+    _check_matrix("sum_cols", m)
+    return DVector._wrap(reduce_sum(m._node, 1), m.strategy)
+
+
+def mean(m: MatrixLike[Any, C]) -> DVector[C]:
+    """The mean of each column (a batch mean: one value per feature)."""
+    _check_rows("mean", m)
+    return sum_rows(m) * (1.0 / m.rows)
+
+
+def var(m: MatrixLike[Any, C]) -> DVector[C]:
+    """The population variance of each column (divided by the row count, as batchnorm does).
+
+    >>> var(Matrix.from_list([[1, 0], [3, 0]])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 1.0, 0.0 ]
+    """
+    from ._broadcast import rows_like
+
+    _check_rows("var", m)
+    centred = m - rows_like(mean(m), m)
+    return sum_rows(centred * centred) * (1.0 / m.rows)
+
+
+def sum_all(x: _Array) -> float:
+    """The sum of every element of a Matrix or Vector, as a Python float."""
+    if not isinstance(x, _Array):
+        raise TypeError(f"sum_all takes a Matrix or Vector, got {type(x).__name__}")
+    return float(x._values().sum(dtype=x.dtype))
+
+
+def _check_matrix(name: str, m: object) -> None:
+    if not isinstance(m, MatrixLike):
+        raise ShapeError(f"{name} reduces a Matrix, got {type(m).__name__}")
+
+
+def _check_rows(name: str, m: MatrixLike[Any, Any]) -> None:
+    _check_matrix(name, m)
+    if m.rows == 0:
+        raise ShapeError(f"{name} of a Matrix with no rows is undefined")
+
+
+sumRows = sum_rows  # massiv's name
+sumCols = sum_cols  # massiv's name

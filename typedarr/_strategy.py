@@ -1,0 +1,47 @@
+"""Computation strategies, as in massiv: `Seq` runs on one core, `Par` on all of them.
+
+The strategy is a field of every array; an operation on two arrays runs `Par` when either
+operand is `Par` (massiv's `Comp` combines the same way). Tiny arrays run sequentially
+whatever the strategy, since starting threads costs more than it gives there.
+"""
+
+from enum import Enum
+
+
+class Strategy(Enum):
+    """How `compute` may spend cores on an array."""
+
+    SEQ = "Seq"
+    PAR = "Par"
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+Seq = Strategy.SEQ
+Par = Strategy.PAR
+
+_default: list[Strategy] = [Par]
+
+
+def default_strategy() -> Strategy:
+    """The strategy given to arrays created without one (initially `Par`)."""
+    return _default[0]
+
+
+def set_default_strategy(strategy: Strategy) -> None:
+    """Set the strategy given to arrays created from now on.
+
+    >>> import typedarr as ta
+    >>> ta.set_default_strategy(ta.Seq); ta.Vector.zeros(2).strategy
+    Seq
+    >>> ta.set_default_strategy(ta.Par)
+    """
+    if not isinstance(strategy, Strategy):
+        raise TypeError(f"expected Seq or Par, got {strategy!r}")
+    _default[0] = strategy
+
+
+def combine(a: Strategy, b: Strategy) -> Strategy:
+    """The strategy of an array computed from operands with strategies `a` and `b`."""
+    return Par if Par in (a, b) else Seq

@@ -1,0 +1,142 @@
+"""Vectors (massiv's `Array r Ix1 e`): `Vector[N]` in memory, `DVector[N]` delayed.
+
+`N` is a phantom dimension: any class used as a name (`Vector[Hidden]`), or nothing at all
+(a bare `Vector` has a dynamic dimension). Both kinds share every elementwise operator
+through `VectorLike[N]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
+
+import numpy as np
+from typing_extensions import TypeVar
+
+from . import _construct
+from ._array import _Elementwise
+from ._construct import NonFinite, Seed
+from ._expr import Leaf, Node
+from ._linalg import matmul
+from ._strategy import Strategy, default_strategy
+
+if TYPE_CHECKING:
+    from ._matrix import MatrixLike
+
+N = TypeVar("N", default=Any)
+K = TypeVar("K", default=Any)
+
+
+class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
+    """A Vector of length `N`, in memory or delayed."""
+
+    __slots__ = ()
+    _KIND: ClassVar[str] = "Vector"
+    _RANK: ClassVar[int] = 1
+
+    def _delayed(self, node: Node, strategy: Strategy) -> DVector[N]:
+        return DVector._wrap(node, strategy)
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self.shape[0]
+
+    def delay(self) -> DVector[N]:
+        """A delayed view of this Vector (massiv's `delay`): no copy."""
+        return DVector._wrap(self._node, self._strategy)
+
+    def compute(self) -> Vector[N]:
+        """The values in memory (massiv's `compute`); a Vector is returned as it is."""
+        if isinstance(self, Vector):
+            return self
+        return Vector._wrap(Leaf(self._values()), self._strategy)
+
+    @overload
+    def __matmul__(self, other: MatrixLike[N, K]) -> Vector[K]: ...
+    @overload
+    def __matmul__(self, other: VectorLike[N]) -> float: ...
+    def __matmul__(self, other: MatrixLike[N, K] | VectorLike[N]) -> Vector[K] | float:
+        """`v @ m` (a Vector) or `v @ w` (the dot product, a float)."""
+        if not isinstance(other, _Elementwise):
+            return NotImplemented
+        out, strategy = matmul(self, other)
+        if other._RANK == 1:
+            return float(out)
+        return Vector._wrap(Leaf(out), strategy)
+
+
+class Vector(VectorLike[N]):
+    """A manifest Vector: float32 (default) or float64 values in memory (massiv's `U`)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_numpy(cls, a: np.ndarray[Any, Any], *, nonfinite: NonFinite = "raise",
+                   strategy: Strategy | None = None) -> Vector:
+        """A Vector holding a copy of the 1-d float32/float64 array `a`.
+
+        Raises ShapeError for another rank, DTypeError for a non-float dtype, and ValueError
+        for NaN or infinity unless `nonfinite="allow"`.
+
+        >>> Vector.from_numpy(np.array([1.0, 2.0], dtype=np.float32)).shape
+        (2,)
+        """
+        return cls._new(_construct.from_numpy(a, 1, "Vector", nonfinite), strategy)
+
+    @classmethod
+    def from_list(cls, values: Sequence[float], *, dtype: Any = np.float32,
+                  strategy: Strategy | None = None) -> Vector:
+        """A Vector of the numbers in `values` (massiv's `fromList`)."""
+        return cls._new(_construct.from_nested(values, 1, "Vector", dtype), strategy)
+
+    @classmethod
+    def zeros(cls, n: int, *, dtype: Any = np.float32) -> Vector:
+        """A Vector of `n` zeros."""
+        return cls.replicate(n, 0.0, dtype=dtype)
+
+    @classmethod
+    def ones(cls, n: int, *, dtype: Any = np.float32) -> Vector:
+        """A Vector of `n` ones."""
+        return cls.replicate(n, 1.0, dtype=dtype)
+
+    @classmethod
+    def replicate(cls, n: int, value: float, *, dtype: Any = np.float32) -> Vector:
+        """A Vector of `n` copies of `value` (massiv's `replicate`)."""
+        return cls._new(_construct.filled((n,), value, dtype), None)
+
+    @classmethod
+    def random_normal(cls, n: int, *, seed: Seed, mean: float = 0.0, std: float = 1.0,
+                      dtype: Any = np.float32) -> Vector:
+        """`n` normally distributed values, reproducible from `seed`."""
+        return cls._new(_construct.normal((n,), seed, mean, std, dtype), None)
+
+    @classmethod
+    def random_uniform(cls, n: int, *, seed: Seed, low: float = 0.0, high: float = 1.0,
+                       dtype: Any = np.float32) -> Vector:
+        """`n` values uniform on [low, high), reproducible from `seed`."""
+        return cls._new(_construct.uniform((n,), seed, low, high, dtype), None)
+
+    @classmethod
+    def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Vector:
+        return cls._wrap(Leaf(data), strategy or default_strategy())
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+    @overload
+    def __getitem__(self, index: slice | Sequence[int] | np.ndarray[Any, Any]) -> Vector: ...
+    def __getitem__(self, index: int | slice | Sequence[int] | np.ndarray[Any, Any]
+                    ) -> float | Vector:
+        """One element (`v[i]`, a float) or a Vector of the elements selected."""
+        from ._select import select
+
+        picked = select(self._values(), index, "Vector")
+        if isinstance(picked, np.ndarray):
+            return Vector._wrap(Leaf(picked), self._strategy)
+        return picked
+
+
+class DVector(VectorLike[N]):
+    """A delayed Vector (massiv's `D`): an expression, computed only by `compute`."""
+
+    __slots__ = ()
