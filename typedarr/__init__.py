@@ -32,6 +32,8 @@ from ._matrix import DMatrix as DMatrix
 from ._matrix import Matrix as Matrix
 from ._matrix import MatrixLike as MatrixLike
 from ._matrix import concat_rows as concat_rows
+from ._reduce import max_cols as max_cols
+from ._reduce import max_rows as max_rows
 from ._reduce import mean as mean
 from ._reduce import sum_all as sum_all
 from ._reduce import sum_cols as sum_cols
@@ -68,6 +70,8 @@ __all__ = [
     "default_strategy",
     "exp",
     "log",
+    "max_cols",
+    "max_rows",
     "maximum",
     "mean",
     "minimum",

@@ -20,7 +20,7 @@ from ._expr import BinaryOp, Const, DType, Leaf, Node, Shape, UnaryOp, binary, u
 from ._strategy import Strategy, combine
 
 Op = TypeVar("Op")
-D = TypeVar("D")
+D = TypeVar("D", covariant=True)
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

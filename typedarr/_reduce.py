@@ -1,7 +1,8 @@
-"""Reductions of seed 000 (`sum_rows`, `sum_cols`) and the per-column statistics on them.
+"""Reductions of seed 000 (`sum_rows`, `sum_cols`), the per-column statistics, and maxima.
 
-They return delayed Vectors, so `sum_rows((x - rows_like(mu, x)) ** 2)` stays one
-expression that a fused `compute` evaluates in a single pass over `x`.
+The sums return delayed Vectors, so `sum_rows((x - rows_like(mu, x)) ** 2)` stays one
+expression that a fused `compute` evaluates in a single pass over `x`. The maxima (for the
+log-sum-exp shift) are computed at once and return manifest Vectors.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing_extensions import TypeVar
 
 from ._array import _Array
 from ._errors import ShapeError
-from ._expr import reduce_sum
+from ._expr import Leaf, reduce_sum
 from ._matrix import MatrixLike
-from ._vector import DVector
+from ._vector import DVector, Vector
 
 R = TypeVar("R", default=Any)
 C = TypeVar("C", default=Any)
@@ -60,6 +61,36 @@ def var(m: MatrixLike[Any, C]) -> DVector[C]:
     _check_rows("var", m)
     centred = m - rows_like(mean(m), m)
     return sum_rows(centred * centred) * (1.0 / m.rows)
+
+
+def max_rows(m: MatrixLike[Any, C]) -> Vector[C]:
+    """The largest value of each column, in memory (a fusion boundary, like `@`).
+
+    >>> max_rows(Matrix.from_list([[1, 5], [3, 4]]))
+    Vector U Par (Sz1 2) float32
+    [ 3.0, 5.0 ]
+    """
+    _check_rows("max_rows", m)
+    return _manifest_max(m, 0)
+
+
+def max_cols(m: MatrixLike[R, Any]) -> Vector[R]:
+    """The largest value of each row, in memory: the shift of a log-sum-exp softmax.
+
+    >>> max_cols(Matrix.from_list([[1, 5], [3, 4]]))
+    Vector U Par (Sz1 2) float32
+    [ 5.0, 4.0 ]
+    """
+    _check_matrix("max_cols", m)
+    if m.cols == 0:
+        raise ShapeError("max_cols of a Matrix with no columns is undefined")
+    return _manifest_max(m, 1)
+
+
+def _manifest_max(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
+    data = m._values().max(axis=axis)
+    data.flags.writeable = False
+    return Vector._wrap(Leaf(data), m.strategy)
 
 
 def sum_all(x: _Array) -> float:
