@@ -1,0 +1,304 @@
+"""Find MNIST on disk, or fetch it from a public mirror, and load it as checked arrays.
+
+Where the files are looked for: the `--data-dir` argument, else the `TYPEDARR_DATA`
+environment variable, else a per-user cache (`$XDG_CACHE_HOME/typedarr/mnist`, by default
+`~/.cache/typedarr/mnist`). A missing file is downloaded with `urllib` (no extra dependency;
+`tqdm` draws a bar when installed), checked against the md5 of its uncompressed content, and
+only then renamed into place, so an interrupted or corrupt download never leaves a file that
+a later run would trust. Offline, `MnistNotFound` says exactly which files to put where.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from examples.idx import check_counts, parse_idx, read_idx_bytes, to_images, to_labels
+
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+TEST_LABELS = "t10k-labels-idx1-ubyte"
+FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+
+# md5 of the *uncompressed* IDX files (DESIGN.md §6): gzip output differs between
+# compressors and levels, the data inside does not.
+MD5: Mapping[str, str] = MappingProxyType(
+    {
+        TRAIN_IMAGES: "6bbc9ace898e44ae57da46a324031adb",
+        TRAIN_LABELS: "a25bea736e30d166cdddb491f175f624",
+        TEST_IMAGES: "2646ac647ad5339dbf082846283269ea",
+        TEST_LABELS: "27ae3e4e09519cfbb04c329615203637",
+    }
+)
+
+# Tried in order; the URL of a file is mirror + file name. yann.lecun.com is left out: it
+# has answered 403 to scripts for years.
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+ENV_VAR = "TYPEDARR_DATA"
+DEFAULT_TIMEOUT = 30.0
+_CHUNK = 1 << 16
+
+
+class MnistNotFound(RuntimeError):
+    """Raised when MNIST files are absent and cannot be downloaded; says how to provide them."""
+
+
+class MnistChecksumError(ValueError):
+    """Raised when a file's uncompressed content does not have the expected md5."""
+
+
+# eq=False: the fields are arrays, whose == is elementwise, so generated equality would raise.
+@dataclass(frozen=True, slots=True, eq=False)
+class Mnist:
+    """The MNIST splits: images `(n, 784)` float32 in [0, 1], labels `(n,)` int64 in 0..9.
+
+    The arrays are read-only, as typedarr's are: index with a permutation to shuffle.
+    """
+
+    train_x: NDArray[np.float32]
+    train_y: NDArray[np.int64]
+    test_x: NDArray[np.float32]
+    test_y: NDArray[np.int64]
+
+
+def resolve_data_dir(data_dir: Path | None) -> Path:
+    """The directory to look for MNIST in: `data_dir`, else `$TYPEDARR_DATA`, else the cache.
+
+    The cache follows the XDG base-directory spec: `$XDG_CACHE_HOME/typedarr/mnist` when
+    that variable holds an absolute path, else `~/.cache/typedarr/mnist`.
+
+    >>> resolve_data_dir(Path("/data/mnist")).as_posix()
+    '/data/mnist'
+    """
+    if data_dir is not None:
+        return data_dir.expanduser()
+    if env := os.environ.get(ENV_VAR):
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    # The spec says a relative value is invalid and must be ignored.
+    base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"
+    return base / "typedarr" / "mnist"
+
+
+def find_file(directory: Path, stem: str) -> Path | None:
+    """The gzipped (`stem.gz`) or else raw (`stem`) file in `directory`, or None if neither."""
+    for path in (directory / f"{stem}.gz", directory / stem):
+        if path.is_file():
+            return path
+    return None
+
+
+def load_mnist(
+    data_dir: Path | None = None,
+    *,
+    download: bool = True,
+    verify_md5: bool = True,
+    mirrors: Sequence[str] = MIRRORS,
+    md5: Mapping[str, str] = MD5,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Mnist:
+    """Load MNIST from `resolve_data_dir(data_dir)`, downloading absent files first.
+
+    Args:
+        data_dir: where the files are (see `resolve_data_dir` for the default).
+        download: fetch absent files from `mirrors`; if False, absent files raise at once.
+        verify_md5: check each file's uncompressed content (and each download) against `md5`.
+        mirrors: base URLs tried in order; a file's URL is mirror + `<name>.gz`.
+        md5: expected md5 per file name without `.gz` (tests inject small synthetic files).
+        timeout: seconds a connection may stall before the next mirror is tried.
+
+    Raises:
+        MnistNotFound: files are absent and download is off or every mirror failed.
+        MnistChecksumError: a file on disk has the wrong md5 (delete it to fetch it again).
+        IdxError: a file is malformed, or a split's images and labels counts differ.
+    """
+    directory = resolve_data_dir(data_dir)
+    missing = [stem for stem in FILES if find_file(directory, stem) is None]
+    if missing and not download:
+        raise MnistNotFound(_not_found_message(directory, missing, mirrors, failures=None))
+    expected: Mapping[str, str | None] = md5 if verify_md5 else dict.fromkeys(FILES)
+    for stem in missing:
+        _fetch(directory, stem, mirrors, expected[stem], timeout, missing)
+    train_x, train_y = _load_split(directory, TRAIN_IMAGES, TRAIN_LABELS, expected)
+    test_x, test_y = _load_split(directory, TEST_IMAGES, TEST_LABELS, expected)
+    return Mnist(train_x, train_y, test_x, test_y)
+
+
+def _load_split(
+    directory: Path, images: str, labels: str, expected: Mapping[str, str | None]
+) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    """One split's images and labels, checked against each other and made read-only."""
+    x = to_images(*_load_file(directory, images, expected[images]))
+    y = to_labels(*_load_file(directory, labels, expected[labels]))
+    check_counts(x, y, f"{directory}: {images} and {labels}")
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
+def _load_file(
+    directory: Path, stem: str, expected_md5: str | None
+) -> tuple[NDArray[np.uint8], str]:
+    """A file's array and its name for messages; decompressed once for both md5 and parsing."""
+    path = find_file(directory, stem)
+    if path is None:  # only if the file vanished between the download and here
+        raise MnistNotFound(f"{directory / stem}.gz disappeared while loading MNIST")
+    raw = read_idx_bytes(path)
+    if expected_md5 is not None:
+        _check_md5(raw, expected_md5, f"{path} (delete it to download it again)")
+    return parse_idx(raw, str(path)), str(path)
+
+
+def _check_md5(raw: bytes, expected: str, source: str) -> None:
+    actual = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+    if actual != expected:
+        raise MnistChecksumError(
+            f"{source}: md5 of the uncompressed data is {actual}, expected {expected}"
+        )
+
+
+def _fetch(
+    directory: Path,
+    stem: str,
+    mirrors: Sequence[str],
+    expected_md5: str | None,
+    timeout: float,
+    missing: Sequence[str],
+) -> None:
+    """Download `stem.gz` from the first mirror that delivers a valid file, else raise."""
+    directory.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    for mirror in mirrors:
+        url = _url(mirror, stem)
+        try:
+            _download(url, directory / f"{stem}.gz", expected_md5, timeout)
+            return
+        # Any network, HTTP or content failure means: try the next mirror.
+        except (OSError, ValueError, http.client.HTTPException) as e:
+            failures.append(f"{url}: {e}")
+    raise MnistNotFound(_not_found_message(directory, missing, mirrors, failures))
+
+
+def _url(mirror: str, stem: str) -> str:
+    return f"{mirror.rstrip('/')}/{stem}.gz"
+
+
+def _download(url: str, dest: Path, expected_md5: str | None, timeout: float) -> None:
+    """Fetch `url` into a temporary file beside `dest`, verify it, then rename it to `dest`.
+
+    The rename is atomic, so `dest` is either absent or complete and verified.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _stream(url, out, dest.name, timeout)
+            out.flush()
+            os.fsync(out.fileno())
+        raw = read_idx_bytes(tmp)
+        if expected_md5 is not None:
+            _check_md5(raw, expected_md5, url)
+        parse_idx(raw, url)  # also without an md5 to compare: at least well-formed IDX
+        os.replace(tmp, dest)
+    except BaseException:  # Ctrl-C included: never leave a partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(dest.parent)
+
+
+def _stream(url: str, out: IO[bytes], name: str, timeout: float) -> None:
+    """Copy the body at `url` into `out` in chunks, with a progress bar; check its length."""
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        e.close()  # an HTTPError holds the open response; close it before passing it on
+        raise
+    with response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length is not None else None
+        written = 0
+        with _progress(total, name) as bar:
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                written += len(chunk)
+                bar.update(len(chunk))
+    if total is not None and written != total:
+        raise OSError(f"connection closed after {written} of {total} bytes")
+
+
+class _Bar(Protocol):
+    def __enter__(self) -> _Bar: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def update(self, n: int) -> Any: ...
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def _progress(total: int | None, name: str) -> _Bar:
+    try:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+    except ImportError:  # tqdm is the `examples` extra: downloading works without a bar
+        return _NoBar()
+    # disable=None: no bar when stderr is not a terminal, so logs stay free of \r noise.
+    bar: _Bar = tqdm(total=total, desc=name, unit="B", unit_scale=True, disable=None)
+    return bar
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable; not every platform can open a directory, which is fine."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _not_found_message(
+    directory: Path, missing: Sequence[str], mirrors: Sequence[str], failures: list[str] | None
+) -> str:
+    """What is missing, why it was not downloaded, and the ways to provide it."""
+    lines = [f"MNIST not found: {directory} lacks " + ", ".join(f"{s}.gz" for s in missing)]
+    if failures is None:
+        lines.append("Downloading was turned off (download=False).")
+    else:
+        lines.append("Downloading failed from every mirror:")
+        lines += [f"  {failure}" for failure in failures] or ["  (no mirrors given)"]
+    lines += [
+        "To fix it, either:",
+        f"  - download these files into {directory} (gzipped or not):",
+        "      " + "  ".join(f"{s}.gz" for s in FILES),
+        "    from a mirror (URL = mirror + file name): " + "  ".join(mirrors or MIRRORS),
+        f"  - or point --data-dir DIR or the {ENV_VAR} environment variable at a directory",
+        "    that holds them.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,215 @@
+"""The IDX reader: the real MNIST files, a round-trip law, and one test per malformed file."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy.typing import NDArray
+
+from examples.idx import (
+    IdxError,
+    decompress,
+    encode_idx,
+    load_images,
+    load_labels,
+    load_split,
+    parse_idx,
+    read_idx,
+    read_idx_bytes,
+)
+
+# Written out here rather than imported, so a typo in the module's table cannot agree with itself.
+SHARED_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+
+def shared_mnist_dir() -> Path:
+    """The shared MNIST copy: `$TYPEDARR_TEST_MNIST`, else `../shared/datasets/mnist`."""
+    if env := os.environ.get("TYPEDARR_TEST_MNIST"):
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
+
+
+@pytest.fixture(scope="module")
+def shared() -> Path:
+    directory = shared_mnist_dir()
+    if not (directory / "train-images-idx3-ubyte.gz").is_file():
+        if os.environ.get("TYPEDARR_TEST_MNIST"):
+            pytest.fail(f"TYPEDARR_TEST_MNIST={directory} holds no MNIST files")
+        pytest.skip(f"no shared MNIST copy at {directory}")
+    return directory
+
+
+def idx_file(tmp_path: Path, data: bytes, name: str = "data.idx", *, gz: bool = False) -> Path:
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def images(n: int, rows: int = 28, cols: int = 28) -> NDArray[np.uint8]:
+    return np.arange(n * rows * cols, dtype=np.uint64).reshape(n, rows, cols).astype(np.uint8)
+
+
+# --- the real files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stem", sorted(SHARED_MD5))
+def test_shared_files_have_the_published_md5(shared: Path, stem: str) -> None:
+    raw = read_idx_bytes(shared / f"{stem}.gz")
+    assert hashlib.md5(raw, usedforsecurity=False).hexdigest() == SHARED_MD5[stem]
+
+
+def test_shared_test_split_loads_as_float_pixels_and_int_labels(shared: Path) -> None:
+    x, y = load_split(shared / "t10k-images-idx3-ubyte.gz", shared / "t10k-labels-idx1-ubyte.gz")
+    assert x.shape == (10000, 784) and x.dtype == np.float32
+    assert y.shape == (10000,) and y.dtype == np.int64
+    assert x.min() == 0.0 and x.max() == 1.0
+    assert y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # the well-known first test digits
+    assert np.bincount(y, minlength=10).min() >= 800
+
+
+def test_shared_labels_read_raw_are_uint8_rank_1(shared: Path) -> None:
+    raw = read_idx(shared / "train-labels-idx1-ubyte.gz")
+    assert raw.dtype == np.uint8 and raw.shape == (60000,)
+    assert not raw.flags.writeable  # a view of the file's bytes, not a copy
+
+
+# --- round trip and format detection ----------------------------------------------------------
+
+
+@given(hnp.arrays(np.uint8, hnp.array_shapes(min_dims=1, max_dims=4, max_side=5)), st.booleans())
+def test_encode_then_parse_is_identity(array: NDArray[np.uint8], gz: bool) -> None:
+    data = encode_idx(array)
+    assert np.array_equal(parse_idx(decompress(gzip.compress(data) if gz else data)), array)
+
+
+def test_gzip_is_detected_by_content_not_suffix(tmp_path: Path) -> None:
+    array = images(2)
+    gz_named_raw = idx_file(tmp_path, encode_idx(array), "raw.gz")
+    raw_named_gz = idx_file(tmp_path, encode_idx(array), "gz.idx", gz=True)
+    assert np.array_equal(read_idx(gz_named_raw), array)
+    assert np.array_equal(read_idx(raw_named_gz), array)
+
+
+def test_images_are_scaled_exactly_to_unit_interval(tmp_path: Path) -> None:
+    array = images(3)
+    x = load_images(idx_file(tmp_path, encode_idx(array), gz=True))
+    assert x.shape == (3, 784) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, array.reshape(3, 784).astype(np.float32) / np.float32(255))
+
+
+# --- malformed files: one test each -----------------------------------------------------------
+
+
+def test_truncated_payload_names_expected_and_actual_bytes(tmp_path: Path) -> None:
+    path = idx_file(tmp_path, encode_idx(images(5))[:-10])
+    with pytest.raises(IdxError, match=r"truncated.*expected 3920 bytes.*has 3910") as e:
+        read_idx(path)
+    assert str(path) in str(e.value)
+
+
+def test_trailing_bytes_are_an_error(tmp_path: Path) -> None:
+    with pytest.raises(IdxError, match=r"3 trailing bytes.*expected 3920"):
+        read_idx(idx_file(tmp_path, encode_idx(images(5)) + b"abc", gz=True))
+
+
+@pytest.mark.parametrize("magic", [b"\x01\x00\x08\x01", b"\x00\x01\x08\x01", b"PK\x03\x04"])
+def test_bad_magic_is_rejected(tmp_path: Path, magic: bytes) -> None:
+    with pytest.raises(IdxError, match="bad magic number"):
+        read_idx(idx_file(tmp_path, magic + b"\x00\x00\x00\x01\x07"))
+
+
+@pytest.mark.parametrize(("code", "name"), [(0x09, "signed byte"), (0x0D, "float"), (0x42, "not")])
+def test_type_codes_other_than_unsigned_byte_are_rejected(
+    tmp_path: Path, code: int, name: str
+) -> None:
+    data = bytes([0, 0, code, 1, 0, 0, 0, 1, 7])
+    with pytest.raises(IdxError, match=f"type code 0x{code:02x} \\({name}.*only 0x08"):
+        read_idx(idx_file(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "too short"),
+        (b"\x00\x00\x08", "too short"),
+        (bytes([0, 0, 8, 0, 7]), "rank 0"),
+        (bytes([0, 0, 8, 3, 0, 0, 0, 1, 0, 0]), "rank 3 needs 16 bytes"),
+    ],
+)
+def test_short_header_and_rank_zero_are_rejected(tmp_path: Path, data: bytes, message: str) -> None:
+    with pytest.raises(IdxError, match=message):
+        read_idx(idx_file(tmp_path, data))
+
+
+def test_images_need_rank_3(tmp_path: Path) -> None:
+    path = idx_file(tmp_path, encode_idx(np.zeros(784, dtype=np.uint8)))
+    with pytest.raises(IdxError, match=r"shape \(n, 28, 28\).*rank 1.*labels file"):
+        load_images(path)
+
+
+def test_images_need_28_by_28(tmp_path: Path) -> None:
+    with pytest.raises(IdxError, match=r"got shape \(4, 14, 56\)"):
+        load_images(idx_file(tmp_path, encode_idx(images(4, 14, 56))))
+
+
+def test_labels_need_rank_1(tmp_path: Path) -> None:
+    with pytest.raises(IdxError, match=r"labels must have rank 1.*\(2, 28, 28\)"):
+        load_labels(idx_file(tmp_path, encode_idx(images(2))))
+
+
+def test_label_out_of_range_names_value_and_position(tmp_path: Path) -> None:
+    labels = np.array([3, 9, 0, 10, 255, 1], dtype=np.uint8)
+    with pytest.raises(IdxError, match=r"label 10 at position 3 is outside 0..9 \(2 labels"):
+        load_labels(idx_file(tmp_path, encode_idx(labels)))
+
+
+def test_labels_load_as_int64(tmp_path: Path) -> None:
+    y = load_labels(idx_file(tmp_path, encode_idx(np.arange(10, dtype=np.uint8)), gz=True))
+    assert y.dtype == np.int64 and y.tolist() == list(range(10))
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        pytest.param(lambda g: g[:-8], id="truncated"),
+        pytest.param(lambda g: g[:12] + bytes([g[12] ^ 0xFF]) + g[13:], id="flipped-byte"),
+        pytest.param(lambda g: g[:-8] + bytes([g[-8] ^ 1]) + g[-7:], id="bad-crc"),
+        pytest.param(lambda g: b"\x1f\x8b" + b"garbage" * 4, id="garbage"),
+        pytest.param(lambda g: g + b"junk", id="junk-after-stream"),
+    ],
+)
+def test_corrupt_gzip_names_the_file(tmp_path: Path, corrupt: Callable[[bytes], bytes]) -> None:
+    good = gzip.compress(encode_idx(images(2)))
+    path = tmp_path / "bad.gz"
+    path.write_bytes(corrupt(good))
+    with pytest.raises(IdxError, match="corrupt gzip") as e:
+        read_idx(path)
+    assert str(path) in str(e.value)
+
+
+def test_split_counts_must_agree(tmp_path: Path) -> None:
+    x = idx_file(tmp_path, encode_idx(images(5)), "x.idx")
+    y = idx_file(tmp_path, encode_idx(np.zeros(4, dtype=np.uint8)), "y.idx")
+    with pytest.raises(IdxError, match="5 images but 4 labels"):
+        load_split(x, y)
+
+
+def test_encode_refuses_other_dtypes_and_rank_0() -> None:
+    with pytest.raises(IdxError, match="uint8"):
+        encode_idx(np.zeros(3, dtype=np.int16))
+    with pytest.raises(IdxError, match="rank 0"):
+        encode_idx(np.array(3, dtype=np.uint8))

@@ -1,0 +1,378 @@
+"""Locating, loading and downloading MNIST, against the shared copy and local HTTP mirrors.
+
+Downloads are tested against `ThreadingHTTPServer`s on 127.0.0.1 serving small synthetic
+files (the md5 table is injected), never the internet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+import examples.mnist_data as mnist_data
+from examples.idx import encode_idx
+from examples.mnist_data import (
+    FILES,
+    MIRRORS,
+    Mnist,
+    MnistChecksumError,
+    MnistNotFound,
+    load_mnist,
+    resolve_data_dir,
+)
+
+SIZES = {
+    "train-images-idx3-ubyte": (6, 28, 28),
+    "train-labels-idx1-ubyte": (6,),
+    "t10k-images-idx3-ubyte": (4, 28, 28),
+    "t10k-labels-idx1-ubyte": (4,),
+}
+
+
+# --- synthetic MNIST and the files it is written as -------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Synthetic:
+    """A tiny MNIST: raw IDX bytes per file name (no `.gz`) and their md5 table."""
+
+    raw: dict[str, bytes]
+    md5: dict[str, str]
+
+    def array(self, stem: str) -> NDArray[np.uint8]:
+        shape = SIZES[stem]
+        return np.frombuffer(self.raw[stem], np.uint8, offset=4 + 4 * len(shape)).reshape(shape)
+
+    def write(self, directory: Path, stems: tuple[str, ...] = FILES, *, gz: bool = True) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stem in stems:
+            if gz:
+                (directory / f"{stem}.gz").write_bytes(gzip.compress(self.raw[stem]))
+            else:
+                (directory / stem).write_bytes(self.raw[stem])
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> Synthetic:
+    rng = np.random.default_rng(0)
+    arrays = {
+        stem: rng.integers(0, 10 if len(shape) == 1 else 256, shape, dtype=np.uint8)
+        for stem, shape in SIZES.items()
+    }
+    raw = {stem: encode_idx(a) for stem, a in arrays.items()}
+    md5 = {stem: hashlib.md5(r, usedforsecurity=False).hexdigest() for stem, r in raw.items()}
+    return Synthetic(raw, md5)
+
+
+def listing(directory: Path) -> list[str]:
+    """Every name in `directory`, hidden temporary files included."""
+    return sorted(os.listdir(directory)) if directory.exists() else []
+
+
+def assert_loaded(mnist: Mnist, synthetic: Synthetic) -> None:
+    expected_x = synthetic.array("train-images-idx3-ubyte").reshape(6, 784) / np.float32(255)
+    np.testing.assert_array_equal(mnist.train_x, expected_x)
+    assert mnist.train_y.tolist() == synthetic.array("train-labels-idx1-ubyte").tolist()
+    assert mnist.test_x.shape == (4, 784) and mnist.test_y.shape == (4,)
+
+
+# --- local HTTP mirrors -----------------------------------------------------------------------
+
+
+class MirrorServer(ThreadingHTTPServer):
+    """A static file server that records the paths asked for, and can cut bodies short."""
+
+    daemon_threads = True
+    requests: list[str]
+    truncate_bodies: bool
+
+
+class MirrorHandler(SimpleHTTPRequestHandler):
+    server: MirrorServer
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)
+        if not self.server.truncate_bodies:
+            return super().do_GET()
+        body = Path(self.directory, self.path.lstrip("/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) + 100))  # promise more than is sent
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        return None
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the tests assert on `requests` instead."""
+
+
+Serve = Callable[..., tuple[str, MirrorServer]]
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start mirrors serving a directory; returns its base URL and the server; stops them all."""
+    running: list[tuple[MirrorServer, threading.Thread]] = []
+
+    def start(root: Path, *, truncate: bool = False) -> tuple[str, MirrorServer]:
+        root.mkdir(parents=True, exist_ok=True)
+        server = MirrorServer(("127.0.0.1", 0), partial(MirrorHandler, directory=str(root)))
+        server.requests, server.truncate_bodies = [], truncate
+        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}/", server
+
+    yield start
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A URL on a port nothing listens on: connecting is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def stalled_url() -> Iterator[str]:
+    """A URL whose server completes the TCP handshake and then never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+
+# --- the shared copy --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_mnist() -> Mnist:
+    env = os.environ.get("TYPEDARR_TEST_MNIST")
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
+    directory = Path(env) if env else default
+    if not (directory / "train-images-idx3-ubyte.gz").is_file() and not env:
+        pytest.skip(f"no shared MNIST copy at {directory}")
+    return load_mnist(directory, download=False, verify_md5=True)
+
+
+def test_shared_mnist_has_the_known_shapes_and_ranges(shared_mnist: Mnist) -> None:
+    m = shared_mnist
+    assert m.train_x.shape == (60000, 784) and m.test_x.shape == (10000, 784)
+    assert m.train_x.dtype == m.test_x.dtype == np.float32
+    assert m.train_y.dtype == m.test_y.dtype == np.int64
+    assert m.train_x.min() == 0.0 and m.train_x.max() == 1.0
+    # The mean and std every MNIST normalisation uses (0.1307, 0.3081).
+    assert abs(float(m.train_x.mean()) - 0.1307) < 1e-3
+    assert abs(float(m.train_x.std()) - 0.3081) < 1e-3
+    assert m.train_y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+
+
+def test_shared_mnist_label_histogram_is_plausible(shared_mnist: Mnist) -> None:
+    train, test = np.bincount(shared_mnist.train_y), np.bincount(shared_mnist.test_y)
+    assert train.size == test.size == 10
+    assert train.min() > 5000 and train.max() < 7000
+    assert test.min() > 800 and test.max() < 1200
+    assert train[1] == 6742 and test[1] == 1135  # "1" is the most frequent digit in both
+
+
+def test_mnist_is_a_frozen_value_of_read_only_arrays(shared_mnist: Mnist) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        shared_mnist.train_x = shared_mnist.test_x  # type: ignore[misc]
+    for array in (shared_mnist.train_x, shared_mnist.test_x):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0, 0] = 0.5
+    for labels in (shared_mnist.train_y, shared_mnist.test_y):
+        with pytest.raises(ValueError, match="read-only"):
+            labels[0] = 3
+
+
+# --- locating and loading local files ---------------------------------------------------------
+
+
+def test_data_dir_argument_wins_over_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TYPEDARR_DATA", str(tmp_path / "env"))
+    assert resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert resolve_data_dir(None) == tmp_path / "env"
+
+
+def test_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("TYPEDARR_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert resolve_data_dir(None) == tmp_path / "xdg" / "typedarr" / "mnist"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
+    assert resolve_data_dir(None) == tmp_path / "home" / ".cache" / "typedarr" / "mnist"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert resolve_data_dir(None) == tmp_path / "home" / ".cache" / "typedarr" / "mnist"
+
+
+def test_loads_from_env_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, synthetic: Synthetic
+) -> None:
+    synthetic.write(tmp_path)
+    monkeypatch.setenv("TYPEDARR_DATA", str(tmp_path))
+    assert_loaded(load_mnist(download=False, md5=synthetic.md5), synthetic)
+
+
+def test_uncompressed_files_are_accepted(tmp_path: Path, synthetic: Synthetic) -> None:
+    synthetic.write(tmp_path, gz=False)
+    assert_loaded(load_mnist(tmp_path, download=False, md5=synthetic.md5), synthetic)
+
+
+def test_wrong_md5_on_disk_is_an_error_unless_unchecked(
+    tmp_path: Path, synthetic: Synthetic
+) -> None:
+    synthetic.write(tmp_path)
+    md5 = {**synthetic.md5, "t10k-labels-idx1-ubyte": "0" * 32}
+    with pytest.raises(MnistChecksumError, match=r"t10k-labels-idx1-ubyte\.gz.*expected 0{32}"):
+        load_mnist(tmp_path, download=False, md5=md5)
+    assert_loaded(load_mnist(tmp_path, download=False, md5=md5, verify_md5=False), synthetic)
+
+
+def test_missing_files_without_download_raise_without_network(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    url, server = serve(tmp_path / "mirror")
+    synthetic.write(tmp_path / "data", FILES[:3])
+    with pytest.raises(MnistNotFound, match="download=False") as e:
+        load_mnist(tmp_path / "data", download=False, mirrors=[url], md5=synthetic.md5)
+    assert f"{tmp_path / 'data'} lacks t10k-labels-idx1-ubyte.gz\n" in str(e.value)
+    assert server.requests == []
+
+
+# --- downloading ------------------------------------------------------------------------------
+
+
+def test_download_places_verified_files_atomically(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    synthetic.write(tmp_path / "mirror")
+    url, server = serve(tmp_path / "mirror")
+    data = tmp_path / "not" / "yet" / "there"
+    assert_loaded(load_mnist(data, mirrors=[url], md5=synthetic.md5), synthetic)
+    assert listing(data) == sorted(f"{stem}.gz" for stem in FILES)  # no temporary files left
+    for stem in FILES:
+        assert gzip.decompress((data / f"{stem}.gz").read_bytes()) == synthetic.raw[stem]
+    assert sorted(server.requests) == sorted(f"/{stem}.gz" for stem in FILES)
+
+
+def test_only_absent_files_are_downloaded(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    synthetic.write(tmp_path / "mirror")
+    url, server = serve(tmp_path / "mirror")
+    synthetic.write(tmp_path / "data", FILES[1:])
+    assert_loaded(load_mnist(tmp_path / "data", mirrors=[url], md5=synthetic.md5), synthetic)
+    assert server.requests == [f"/{FILES[0]}.gz"]
+
+
+CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
+    "wrong-content": lambda raw: gzip.compress(raw[:-1] + bytes([raw[-1] ^ 1])),
+    "truncated-gzip": lambda raw: gzip.compress(raw)[:-20],
+    "html-error-page": lambda raw: b"<html><body>Access denied</body></html>",
+    "wrong-size": lambda raw: gzip.compress(raw + b"\0"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CORRUPTIONS))
+def test_corrupt_mirror_is_rejected_and_next_used(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve, kind: str
+) -> None:
+    bad_root, good_root = tmp_path / "bad", tmp_path / "good"
+    bad_root.mkdir()
+    for stem in FILES:
+        (bad_root / f"{stem}.gz").write_bytes(CORRUPTIONS[kind](synthetic.raw[stem]))
+    synthetic.write(good_root)
+    (bad_url, bad), (good_url, good) = serve(bad_root), serve(good_root)
+    data = tmp_path / "data"
+    assert_loaded(load_mnist(data, mirrors=[bad_url, good_url], md5=synthetic.md5), synthetic)
+    assert len(bad.requests) == len(good.requests) == 4
+    for stem in FILES:
+        assert gzip.decompress((data / f"{stem}.gz").read_bytes()) == synthetic.raw[stem]
+    assert len(listing(data)) == 4
+
+
+def test_404_and_dropped_connections_fall_through(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    synthetic.write(tmp_path / "good")
+    empty_url, empty = serve(tmp_path / "empty")
+    dropping_url, dropping = serve(tmp_path / "good", truncate=True)
+    good_url, _ = serve(tmp_path / "good")
+    mirrors = [empty_url, dropping_url, good_url]
+    assert_loaded(load_mnist(tmp_path / "data", mirrors=mirrors, md5=synthetic.md5), synthetic)
+    assert len(empty.requests) == len(dropping.requests) == 4
+    assert len(listing(tmp_path / "data")) == 4
+
+
+def test_stalled_mirror_times_out_and_falls_through(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve, stalled_url: str
+) -> None:
+    synthetic.write(tmp_path / "good")
+    synthetic.write(tmp_path / "data", FILES[1:])
+    good_url, _ = serve(tmp_path / "good")
+    mnist = load_mnist(
+        tmp_path / "data", mirrors=[stalled_url, good_url], md5=synthetic.md5, timeout=0.2
+    )
+    assert_loaded(mnist, synthetic)
+
+
+def test_all_mirrors_failing_raises_a_helpful_error(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve, closed_url: str
+) -> None:
+    bad_root = tmp_path / "bad"
+    bad_root.mkdir()
+    (bad_root / f"{FILES[0]}.gz").write_bytes(gzip.compress(b"not idx"))
+    bad_url, _ = serve(bad_root)
+    synthetic.write(tmp_path / "good")
+    dropping_url, _ = serve(tmp_path / "good", truncate=True)
+    data = tmp_path / "data"
+    with pytest.raises(MnistNotFound) as e:
+        load_mnist(data, mirrors=[closed_url, dropping_url, bad_url], md5=synthetic.md5)
+    message = str(e.value)
+    for needle in [str(data), "--data-dir", "TYPEDARR_DATA", *(f"{s}.gz" for s in FILES)]:
+        assert needle in message
+    assert f"{closed_url}{FILES[0]}.gz: <urlopen error" in message
+    assert f"{dropping_url}{FILES[0]}.gz: connection closed after" in message
+    assert f"{bad_url}{FILES[0]}.gz: " in message and "md5" in message
+    assert listing(data) == []  # the rejected download left nothing behind
+
+
+def test_default_mirrors_are_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(MnistNotFound) as e:
+        load_mnist(tmp_path, download=False)
+    assert all(mirror in str(e.value) for mirror in MIRRORS)
+
+
+def test_interrupted_download_leaves_no_partial_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    synthetic.write(tmp_path / "mirror")
+    url, _ = serve(tmp_path / "mirror")
+
+    def interrupt(path: Path) -> bytes:
+        assert path.name.endswith(".part") and path.stat().st_size > 0  # the body was written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mnist_data, "read_idx_bytes", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        load_mnist(tmp_path / "data", mirrors=[url], md5=synthetic.md5)
+    assert listing(tmp_path / "data") == []
