@@ -10,13 +10,13 @@ scalar), build a node, wrap it as a delayed array. Nothing is evaluated here.
 from __future__ import annotations
 
 import numbers
-from typing import Any, ClassVar, Generic, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, Self, TypeVar
 
 import numpy as np
 
 from . import _compute
 from ._errors import DTypeError, ShapeError
-from ._expr import BinaryOp, Const, DType, Leaf, Node, Shape, UnaryOp, binary, unary
+from ._expr import BinaryOp, Const, DType, Node, Shape, UnaryOp, binary, unary
 from ._strategy import Strategy, combine
 
 Op = TypeVar("Op")
@@ -44,6 +44,9 @@ class _Array:
 
     _KIND: ClassVar[str]
     _RANK: ClassVar[int]
+    # massiv's representation: U (manifest, values in memory) or D (delayed). A delayed view
+    # of a manifest array holds a Leaf too, so the class, not the node, decides.
+    _MANIFEST: ClassVar[bool] = False
     _node: Node
     _strategy: Strategy
 
@@ -103,8 +106,7 @@ class _Array:
     def __repr__(self) -> str:
         from ._repr import format_array
 
-        return format_array(self._KIND, isinstance(self._node, Leaf), self._strategy,
-                            self._node)
+        return format_array(self._KIND, self._MANIFEST, self._strategy, self._node)
 
     def _operand(self, verb: str, other: object) -> tuple[Node, Strategy] | None:
         """The node of a checked operand, or None when `other` is not ours to handle."""
@@ -113,11 +115,14 @@ class _Array:
             return other._node, combine(self._strategy, other._strategy)
         if isinstance(other, numbers.Real):
             return Const(float(other), self.dtype), self._strategy
+        self._refuse_ndarray(verb, other)
+        return None
+
+    def _refuse_ndarray(self, verb: str, other: object) -> None:
         if isinstance(other, np.ndarray):
             raise ShapeError(f"cannot {verb} {self._describe()} and numpy array "
                              f"{other.shape}: convert it explicitly with "
                              f"{self._KIND}.from_numpy(a)")
-        return None
 
     def _check_fits(self, verb: str, other: _Array) -> None:
         if other._KIND != self._KIND or other.shape != self.shape:
@@ -187,6 +192,14 @@ class _Elementwise(_Array, Generic[Op, D]):
 
     def _map(self, op: UnaryOp) -> D:
         return self._delayed(unary(op, self._node), self._strategy)
+
+    if not TYPE_CHECKING:
+        # Runtime only: `ndarray @ x` lands here (numpy defers, see __array_ufunc__) and is
+        # refused as the elementwise operators refuse it, not with Python's bare "unsupported
+        # operand". Hidden from mypy, whose operator inference a reflected method changes.
+        def __rmatmul__(self, other: object) -> Any:
+            self._refuse_ndarray("multiply", other)
+            return NotImplemented
 
     def astype(self, dtype: Any) -> D:
         """The values converted to `dtype` (float32 or float64), delayed."""

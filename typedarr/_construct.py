@@ -85,4 +85,9 @@ def uniform(shape: Shape, seed: Seed, low: float, high: float, dtype: Any) -> Da
     if not low < high:
         raise ValueError(f"uniform needs low < high, got {low} and {high}")
     u = generator(seed).random(shape, dtype=dt.type)
-    return owned((u * dt.type(high - low) + dt.type(low)).astype(dt, copy=False))
+    x = u * dt.type(high - low) + dt.type(low)
+    # Rounding of `u*(high-low) + low` can land exactly on `high` (u = 1 - 2**-24 in float32);
+    # move such values to the largest representable number below `high` to keep [low, high).
+    below = np.nextafter(dt.type(high), dt.type(low))
+    np.minimum(x, below, out=x)
+    return owned(x.astype(dt, copy=False))

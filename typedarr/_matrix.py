@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, overload
 
@@ -20,7 +21,7 @@ from ._errors import DTypeError, ShapeError
 from ._expr import Leaf, Node, permute
 from ._linalg import matmul
 from ._select import Index, select
-from ._strategy import Strategy, default_strategy
+from ._strategy import Strategy, combine, default_strategy
 from ._vector import Vector, VectorLike
 
 R = TypeVar("R", default=Any)
@@ -75,6 +76,7 @@ class MatrixLike(_Elementwise["MatrixLike[R, C]", "DMatrix[R, C]"], Generic[R, C
         >>> (Matrix.ones(2, 3) @ Matrix.ones(3, 4)).shape
         (2, 4)
         """
+        self._refuse_ndarray("multiply", other)
         if not isinstance(other, _Elementwise):
             return NotImplemented
         out, strategy = matmul(self, other)
@@ -87,6 +89,7 @@ class Matrix(MatrixLike[R, C]):
     """A manifest Matrix: float32 (default) or float64 values in memory (massiv's `U`)."""
 
     __slots__ = ()
+    _MANIFEST = True
 
     @classmethod
     def from_numpy(cls, a: np.ndarray[Any, Any], *, nonfinite: NonFinite = "raise",
@@ -181,6 +184,10 @@ def concat_rows(parts: Sequence[MatrixLike[Any, C]]) -> Matrix[Any, C]:
     """
     if not parts:
         raise ShapeError("concat_rows needs at least one Matrix")
+    for i, p in enumerate(parts):
+        if not isinstance(p, MatrixLike):
+            raise ShapeError(f"concat_rows takes Matrix parts only; part {i} is "
+                             f"{type(p).__name__} {getattr(p, 'shape', '')}")
     first = parts[0]
     for p in parts[1:]:
         if p.cols != first.cols:
@@ -191,4 +198,4 @@ def concat_rows(parts: Sequence[MatrixLike[Any, C]]) -> Matrix[Any, C]:
                              f"{p.dtype}: convert one with .astype")
     data = np.concatenate([p._values() for p in parts], axis=0)
     data.flags.writeable = False
-    return Matrix._wrap(Leaf(data), first.strategy)
+    return Matrix._wrap(Leaf(data), functools.reduce(combine, (p.strategy for p in parts)))

@@ -32,8 +32,10 @@ Array = np.ndarray[Any, np.dtype[Any]]
 
 
 def _sigmoid(x: Array) -> Array:
-    # 0.5*(1 + tanh(x/2)) is the logistic function without exp overflow for large |x|.
-    out: Array = 0.5 * (1.0 + np.tanh(0.5 * x))
+    # With e = exp(-|x|) (never overflows), 1/(1+e) for x >= 0 and e/(1+e) for x < 0 keep
+    # full relative accuracy in both tails; 0.5*(1 + tanh(x/2)) rounds the left tail to 0.
+    e = np.exp(-np.abs(x))
+    out: Array = np.where(x >= 0, 1.0, e).astype(x.dtype, copy=False) / (1.0 + e)
     return out
 
 

@@ -58,6 +58,7 @@ class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
     def __matmul__(self, other: VectorLike[N]) -> float: ...
     def __matmul__(self, other: MatrixLike[N, K] | VectorLike[N]) -> Vector[K] | float:
         """`v @ m` (a Vector) or `v @ w` (the dot product, a float)."""
+        self._refuse_ndarray("multiply", other)
         if not isinstance(other, _Elementwise):
             return NotImplemented
         out, strategy = matmul(self, other)
@@ -70,6 +71,7 @@ class Vector(VectorLike[N]):
     """A manifest Vector: float32 (default) or float64 values in memory (massiv's `U`)."""
 
     __slots__ = ()
+    _MANIFEST = True
 
     @classmethod
     def from_numpy(cls, a: np.ndarray[Any, Any], *, nonfinite: NonFinite = "raise",
