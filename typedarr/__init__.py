@@ -12,6 +12,7 @@ from ._broadcast import cols_like as cols_like
 from ._broadcast import colsLike as colsLike
 from ._broadcast import rows_like as rows_like
 from ._broadcast import rowsLike as rowsLike
+from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
 
 # Strategies and errors
 from ._errors import DTypeError as DTypeError
@@ -54,6 +55,7 @@ __all__ = [
     "DMatrix",
     "DTypeError",
     "DVector",
+    "FusionUnavailableWarning",
     "Matrix",
     "MatrixLike",
     "Par",

@@ -1,0 +1,14 @@
+"""The fused engine: a delayed array's whole expression compiled into one numba kernel.
+
+`_plan` turns a graph into a structural key and the kernel's arguments, `_graph` reads a key
+back as a graph, `_scalar` and `_codegen` write the kernel's source, `_cache` keeps compiled
+kernels in memory and on disk, and `_engine` is the entry `_compute` calls. Importing this
+package imports numba.
+"""
+
+from ._cache import CacheStats as CacheStats
+from ._cache import kernel_dir as kernel_dir
+from ._cache import stats as stats
+from ._engine import evaluate as evaluate
+
+__all__ = ["CacheStats", "evaluate", "kernel_dir", "stats"]
