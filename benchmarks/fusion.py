@@ -9,6 +9,7 @@ Every contender returns a freshly allocated result, as `compute` does, except
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -162,8 +163,8 @@ def threshold_sweep() -> list[tuple[int, float, float]]:
         node = (r(g, x) * (x - r(mu, x)) * r(ivar, x) + r(b, x))._node
         saved, _engine.PAR_THRESHOLD = _engine.PAR_THRESHOLD, 0
         try:
-            t = side_by_side({"seq": lambda node=node: _fused.evaluate(node, ta.Seq),
-                              "par": lambda node=node: _fused.evaluate(node, ta.Par)},
+            t = side_by_side({"seq": functools.partial(_fused.evaluate, node, ta.Seq),
+                              "par": functools.partial(_fused.evaluate, node, ta.Par)},
                              repeats=300 if n < 512 else 60)
         finally:
             _engine.PAR_THRESHOLD = saved
@@ -182,7 +183,7 @@ def table(title: str, times: dict[str, float], base: str, unit: float, unit_name
 
 
 def main() -> None:
-    print(f"numba {numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads), numpy "
+    print(f"numba {numba.__version__} ({numba.get_num_threads()} threads), numpy "
           f"{np.__version__}, numexpr {numexpr.__version__}; {os.cpu_count()} cores\n")
     affine = side_by_side(affine_contenders(4096, 4096), repeats=15)
     print("\n".join(table("1. `g*(x-mu)*ivar + b`, 4096x4096 float32", affine,
