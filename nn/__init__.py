@@ -1,0 +1,146 @@
+"""nn: neural networks on typedarr, after seed 000's Haskell `Layer` / `Gradients` / `_pass`.
+
+A network is a list of immutable layers; `pass_` runs it forward and backward in one
+recursive function and returns the prediction and one `Gradients` per layer; an
+optimiser's `update` turns them into a new network. Every gradient is of the mean loss over
+the batch.
+
+```
+net = nn.mlp(784, 10, [300, 50], [nn.Relu, nn.Relu, nn.Identity], num_bn_layers=2, seed=0)
+opt = nn.SGD(lr=0.01)
+pred, grads = nn.pass_(nn.Phase.TRAIN, net, x, nn.one_hot(labels, 10), rng=rng)
+net, opt = opt.update(net, grads)
+print(nn.loss(pred, target), nn.accuracy(nn.forward(net, x_test), test_labels))
+```
+
+Seed 000's `Linear'` and `Linear'Gradients` are `LinearNoBias` and `LinearNoBiasGradients`.
+"""
+
+# Building a network whose sizes mypy checks
+from ._chain import Chain as Chain
+
+# Checks
+from ._check import check_network as check_network
+
+# Checkpoints
+from ._checkpoint import load as load
+from ._checkpoint import save as save
+
+# Errors
+from ._errors import CheckpointError as CheckpointError
+from ._errors import NetworkError as NetworkError
+
+# Gradients (seed 000)
+from ._gradients import BN1 as BN1
+from ._gradients import Gradients as Gradients
+from ._gradients import LinearGradients as LinearGradients
+from ._gradients import LinearNoBiasGradients as LinearNoBiasGradients
+from ._gradients import NoGrad as NoGrad
+
+# Initialisers
+from ._init import BiasInit as BiasInit
+from ._init import WeightInit as WeightInit
+from ._init import he_normal as he_normal
+from ._init import small_normal as small_normal
+from ._init import small_normal_bias as small_normal_bias
+from ._init import standard_normal as standard_normal
+from ._init import xavier_normal as xavier_normal
+from ._init import zero_bias as zero_bias
+
+# Labels and metrics
+from ._labels import accuracy as accuracy
+from ._labels import one_hot as one_hot
+
+# Layers (seed 000)
+from ._layers import Activation as Activation
+from ._layers import Batchnorm1d as Batchnorm1d
+from ._layers import Dropout as Dropout
+from ._layers import FActivation as FActivation
+from ._layers import Identity as Identity
+from ._layers import Layer as Layer
+from ._layers import Linear as Linear
+from ._layers import LinearNoBias as LinearNoBias
+from ._layers import Network as Network
+from ._layers import Relu as Relu
+from ._layers import Sigmoid as Sigmoid
+from ._layers import Tanh as Tanh
+from ._losses import Loss as Loss
+from ._losses import SigmoidBinaryCrossEntropy as SigmoidBinaryCrossEntropy
+from ._losses import SoftmaxCrossEntropy as SoftmaxCrossEntropy
+
+# Outputs and losses
+from ._losses import binary_cross_entropy as binary_cross_entropy
+from ._losses import cross_entropy as cross_entropy
+from ._losses import logsumexp as logsumexp
+from ._losses import loss as loss
+from ._losses import softmax as softmax
+
+# The MLP builder (seed 004)
+from ._mlp import mlp as mlp
+from ._optim import SGD as SGD
+
+# Optimisers
+from ._optim import Adam as Adam
+from ._optim import Optimizer as Optimizer
+from ._optim import RMSprop as RMSprop
+from ._pass import Phase as Phase
+
+# The pass (seed 000)
+from ._pass import forward as forward
+from ._pass import pass_ as pass_
+
+# Updates
+from ._update import update_batch_statistics as update_batch_statistics
+
+__all__ = [
+    "BN1",
+    "SGD",
+    "Activation",
+    "Adam",
+    "Batchnorm1d",
+    "BiasInit",
+    "Chain",
+    "CheckpointError",
+    "Dropout",
+    "FActivation",
+    "Gradients",
+    "Identity",
+    "Layer",
+    "Linear",
+    "LinearGradients",
+    "LinearNoBias",
+    "LinearNoBiasGradients",
+    "Loss",
+    "Network",
+    "NetworkError",
+    "NoGrad",
+    "Optimizer",
+    "Phase",
+    "RMSprop",
+    "Relu",
+    "Sigmoid",
+    "SigmoidBinaryCrossEntropy",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "WeightInit",
+    "accuracy",
+    "binary_cross_entropy",
+    "check_network",
+    "cross_entropy",
+    "forward",
+    "he_normal",
+    "load",
+    "logsumexp",
+    "loss",
+    "mlp",
+    "one_hot",
+    "pass_",
+    "save",
+    "small_normal",
+    "small_normal_bias",
+    "softmax",
+    "standard_normal",
+    "update_batch_statistics",
+    "xavier_normal",
+    "zero_bias",
+]

@@ -1,0 +1,58 @@
+"""The elementwise activations (seed 004, task 1) and their derivatives, as fused expressions.
+
+The derivative of sigmoid and tanh is written with the layer's output `y` (`y * (1 - y)`,
+`1 - y**2`), so the backward pass needs nothing the forward pass did not already keep; ReLU's
+uses the input (`1` where `x > 0`, else `0`: seed 004's choice at the kink).
+"""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+from typing_extensions import TypeVar
+
+import typedarr as ta
+from typedarr import Matrix, MatrixLike
+
+from ._layers import FActivation
+
+B = TypeVar("B", default=Any)
+F = TypeVar("F", default=Any)
+
+
+def activate(f: FActivation, x: Matrix[B, F]) -> Matrix[B, F]:
+    """`f` applied to every element of `x`: one pass.
+
+    >>> import nn
+    >>> activate(nn.Relu, Matrix.from_list([[-1.0, 2.0]]))
+    Matrix U Par (Sz (1 :. 2)) float32
+    [ [ 0.0, 2.0 ]
+    ]
+    """
+    match f:
+        case FActivation.RELU:
+            return ta.compute(ta.relu(x))
+        case FActivation.SIGMOID:
+            return ta.compute(ta.sigmoid(x))
+        case FActivation.TANH:
+            return ta.compute(ta.tanh(x))
+        case FActivation.IDENTITY:
+            return x
+        case _:
+            assert_never(f)
+
+
+def derivative(f: FActivation, x: Matrix[B, F], y: Matrix[B, F], dy: MatrixLike[B, F]
+               ) -> Matrix[B, F]:
+    """The gradient at the input `x`, given the output `y = f(x)` and the gradient `dy` there."""
+    match f:
+        case FActivation.RELU:
+            return ta.compute((x > 0.0) * dy)
+        case FActivation.SIGMOID:
+            return ta.compute(dy * y * (1.0 - y))
+        case FActivation.TANH:
+            return ta.compute(dy * (1.0 - y * y))
+        case FActivation.IDENTITY:
+            return ta.compute(dy)
+        case _:
+            assert_never(f)

@@ -1,0 +1,84 @@
+"""Checks that name the culprit: layer sizes that do not chain, and NaN or infinity in data.
+
+`check_network` walks the layer list with the feature count, without any data, so a
+network can be validated when it is built or loaded; `pass_` catches the same mistakes
+when they happen (typedarr's ShapeError, re-raised naming the layer) for networks that were
+never checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, assert_never
+
+import numpy as np
+
+from typedarr import MatrixLike
+
+from ._errors import NetworkError
+from ._layers import (
+    LAYER_KINDS,
+    Activation,
+    Batchnorm1d,
+    Dropout,
+    Layer,
+    Linear,
+    LinearNoBias,
+    describe,
+)
+
+
+def check_network(net: Sequence[Layer], input_size: int) -> int:
+    """The number of output features of `net` for inputs of `input_size` features.
+
+    Raises NetworkError naming the first layer whose input size differs from what the layer
+    before it gives, the first layer whose dtype differs from the first layer's, or an entry
+    that is not a layer.
+
+    >>> import nn
+    >>> net = [nn.Linear(Matrix.zeros(4, 3), Vector.zeros(3)), nn.Activation(nn.Relu)]
+    >>> nn.check_network(net, 4)
+    3
+    >>> nn.check_network(net, 5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nn.NetworkError: layer 0 (Linear 4->3): expects 4 input features, got 5 (...)
+    """
+    size, dtype = input_size, None
+    for i, layer in enumerate(net):
+        if not isinstance(layer, LAYER_KINDS):
+            raise NetworkError(f"layer {i} is not a layer: {layer!r}")
+        wants, gives, layer_dtype = _sizes(layer, size)
+        if wants is not None and wants != size:
+            source = "the network input" if i == 0 else f"what {describe(i - 1, net[i - 1])} gives"
+            raise NetworkError(f"{describe(i, layer)}: expects {wants} input features, got "
+                               f"{size} ({source})")
+        if layer_dtype is not None:
+            if dtype is not None and layer_dtype != dtype:
+                raise NetworkError(f"{describe(i, layer)}: parameters are {layer_dtype} but "
+                                   f"earlier layers are {dtype}; convert with .astype")
+            dtype = layer_dtype
+        size = gives
+    return size
+
+
+def _sizes(layer: Layer, size: int) -> tuple[int | None, int, np.dtype[Any] | None]:
+    """What the layer expects (None: any size), what it gives, and its parameters' dtype."""
+    match layer:
+        case Linear(w, _) | LinearNoBias(w):
+            return w.rows, w.cols, w.dtype
+        case Batchnorm1d():
+            return layer.size, layer.size, layer.mu.dtype
+        case Activation() | Dropout():
+            return None, size, None
+        case _:
+            assert_never(layer)
+
+
+def check_finite(what: str, m: MatrixLike[Any, Any], why: str = "") -> None:
+    """Raise NetworkError if `m` holds NaN or infinity, saying where the first one is."""
+    values = np.asarray(m)
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, col = (int(k) for k in np.argwhere(~finite)[0])
+        raise NetworkError(f"{what} holds {values[row, col]} at row {row}, column {col}{why}")

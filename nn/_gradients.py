@@ -1,0 +1,60 @@
+"""Seed 000's `Gradients` sum type: what `pass_` computes for each layer, in layer order.
+
+```
+Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
+          | BN1(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
+```
+
+`LinearNoBiasGradients` is seed 000's `Linear'Gradients`. Every gradient is of the **mean**
+loss over the batch (PyTorch's default), batchnorm's `dgamma` and `dbeta` included. `BN1`
+also carries the batch statistics the layer normalised with, from which the update step
+moves the running statistics (in the EVAL phase they are the running statistics
+themselves, so EVAL gradients are for inspection, not for training).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeAlias
+
+from typing_extensions import TypeVar
+
+from typedarr import Matrix, Vector
+
+In = TypeVar("In", default=Any)  # input features
+Out = TypeVar("Out", default=Any)  # output features
+F = TypeVar("F", default=Any)  # normalised features
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LinearGradients(Generic[In, Out]):
+    """The gradients of a `Linear` layer's weights and biases."""
+
+    dw: Matrix[In, Out]
+    db: Vector[Out]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LinearNoBiasGradients(Generic[In, Out]):
+    """The gradient of a `LinearNoBias` layer's weights (seed 000's `Linear'Gradients`)."""
+
+    dw: Matrix[In, Out]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BN1(Generic[F]):
+    """A batchnorm layer's batch statistics and the gradients of `gamma` and `beta`."""
+
+    batch_mu: Vector[F]
+    batch_var: Vector[F]
+    dgamma: Vector[F]
+    dbeta: Vector[F]
+
+
+@dataclass(frozen=True, slots=True)
+class NoGrad:
+    """Nothing to learn: activations and dropout."""
+
+
+Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any] | BN1[Any]
+                        | NoGrad)

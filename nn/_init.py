@@ -1,0 +1,105 @@
+"""Weight and bias initialisers, each reproducible from a seed (an int or a Generator).
+
+Weights `(fan_in, fan_out)`, normally distributed with mean 0 and this standard deviation:
+
+| initialiser       | std                          | from                                   |
+|-------------------|------------------------------|----------------------------------------|
+| `small_normal`    | 0.01                         | seed 000 (`0.01 * randn`)              |
+| `standard_normal` | 1                            | seed 001's "bad" initialisation        |
+| `xavier_normal`   | sqrt(2 / (fan_in + fan_out)) | Glorot and Bengio (2010)               |
+| `he_normal`       | sqrt(2 / fan_in)             | He et al. (2015)                       |
+
+Seed 001 names a "Xavier / 2" initialisation without defining it; its author's code draws
+`randn / sqrt(fan_in / 2)`, which is `he_normal`. Biases: `zero_bias` or `small_normal_bias`
+(seed 000 draws biases like weights, `0.01 * randn`). Any function with the signature of
+`WeightInit` or `BiasInit` can be passed to `nn.mlp`, as seed 004's `weight_init_fn`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Protocol
+
+import numpy as np
+
+from typedarr import Matrix, Vector
+
+Seed = int | np.random.Generator
+
+
+class WeightInit(Protocol):
+    """Makes a `(fan_in, fan_out)` weight Matrix from a seed."""
+
+    def __call__(self, fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32
+                 ) -> Matrix: ...
+
+
+class BiasInit(Protocol):
+    """Makes a bias Vector of `n` elements from a seed."""
+
+    def __call__(self, n: int, *, seed: Seed, dtype: Any = np.float32) -> Vector: ...
+
+
+def small_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32) -> Matrix:
+    """`0.01 * randn(fan_in, fan_out)`: seed 000's weights.
+
+    >>> import nn
+    >>> nn.small_normal(784, 300, seed=0).shape
+    (784, 300)
+    """
+    return Matrix.random_normal(fan_in, fan_out, seed=seed, std=0.01, dtype=dtype)
+
+
+def standard_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32
+                    ) -> Matrix:
+    """`randn(fan_in, fan_out)`: seed 001's deliberately bad initialisation.
+
+    >>> import nn
+    >>> round(float(np.asarray(nn.standard_normal(300, 300, seed=0)).std()), 1)
+    1.0
+    """
+    return Matrix.random_normal(fan_in, fan_out, seed=seed, dtype=dtype)
+
+
+def xavier_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32
+                  ) -> Matrix:
+    """Glorot's normal initialisation: std `sqrt(2 / (fan_in + fan_out))`.
+
+    >>> import nn
+    >>> round(float(np.asarray(nn.xavier_normal(300, 500, seed=0)).std()), 3)
+    0.05
+    """
+    std = math.sqrt(2.0 / (fan_in + fan_out))
+    return Matrix.random_normal(fan_in, fan_out, seed=seed, std=std, dtype=dtype)
+
+
+def he_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32) -> Matrix:
+    """He's initialisation for ReLU layers: std `sqrt(2 / fan_in)` (seed 001's "Xavier / 2").
+
+    >>> import nn
+    >>> round(float(np.asarray(nn.he_normal(800, 300, seed=0)).std()), 3)
+    0.05
+    """
+    return Matrix.random_normal(fan_in, fan_out, seed=seed, std=math.sqrt(2.0 / fan_in),
+                                dtype=dtype)
+
+
+def zero_bias(n: int, *, seed: Seed, dtype: Any = np.float32) -> Vector:
+    """`n` zeros (the seed is accepted for a uniform signature, and unused).
+
+    >>> import nn
+    >>> nn.zero_bias(2, seed=0)
+    Vector U Par (Sz1 2) float32
+    [ 0.0, 0.0 ]
+    """
+    return Vector.zeros(n, dtype=dtype)
+
+
+def small_normal_bias(n: int, *, seed: Seed, dtype: Any = np.float32) -> Vector:
+    """`0.01 * randn(n)`: seed 000's biases.
+
+    >>> import nn
+    >>> nn.small_normal_bias(3, seed=0).shape
+    (3,)
+    """
+    return Vector.random_normal(n, seed=seed, std=0.01, dtype=dtype)

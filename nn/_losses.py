@@ -1,0 +1,162 @@
+"""The output of a network and its loss: softmax with cross-entropy, sigmoid with binary
+cross-entropy.
+
+The output function is not a layer: `pass_` applies it when the layer list is empty, as
+seed 000's `_pass inp []` does, and `output` returns both the prediction and the gradient
+of the mean loss with respect to the logits, which for both pairs is
+`(prediction - target) / batch` (seed 004, appendix A; the sigmoid case is the same
+algebra per output). Softmax and `logsumexp` are computed with the log-sum-exp shift by
+the row's maximum (seed 004, appendix B), so they never overflow.
+
+The loss *values* (`cross_entropy`, `binary_cross_entropy`, or `loss` for either) take the
+prediction `pass_` and `forward` return, i.e. probabilities, and average over the batch.
+Note: a probability that underflowed to 0 is read as the dtype's smallest normal number
+(`log` gives about -87 in float32, -708 in float64) instead of giving an infinite loss;
+PyTorch's `BCELoss` clamps the log at -100 for the same reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, TypeAlias, assert_never
+
+import numpy as np
+from typing_extensions import TypeVar
+
+import typedarr as ta
+from typedarr import Matrix, MatrixLike, Vector
+
+from ._errors import NetworkError
+
+B = TypeVar("B", default=Any)  # rows: the batch
+C = TypeVar("C", default=Any)  # columns: classes or outputs
+
+
+@dataclass(frozen=True, slots=True)
+class SoftmaxCrossEntropy:
+    """Multi-class output: softmax probabilities, cross-entropy against one-hot targets."""
+
+
+@dataclass(frozen=True, slots=True)
+class SigmoidBinaryCrossEntropy:
+    """Binary output (seed 002): a sigmoid per output column, binary cross-entropy against
+    0/1 targets, summed over the columns and averaged over the batch (with one column, as
+    PyTorch's `BCELoss`)."""
+
+
+Loss: TypeAlias = SoftmaxCrossEntropy | SigmoidBinaryCrossEntropy
+
+SOFTMAX_CROSS_ENTROPY = SoftmaxCrossEntropy()
+SIGMOID_BINARY_CROSS_ENTROPY = SigmoidBinaryCrossEntropy()
+
+
+def logsumexp(x: MatrixLike[B, Any]) -> Vector[B]:
+    """`log(sum(exp(row)))` of each row, shifted by the row's maximum so it never overflows.
+
+    >>> import nn
+    >>> nn.logsumexp(Matrix.from_list([[1000.0, 1000.0]]))
+    Vector U Par (Sz1 1) float32
+    [ 1000.6932 ]
+    """
+    shift = ta.max_cols(x)
+    return ta.compute(shift + ta.log(ta.sum_cols(ta.exp(x - ta.cols_like(shift, x)))))
+
+
+def softmax(x: MatrixLike[B, C]) -> Matrix[B, C]:
+    """The softmax of each row: rows of probabilities summing to 1.
+
+    Seed 000's `softmax` with the log-sum-exp shift: `e = exp(x - max)`, then `e / sum(e)`.
+    Note: `exp(x - logsumexp(x))` is the same function but less accurate in float32, where
+    `logsumexp` of large logits carries the rounding of their magnitude (3e-5 at 512).
+
+    >>> import nn
+    >>> nn.softmax(Matrix.from_list([[0.0, 0.0], [1e4, 0.0]]))
+    Matrix U Par (Sz (2 :. 2)) float32
+    [ [ 0.5, 0.5 ]
+    , [ 1.0, 0.0 ]
+    ]
+    """
+    e = ta.compute(ta.exp(x - ta.cols_like(ta.max_cols(x), x)))
+    return ta.compute(e / ta.cols_like(ta.sum_cols(e), e))
+
+
+def output(loss: Loss, logits: MatrixLike[B, C], target: MatrixLike[B, C]
+           ) -> tuple[Matrix[B, C], Matrix[B, C]]:
+    """The prediction for `logits` and the gradient of the mean `loss` with respect to them.
+
+    Raises NetworkError when `target` does not have the logits' shape.
+    """
+    if target.shape != logits.shape:
+        raise NetworkError(f"output ({type(loss).__name__}): the target has shape "
+                           f"{target.shape} but the network gives {logits.shape}")
+    match loss:
+        case SoftmaxCrossEntropy():
+            pred = softmax(logits)
+        case SigmoidBinaryCrossEntropy():
+            pred = ta.compute(ta.sigmoid(logits))
+        case _:
+            assert_never(loss)
+    return pred, ta.compute((pred - target) * (1.0 / logits.rows))
+
+
+def cross_entropy(pred: MatrixLike[B, C], target: MatrixLike[B, C]) -> float:
+    """The mean over rows of `-sum(target * log(pred))`: the loss of a softmax output.
+
+    Raises NetworkError if the result is not finite (NaN in `pred` or `target`).
+
+    >>> import nn
+    >>> round(nn.cross_entropy(Matrix.from_list([[0.5, 0.5]]), Matrix.from_list([[1, 0]])), 4)
+    0.6931
+    """
+    return _finite("cross_entropy",
+                   -ta.sum_all(target * ta.log(_floored(pred))) / _rows(pred))
+
+
+def binary_cross_entropy(pred: MatrixLike[B, C], target: MatrixLike[B, C]) -> float:
+    """The mean over rows of `-sum(t * log(p) + (1 - t) * log(1 - p))`: a sigmoid's loss.
+
+    Raises NetworkError if the result is not finite.
+
+    >>> import nn
+    >>> round(nn.binary_cross_entropy(Matrix.from_list([[0.5]]), Matrix.from_list([[1]])), 4)
+    0.6931
+    """
+    terms = target * ta.log(_floored(pred)) + (1.0 - target) * ta.log(_floored(1.0 - pred))
+    return _finite("binary_cross_entropy", -ta.sum_all(terms) / _rows(pred))
+
+
+def loss(pred: MatrixLike[B, C], target: MatrixLike[B, C],
+         loss: Loss = SOFTMAX_CROSS_ENTROPY) -> float:
+    """The mean loss of a prediction: `cross_entropy` or `binary_cross_entropy` by `loss`.
+
+    >>> import nn
+    >>> p, t = Matrix.from_list([[0.5]]), Matrix.from_list([[1]])
+    >>> nn.loss(p, t, loss=nn.SigmoidBinaryCrossEntropy()) == nn.binary_cross_entropy(p, t)
+    True
+    """
+    match loss:
+        case SoftmaxCrossEntropy():
+            return cross_entropy(pred, target)
+        case SigmoidBinaryCrossEntropy():
+            return binary_cross_entropy(pred, target)
+        case _:
+            assert_never(loss)
+
+
+def _floored(p: MatrixLike[B, C]) -> ta.DMatrix[B, C]:
+    """`p` with values below the smallest normal number raised to it, so `log` is finite."""
+    return ta.maximum(p, float(np.finfo(p.dtype).tiny))
+
+
+def _rows(pred: MatrixLike[Any, Any]) -> int:
+    if pred.rows == 0:
+        raise NetworkError("the loss of a batch with no rows is undefined")
+    return pred.rows
+
+
+def _finite(name: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise NetworkError(f"{name} is not finite ({value}): the prediction or the target "
+                           f"holds NaN or infinity, or the training diverged")
+    return value

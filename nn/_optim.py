@@ -1,0 +1,132 @@
+"""Optimisers as immutable values: `new_net, new_opt = opt.update(net, grads)`.
+
+- `SGD(lr)`: `p <- p - lr * g`; with `momentum=beta > 0`, seed 004's rule
+  `v <- beta * v - lr * g; p <- p + v` (the same steps as PyTorch's for a constant lr).
+- `Adam(lr)` and `RMSprop(lr)`: as in seed 001's code (Adam with bias correction,
+  `p <- p - lr * m_hat / (sqrt(v_hat) + eps)`; RMSprop `c <- decay * c + (1 - decay) * g**2`,
+  `p <- p - lr * g / (sqrt(c) + eps)`, decay 0.9 as there, where PyTorch defaults to 0.99).
+
+The moments (velocity, Adam's `m` and `v`, RMSprop's cache) and Adam's step count live in
+the returned optimiser, so a training loop threads `(net, opt)` through its steps. Every
+update also moves the batchnorm running statistics (see `nn.update_batch_statistics`).
+`weight_decay` adds `weight_decay * p` to every parameter's gradient (L2, as PyTorch's
+`weight_decay`). Each parameter's step is one or two fused computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeAlias, TypeVar
+
+import typedarr as ta
+from typedarr import Matrix, Vector
+
+from ._gradients import Gradients
+from ._layers import Layer, Network
+from ._update import Moments, apply
+
+P = TypeVar("P", Matrix[Any, Any], Vector[Any])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SGD:
+    """Stochastic gradient descent, with seed 004's momentum when `momentum > 0`.
+
+    >>> import nn
+    >>> net = [nn.LinearNoBias(Matrix.ones(1, 1))]
+    >>> grads = [nn.LinearNoBiasGradients(Matrix.ones(1, 1))]
+    >>> net, opt = nn.SGD(lr=0.5).update(net, grads)
+    >>> net[0].w
+    Matrix U Par (Sz (1 :. 1)) float32
+    [ [ 0.5 ]
+    ]
+    """
+
+    lr: float
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    velocity: Moments = ()
+
+    def update(self, net: Sequence[Layer], grads: Sequence[Gradients]) -> tuple[Network, SGD]:
+        """One step: the new network and the optimiser holding the new velocities."""
+        count = 1 if self.momentum else 0
+        new_net, velocity = apply(self._rule, count, self.weight_decay, net, grads,
+                                  self.velocity)
+        return new_net, replace(self, velocity=velocity if count else ())
+
+    def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
+        if not moments:
+            return ta.compute(p - self.lr * g), ()
+        v = ta.compute(self.momentum * moments[0] - self.lr * g)
+        return ta.compute(p + v), (v,)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Adam:
+    """Adam with bias correction (seed 001's optimiser), step count `t` starting at 0.
+
+    The first step moves every parameter by about `lr` against its gradient's sign:
+
+    >>> import nn
+    >>> net = [nn.LinearNoBias(Matrix.ones(1, 2))]
+    >>> grads = [nn.LinearNoBiasGradients(Matrix.from_list([[3.0, -0.5]]))]
+    >>> net, opt = nn.Adam(lr=0.1).update(net, grads)
+    >>> net[0].w, opt.t
+    (Matrix U Par (Sz (1 :. 2)) float32
+    [ [ 0.9, 1.1 ]
+    ], 1)
+    """
+
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    t: int = 0
+    moments: Moments = ()
+
+    def update(self, net: Sequence[Layer], grads: Sequence[Gradients]) -> tuple[Network, Adam]:
+        """One step: the new network and the optimiser holding `t + 1` and the moments."""
+        stepped = replace(self, t=self.t + 1)
+        new_net, moments = apply(stepped._rule, 2, self.weight_decay, net, grads, self.moments)
+        return new_net, replace(stepped, moments=moments)
+
+    def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
+        b1, b2 = self.beta1, self.beta2
+        m = ta.compute(b1 * moments[0] + (1.0 - b1) * g)
+        v = ta.compute(b2 * moments[1] + (1.0 - b2) * g * g)
+        m_hat, v_hat = m * (1.0 / (1.0 - b1 ** self.t)), v * (1.0 / (1.0 - b2 ** self.t))
+        return ta.compute(p - self.lr * m_hat / (ta.sqrt(v_hat) + self.eps)), (m, v)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RMSprop:
+    """RMSprop (seed 001's optimiser): steps scaled by a running RMS of the gradients.
+
+    >>> import nn
+    >>> net = [nn.LinearNoBias(Matrix.ones(1, 1))]
+    >>> grads = [nn.LinearNoBiasGradients(Matrix.ones(1, 1))]
+    >>> net, opt = nn.RMSprop(lr=0.01, decay=0.75).update(net, grads)
+    >>> round(float(np.asarray(net[0].w)[0, 0]), 4)  # 1 - 0.01 / sqrt(0.25)
+    0.98
+    """
+
+    lr: float = 1e-3
+    decay: float = 0.9
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    cache: Moments = ()
+
+    def update(self, net: Sequence[Layer], grads: Sequence[Gradients]
+               ) -> tuple[Network, RMSprop]:
+        """One step: the new network and the optimiser holding the new caches."""
+        new_net, cache = apply(self._rule, 1, self.weight_decay, net, grads, self.cache)
+        return new_net, replace(self, cache=cache)
+
+    def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
+        c = ta.compute(self.decay * moments[0] + (1.0 - self.decay) * g * g)
+        return ta.compute(p - self.lr * g / (ta.sqrt(c) + self.eps)), (c,)
+
+
+Optimizer: TypeAlias = SGD | Adam | RMSprop

@@ -1,0 +1,257 @@
+"""Seed 000's `_pass`: one recursive function doing a network's forward and backward pass.
+
+```
+pred, grads = pass_(Phase.TRAIN, net, x, target, rng=rng)   # grads[i] belongs to net[i]
+pred = forward(net, x)                                       # evaluation only
+```
+
+`_pass` matches the first layer of the list, computes its output, recurses on the rest of
+the list with that output, and on the way back turns the gradient at its output into the
+gradient at its input and its own `Gradients`. The empty list is the output: softmax (or
+sigmoid) and the gradient of the mean loss, `(pred - target) / batch`. Every gradient is of
+the mean loss over the batch (see `nn._batchnorm` for how seed 000 differs).
+
+In the TRAIN phase batchnorm normalises with the batch's statistics and dropout drops
+values, drawing its masks from `rng`, a seeded `numpy.random.Generator` (a Generator and
+not a seed: a seed would draw the same mask at every step). In the EVAL phase batchnorm
+uses the running statistics, dropout is the identity, and the gradients are those of that
+function (so EVAL passes are deterministic and can be gradient-checked; `BN1` then carries
+the running statistics, and EVAL gradients are not meant for training).
+
+Errors are `NetworkError`s naming the layer: sizes that do not fit (typedarr's ShapeError
+or DTypeError, re-raised), a training batch of one row at a batchnorm layer, NaN or
+infinity in `x`, in `target` or in any layer's output (a diverged training), and dropout
+without `rng`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, assert_never
+
+import numpy as np
+from typing_extensions import TypeVar
+
+import typedarr as ta
+from typedarr import DMatrix, DTypeError, Matrix, MatrixLike, ShapeError
+
+from . import _batchnorm as bn
+from ._activations import activate, derivative
+from ._check import check_finite
+from ._errors import NetworkError
+from ._gradients import BN1, Gradients, LinearGradients, LinearNoBiasGradients, NoGrad
+from ._layers import LAYER_KINDS, Activation, Batchnorm1d, Dropout, Layer, Linear, LinearNoBias
+from ._layers import describe as _describe
+from ._losses import SOFTMAX_CROSS_ENTROPY, Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
+from ._losses import output as _output
+from ._losses import softmax as _softmax
+
+B = TypeVar("B", default=Any)  # rows: the batch
+C = TypeVar("C", default=Any)  # columns of the prediction
+
+
+class Phase(Enum):
+    """Training (batch statistics, dropout on) or evaluation (running statistics, no dropout).
+
+    >>> import nn
+    >>> nn.Phase.TRAIN
+    <Phase.TRAIN: 'train'>
+    """
+
+    TRAIN = "train"
+    EVAL = "eval"
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every level of the recursion shares."""
+
+    phase: Phase
+    loss: Loss
+    target: Matrix
+    rng: np.random.Generator | None
+
+
+DIVERGED = (": its parameters are not finite or its values overflowed (has the training "
+            "diverged? try a lower learning rate)")
+Back = tuple[Matrix | None, Matrix, list[Gradients]]  # input gradient, prediction, gradients
+
+
+def pass_(phase: Phase, net: Sequence[Layer], x: MatrixLike[B, Any], target: MatrixLike[B, C],
+          *, loss: Loss = SOFTMAX_CROSS_ENTROPY, rng: np.random.Generator | None = None
+          ) -> tuple[Matrix[B, C], list[Gradients]]:
+    """The prediction for `x` and the gradients of the mean `loss` for every layer.
+
+    Returns `(pred, grads)`: `pred` the output probabilities (softmax rows, or sigmoids),
+    `grads[i]` the `Gradients` of `net[i]`. `rng` is required in the TRAIN phase when the
+    network has dropout with `p > 0`.
+
+    Raises NetworkError naming the layer (see the module docstring).
+
+    >>> import nn
+    >>> net = [nn.Linear(Matrix.ones(2, 2), Vector.zeros(2)), nn.Activation(nn.Relu)]
+    >>> pred, grads = nn.pass_(nn.Phase.TRAIN, net, Matrix.ones(1, 2), nn.one_hot([0], 2))
+    >>> pred
+    Matrix U Par (Sz (1 :. 2)) float32
+    [ [ 0.5, 0.5 ]
+    ]
+    >>> [type(g).__name__ for g in grads]
+    ['LinearGradients', 'NoGrad']
+    """
+    inp, tgt = _data("x", x), _data("target", target)
+    if inp.rows == 0:
+        raise NetworkError("x has no rows: a batch needs at least one")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    # An overflow shows up as inf, which `check_finite` reports naming the layer; numpy's
+    # RuntimeWarning from BLAS would come first and say less.
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, pred, grads = _pass(_Context(phase, loss, tgt, rng), net, 0, inp)
+    return pred, grads
+
+
+def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Matrix) -> Back:
+    """The layers `net[i:]` applied to `inp`, and back: seed 000's `_pass inp layers`.
+
+    The gradient at the network's input (`i == 0`) is not needed, so it is not computed.
+    """
+    if i == len(net):
+        with _blame(f"output ({type(ctx.loss).__name__})"):
+            pred, dz = _output(ctx.loss, inp, ctx.target)
+        return dz, pred, []
+    layer = net[i]
+    _check_layer(i, layer)
+    match layer:
+        case Linear(w, b):
+            with _blame(_describe(i, layer)):
+                out = ta.compute(inp @ w + ta.rows_like(b, inp))
+            dz, pred, t = _rest(ctx, net, i, out)
+            dw, db = inp.T @ dz, ta.compute(ta.sum_rows(dz))
+            return (dz @ w.T if i else None), pred, [LinearGradients(dw, db), *t]
+        case LinearNoBias(w):
+            with _blame(_describe(i, layer)):
+                out = inp @ w
+            dz, pred, t = _rest(ctx, net, i, out)
+            return (dz @ w.T if i else None), pred, [LinearNoBiasGradients(inp.T @ dz), *t]
+        case Batchnorm1d(mu, var, gamma, beta):
+            with _blame(_describe(i, layer)):
+                if ctx.phase is Phase.TRAIN:
+                    _check_batch(i, layer, inp)
+                    mu, var = bn.statistics(inp)
+                ivar = bn.inverse_std(var, layer.eps)
+                out = bn.normalise(inp, mu, ivar, gamma, beta)
+            dz, pred, t = _rest(ctx, net, i, out)
+            back = bn.backward if ctx.phase is Phase.TRAIN else bn.backward_eval
+            dx, dgamma, dbeta = back(inp, mu, ivar, gamma, dz)
+            return (dx if i else None), pred, [BN1(mu, var, dgamma, dbeta), *t]
+        case Activation(f):
+            out = activate(f, inp)
+            dz, pred, t = _rest(ctx, net, i, out)
+            return (derivative(f, inp, out, dz) if i else None), pred, [NoGrad(), *t]
+        case Dropout(p):
+            if ctx.phase is Phase.EVAL or p == 0.0:
+                dz, pred, t = _rest(ctx, net, i, inp)
+                return dz, pred, [NoGrad(), *t]
+            keep = _keep(ctx, i, layer, inp)
+            dz, pred, t = _rest(ctx, net, i, ta.compute(inp * keep))
+            return (ta.compute(dz * keep) if i else None), pred, [NoGrad(), *t]
+        case _:
+            assert_never(layer)
+
+
+def _rest(ctx: _Context, net: Sequence[Layer], i: int, out: Matrix
+          ) -> tuple[Matrix, Matrix, list[Gradients]]:
+    """The pass through the layers after `net[i]`, whose output is `out`."""
+    check_finite(f"the output of {_describe(i, net[i])}", out, DIVERGED)
+    dz, pred, t = _pass(ctx, net, i + 1, out)
+    assert dz is not None  # only layer 0 skips its input gradient
+    return dz, pred, t
+
+
+def forward(net: Sequence[Layer], x: MatrixLike[B, Any], *,
+            loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Matrix[B, Any]:
+    """The prediction of `net` for `x` in the EVAL phase: no target, no gradients.
+
+    Uses the same formulas as `pass_` (batchnorm with its running statistics, dropout off)
+    and ends with the output function of `loss`: softmax rows or sigmoids.
+
+    Raises NetworkError naming the layer, as `pass_` does.
+
+    >>> import nn
+    >>> nn.forward([nn.Batchnorm1d.init(2)], Matrix.zeros(3, 2)).shape
+    (3, 2)
+    """
+    out: Matrix = _data("x", x)
+    for i, layer in enumerate(net):
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by check_finite
+            out = _infer(i, layer, out)
+        check_finite(f"the output of {_describe(i, layer)}", out, DIVERGED)
+    match loss:
+        case SoftmaxCrossEntropy():
+            return _softmax(out)
+        case SigmoidBinaryCrossEntropy():
+            return ta.compute(ta.sigmoid(out))
+        case _:
+            assert_never(loss)
+
+
+def _infer(i: int, layer: Layer, inp: Matrix) -> Matrix:
+    """One layer in the EVAL phase."""
+    _check_layer(i, layer)
+    with _blame(_describe(i, layer)):
+        match layer:
+            case Linear(w, b):
+                return ta.compute(inp @ w + ta.rows_like(b, inp))
+            case LinearNoBias(w):
+                return inp @ w
+            case Batchnorm1d(mu, var, gamma, beta):
+                return bn.normalise(inp, mu, bn.inverse_std(var, layer.eps), gamma, beta)
+            case Activation(f):
+                return activate(f, inp)
+            case Dropout():
+                return inp
+            case _:
+                assert_never(layer)
+
+
+def _keep(ctx: _Context, i: int, layer: Dropout, inp: Matrix) -> DMatrix:
+    """A fresh dropout mask: `1 / (1 - p)` where a value is kept, 0 where it is dropped."""
+    if ctx.rng is None:
+        raise NetworkError(f"{_describe(i, layer)}: dropout in the TRAIN phase draws random "
+                           f"masks: pass rng=numpy.random.default_rng(seed) to pass_")
+    u = Matrix.random_uniform(inp.rows, inp.cols, seed=ctx.rng, dtype=inp.dtype)
+    return (u >= layer.p) * (1.0 / (1.0 - layer.p))
+
+
+def _check_batch(i: int, layer: Batchnorm1d, inp: Matrix) -> None:
+    if inp.rows < 2:
+        raise NetworkError(f"{_describe(i, layer)}: training needs a batch of at least 2 rows, "
+                           f"got {inp.rows}: one row has no batch variance (use Phase.EVAL, "
+                           f"or forward, to predict single samples)")
+
+
+def _check_layer(i: int, layer: object) -> None:
+    if not isinstance(layer, LAYER_KINDS):
+        raise NetworkError(f"layer {i} is not a layer: {layer!r}")
+
+
+def _data(name: str, m: MatrixLike[B, C]) -> Matrix[B, C]:
+    """`m` in memory, checked to be a typedarr Matrix of finite values."""
+    if not isinstance(m, MatrixLike):
+        raise TypeError(f"{name} must be a typedarr Matrix, got {type(m).__name__} "
+                        f"(convert numpy with Matrix.from_numpy)")
+    values = ta.compute(m)
+    check_finite("the input x" if name == "x" else f"the {name}", values)
+    return values
+
+
+@contextmanager
+def _blame(where: str) -> Iterator[None]:
+    """Re-raise typedarr's size and dtype errors naming the layer they happened in."""
+    try:
+        yield
+    except (ShapeError, DTypeError) as e:
+        raise NetworkError(f"{where}: {e}") from e
