@@ -1,0 +1,214 @@
+"""The training loop every example shares: seeded shuffles, mini-batches, per-epoch metrics.
+
+`train` runs a network and an optimiser over a data set for some epochs and reports one
+`EpochMetrics` per epoch; the CLI (`examples.mnist`), the reproductions
+(`examples.reproduce`) and the epoch benchmark all call it, so what they measure is the same
+loop. Each epoch draws a permutation from the seeded generator (seed 004) and gathers the
+batches through it (the data arrays are read-only and never shuffled in place); the last
+partial batch is dropped, as PyTorch's `drop_last=True` does, because a batchnorm layer
+cannot train on a single row. Evaluation runs in the EVAL phase (running statistics, no
+dropout), in chunks so that memory stays flat.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+import nn
+from typedarr import Matrix
+
+SOFTMAX = nn.SoftmaxCrossEntropy()
+
+OPTIMIZERS: dict[str, Callable[[float], nn.Optimizer]] = {
+    "sgd": lambda lr: nn.SGD(lr=lr),
+    "momentum": lambda lr: nn.SGD(lr=lr, momentum=0.9),
+    "adam": lambda lr: nn.Adam(lr=lr),
+    "rmsprop": lambda lr: nn.RMSprop(lr=lr),
+}
+"""Optimisers by their command-line name, each made from a learning rate."""
+
+INITS: dict[str, nn.WeightInit] = {
+    "small": nn.small_normal,  # seed 000: 0.01 * randn
+    "normal": nn.standard_normal,  # seed 001's bad init: randn
+    "xavier": nn.xavier_normal,
+    "he": nn.he_normal,  # seed 001's "Xavier / 2"
+}
+"""Weight initialisers by their command-line name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """Features (one row per sample, float32) and integer labels of one split."""
+
+    x: NDArray[np.float32]
+    y: NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 2 or self.y.shape != (self.x.shape[0],):
+            raise ValueError(f"Data needs x of shape (n, features) and y of shape (n,), got "
+                             f"{self.x.shape} and {self.y.shape}")
+
+    def head(self, n: int) -> Data:
+        """The first `n` samples (smoke runs train on a subset)."""
+        return Data(self.x[:n], self.y[:n])
+
+
+@dataclass(frozen=True, slots=True)
+class EpochMetrics:
+    """One line of `--metrics-out`: the training figures are averages over the epoch's
+    batches (in the TRAIN phase, as they were trained); the test figures are computed
+    after the epoch in the EVAL phase."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What training carries from step to step: the network and the optimiser (values)."""
+
+    net: nn.Network
+    opt: nn.Optimizer
+
+
+def seed000_net(*, batchnorm: bool, init: nn.WeightInit = nn.small_normal, seed: int = 0,
+                hiddens: tuple[int, ...] = (300, 50), dropout: float = 0.0,
+                inputs: int = 784, classes: int = 10) -> nn.Network:
+    """Seed 000's network: 784-300-50-10 with ReLUs; with batchnorm, each hidden layer is
+    `LinearNoBias` + `Batchnorm1d` before the ReLU, without it `Linear` (biases 0.01*randn)."""
+    return nn.mlp(inputs, classes, list(hiddens), [nn.Relu] * len(hiddens) + [nn.Identity],
+                  num_bn_layers=len(hiddens) if batchnorm else 0, weight_init=init,
+                  bias_init=nn.small_normal_bias, seed=seed, dropout=dropout,
+                  bias_before_bn=False)
+
+
+def targets(labels: NDArray[np.int64], classes: int, loss: nn.Loss) -> Matrix:
+    """The rows the loss compares with: one-hot rows for softmax, a 0/1 column for sigmoid."""
+    if isinstance(loss, nn.SigmoidBinaryCrossEntropy):
+        return Matrix.from_numpy(labels.astype(np.float32).reshape(-1, 1))
+    return nn.one_hot(labels, classes)
+
+
+def batches(order: NDArray[np.int64], size: int) -> Iterator[NDArray[np.int64]]:
+    """Consecutive slices of `order` of exactly `size` rows (the remainder is dropped).
+
+    >>> [b.tolist() for b in batches(np.arange(5), 2)]
+    [[0, 1], [2, 3]]
+    """
+    for start in range(0, len(order) - size + 1, size):
+        yield order[start:start + size]
+
+
+def train_epoch(state: State, x: Matrix, t: Matrix, *, batch_size: int,
+                rng: np.random.Generator, loss: nn.Loss = SOFTMAX,
+                on_step: Callable[[State], None] | None = None, max_steps: int | None = None
+                ) -> tuple[State, float, float]:
+    """One epoch over the rows of `x` (targets `t`) in a fresh seeded order.
+
+    `on_step` sees the state after every step; `max_steps` ends the epoch early (for
+    experiments counted in iterations, as seed 001's). Returns the new state, the mean
+    training loss and the training accuracy.
+    """
+    if x.rows < batch_size:
+        raise ValueError(f"a batch of {batch_size} needs at least that many samples, got "
+                         f"{x.rows}")
+    net, opt = state.net, state.opt
+    total_loss = total_correct = 0.0
+    count = 0
+    for rows in itertools.islice(batches(rng.permutation(x.rows), batch_size), max_steps):
+        xb, tb = x[rows], t[rows]
+        pred, grads = nn.pass_(nn.Phase.TRAIN, net, xb, tb, loss=loss, rng=rng)
+        net, opt = opt.update(net, grads)
+        total_loss += nn.loss(pred, tb, loss)
+        total_correct += nn.accuracy(pred, tb)
+        count += 1
+        if on_step is not None:
+            on_step(State(net, opt))
+    return State(net, opt), total_loss / count, total_correct / count
+
+
+def evaluate(net: nn.Network, x: Matrix, t: Matrix, *, loss: nn.Loss = SOFTMAX,
+             chunk: int = 2000) -> tuple[float, float]:
+    """Mean loss and accuracy of `net` in the EVAL phase, `chunk` rows at a time."""
+    total_loss = total_correct = 0.0
+    for start in range(0, x.rows, chunk):
+        xb, tb = x[start:start + chunk], t[start:start + chunk]
+        pred = nn.forward(net, xb, loss=loss)
+        total_loss += nn.loss(pred, tb, loss) * xb.rows
+        total_correct += nn.accuracy(pred, tb) * xb.rows
+    return total_loss / x.rows, total_correct / x.rows
+
+
+def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch_size: int,
+          seed: int, classes: int = 10, loss: nn.Loss = SOFTMAX,
+          on_epoch: Callable[[EpochMetrics, State], None] | None = None,
+          on_step: Callable[[State], None] | None = None,
+          progress: bool = False) -> tuple[State, list[EpochMetrics]]:
+    """`epochs` epochs of mini-batch training, each followed by a test evaluation.
+
+    `on_epoch` sees each epoch's metrics and state as soon as they exist (printing,
+    checkpoints), `on_step` the state after every step (so an interrupted run can keep
+    the latest one); `progress` draws a tqdm bar per epoch on a terminal, when tqdm is
+    installed.
+    """
+    rng = np.random.default_rng(seed)
+    x, t = Matrix.from_numpy(train_data.x), targets(train_data.y, classes, loss)
+    x_test, t_test = Matrix.from_numpy(test_data.x), targets(test_data.y, classes, loss)
+    history: list[EpochMetrics] = []
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        with _Bar(progress, epoch, epochs, x.rows // batch_size, on_step) as step:
+            state, train_loss, train_acc = train_epoch(state, x, t, batch_size=batch_size,
+                                                       rng=rng, loss=loss, on_step=step)
+        test_loss, test_acc = evaluate(state.net, x_test, t_test, loss=loss)
+        metrics = EpochMetrics(epoch, train_loss, train_acc, test_loss, test_acc,
+                               time.perf_counter() - start)
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(metrics, state)
+    return state, history
+
+
+class _Bar:
+    """A tqdm bar for one epoch (on a terminal, when tqdm is installed), ticked by the
+    step callback it hands out, which also calls the caller's `on_step`."""
+
+    def __init__(self, enabled: bool, epoch: int, epochs: int, total: int,
+                 on_step: Callable[[State], None] | None) -> None:
+        self._bar: Any = None
+        self._on_step = on_step
+        if enabled:
+            try:
+                from tqdm import tqdm  # type: ignore[import-untyped]
+            except ImportError:
+                return
+            # disable=None: no bar when the output is not a terminal (logs, CI)
+            self._bar = tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="batch",
+                             leave=False, dynamic_ncols=True, disable=None)
+
+    def __enter__(self) -> Callable[[State], None] | None:
+        bar, on_step = self._bar, self._on_step
+        if bar is None:
+            return on_step
+
+        def step(state: State) -> None:
+            bar.update(1)
+            if on_step is not None:
+                on_step(state)
+
+        return step
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
