@@ -157,7 +157,7 @@ def _compile_in_this_process() -> float:
 def threshold_sweep() -> list[tuple[int, float, float]]:
     """Seq and Par kernel times of the affine expression at growing sizes."""
     rows = []
-    for n in (32, 64, 128, 181, 256, 362, 512, 1024):
+    for n in (64, 128, 256, 362, 512, 724, 1024, 1448, 2048):
         x, (g, mu, ivar, b) = data(n, n)
         r = ta.rows_like
         node = (r(g, x) * (x - r(mu, x)) * r(ivar, x) + r(b, x))._node
