@@ -112,12 +112,13 @@ def batches(order: NDArray[np.int64], size: int) -> Iterator[NDArray[np.int64]]:
 
 def train_epoch(state: State, x: Matrix, t: Matrix, *, batch_size: int,
                 rng: np.random.Generator, loss: nn.Loss = SOFTMAX,
-                on_step: Callable[[State], None] | None = None, max_steps: int | None = None
-                ) -> tuple[State, float, float]:
+                on_step: Callable[[State], None] | None = None, max_steps: int | None = None,
+                order: NDArray[np.int64] | None = None) -> tuple[State, float, float]:
     """One epoch over the rows of `x` (targets `t`) in a fresh seeded order.
 
     `on_step` sees the state after every step; `max_steps` ends the epoch early (for
-    experiments counted in iterations, as seed 001's). Returns the new state, the mean
+    experiments counted in iterations, as seed 001's); `order` replaces the shuffle (the
+    epoch benchmark feeds PyTorch and typedarr the same batches). Returns the new state, the mean
     training loss and the training accuracy.
     """
     if x.rows < batch_size:
@@ -126,7 +127,9 @@ def train_epoch(state: State, x: Matrix, t: Matrix, *, batch_size: int,
     net, opt = state.net, state.opt
     total_loss = total_correct = 0.0
     count = 0
-    for rows in itertools.islice(batches(rng.permutation(x.rows), batch_size), max_steps):
+    if order is None:
+        order = rng.permutation(x.rows)
+    for rows in itertools.islice(batches(order, batch_size), max_steps):
         xb, tb = x[rows], t[rows]
         pred, grads = nn.pass_(nn.Phase.TRAIN, net, xb, tb, loss=loss, rng=rng)
         net, opt = opt.update(net, grads)

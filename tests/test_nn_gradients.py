@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import nn
-from nn._batchnorm import backward, backward_steps, inverse_std, statistics
+from nn._batchnorm import backward, backward_seed001, backward_steps, inverse_std, statistics
 from typedarr import Matrix, Vector
 
 H = 1e-6
@@ -169,17 +169,19 @@ def test_sigmoid_binary_cross_entropy(outputs: int) -> None:
 
 
 def test_compact_backward_equals_the_nine_steps() -> None:
-    """Seed 001's compact formula and seed 000's step-by-step derivation: the same gradient."""
+    """Seed 001's compact formula, its simplification (`backward`, used in training) and seed
+    000's step-by-step derivation: the same gradient."""
     x, dz = Matrix.from_numpy(rand(50, 7, seed=26, scale=3.0)), Matrix.from_numpy(
         rand(50, 7, seed=27))
     gamma = Vector.from_numpy(rand(7, seed=28))
     eps = 1e-5
     mu, var = statistics(x)
-    compact = backward(x, mu, inverse_std(var, eps), gamma, dz)
     steps = backward_steps(x, mu, var, gamma, dz, eps)
-    for got, want, name in zip(compact, steps, ["dx", "dgamma", "dbeta"], strict=True):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10, atol=1e-12,
-                                   err_msg=name)
+    for formula in (backward, backward_seed001):
+        got_all = formula(x, mu, inverse_std(var, eps), gamma, dz)
+        for got, want, name in zip(got_all, steps, ["dx", "dgamma", "dbeta"], strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10,
+                                       atol=1e-12, err_msg=f"{formula.__name__}: {name}")
 
 
 def test_compact_backward_equals_the_nine_steps_in_float32() -> None:
@@ -187,7 +189,8 @@ def test_compact_backward_equals_the_nine_steps_in_float32() -> None:
     dz = Matrix.from_numpy(rand(100, 30, seed=30).astype(np.float32))
     gamma = Vector.from_numpy(rand(30, seed=31).astype(np.float32))
     mu, var = statistics(x)
-    compact = backward(x, mu, inverse_std(var, 1e-5), gamma, dz)
     steps = backward_steps(x, mu, var, gamma, dz, 1e-5)
-    for got, want in zip(compact, steps, strict=True):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
+    for formula in (backward, backward_seed001):
+        got_all = formula(x, mu, inverse_std(var, 1e-5), gamma, dz)
+        for got, want in zip(got_all, steps, strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
