@@ -39,6 +39,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="weights: small = 0.01*randn (seed 000), normal = randn, xavier, he")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--no-download", action="store_true",
+                   help="never download: fail when the files are not found")
     p.add_argument("--limit", type=_positive, default=None,
                    help="train on the first N training images only (quick runs)")
     p.add_argument("--metrics-out", type=Path, default=None, metavar="FILE",
@@ -56,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = parse_args(argv)
     try:
-        mnist = load_mnist(args.data_dir)
+        mnist = load_mnist(args.data_dir, download=not args.no_download)
     except MnistNotFound as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

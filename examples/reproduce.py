@@ -54,14 +54,17 @@ class Scale:
     """How big the experiments are: the seeds' sizes, or a smoke run's."""
 
     train_images: int | None  # None: all 60,000
+    test_images: int | None  # None: all 10,000
     epochs_000: int
     steps_001: int
     runs_001: int
     epochs_004: int
 
 
-FULL = Scale(train_images=None, epochs_000=10, steps_001=1000, runs_001=3, epochs_004=10)
-QUICK = Scale(train_images=3000, epochs_000=2, steps_001=30, runs_001=2, epochs_004=2)
+FULL = Scale(train_images=None, test_images=None, epochs_000=10, steps_001=1000, runs_001=3,
+             epochs_004=10)
+QUICK = Scale(train_images=2000, test_images=1000, epochs_000=2, steps_001=10, runs_001=2,
+              epochs_004=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="a small smoke run")
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--no-download", action="store_true",
+                   help="never download: fail when the files are not found")
     p.add_argument("--readme", type=Path, default=None,
                    help="the README to write the table into (default: the project's, "
                         "unless --quick)")
@@ -237,10 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     scale = QUICK if args.quick else FULL
     readme = args.readme or (None if args.quick else ROOT / "README.md")
     figure_dir = args.figures or (None if args.quick else ROOT / "docs" / "figures")
-    mnist: Mnist = load_mnist(args.data_dir)
+    mnist: Mnist = load_mnist(args.data_dir, download=not args.no_download)
     n = scale.train_images or len(mnist.train_y)
     train_data = Data(mnist.train_x, mnist.train_y).head(n)
-    test_data = Data(mnist.test_x, mnist.test_y)
+    test_data = Data(mnist.test_x, mnist.test_y).head(scale.test_images or len(mnist.test_y))
     r000 = experiment_000(train_data, test_data, scale)
     r001 = experiment_001(train_data, test_data, scale)
     r002 = experiment_002()

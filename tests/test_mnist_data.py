@@ -164,13 +164,8 @@ def stalled_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def shared_mnist() -> Mnist:
-    env = os.environ.get("TYPEDARR_TEST_MNIST")
-    default = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
-    directory = Path(env) if env else default
-    if not (directory / "train-images-idx3-ubyte.gz").is_file() and not env:
-        pytest.skip(f"no shared MNIST copy at {directory}")
-    return load_mnist(directory, download=False, verify_md5=True)
+def shared_mnist(mnist_dir: Path) -> Mnist:
+    return load_mnist(mnist_dir, download=False, verify_md5=True)
 
 
 def test_shared_mnist_has_the_known_shapes_and_ranges(shared_mnist: Mnist) -> None:

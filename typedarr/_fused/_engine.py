@@ -21,7 +21,7 @@ from typing import Any
 # user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numba  # noqa: E402  # after the environment it must see
+import numba  # after the environment it must see (ruff allows code before imports here)
 import numpy as np
 
 from .. import _reference
