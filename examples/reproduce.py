@@ -183,13 +183,15 @@ def report(r000: dict[str, list[EpochMetrics]], r001: list[Run], r002: list[floa
              "|---|" + "---:|" * len(bn),
              "| batchnorm | " + " | ".join(f"{m.test_accuracy:.4f}" for m in bn) + " |",
              "| no batchnorm | " + " | ".join(f"{m.test_accuracy:.4f}" for m in plain) + " |",
-             "", "![seed 000](docs/figures/seed000_batchnorm.png)", "",
+             "", _verdict_000(bn, plain), "",
+             "![seed 000](docs/figures/seed000_batchnorm.png)", "",
              f"**Seed 001** (test accuracy, mean ± std over {len(r001[0].accuracies)} runs of "
              f"1000 iterations):", "",
              "| experiment | typedarr | seed 001 | training seconds |", "|---|---:|---:|---:|"]
     for run in r001:
         lines.append(f"| {run.name} | {run.mean:.4f} ± {run.std:.4f} | {seed001[run.name]} | "
                      f"{statistics.fmean(run.seconds):.1f} |")
+    lines += ["", _verdict_001(r001, seed001)]
     t_bn = statistics.fmean(r001[2].seconds)
     t_none = statistics.fmean(r001[4].seconds)
     lines += ["", f"Batchnorm's training-time overhead (Xavier/2, batchnorm only vs neither): "
@@ -206,6 +208,28 @@ def report(r000: dict[str, list[EpochMetrics]], r001: list[Run], r002: list[floa
     lines += ["", "![seed 004 loss](docs/figures/seed004_loss.png) "
               "![seed 004 error](docs/figures/seed004_error.png)"]
     return "\n".join(lines)
+
+
+def _verdict_000(bn: list[EpochMetrics], plain: list[EpochMetrics]) -> str:
+    final = bn[-1].test_accuracy
+    ahead = all(b.test_accuracy > p.test_accuracy for b, p in zip(bn, plain, strict=True))
+    return (f"Batchnorm at epoch {bn[-1].epoch}: {final:.4f} (target ≥ 0.975: "
+            f"{'met' if final >= 0.975 else 'missed'}); ahead of the plain net at every "
+            f"epoch: {'yes' if ahead else 'no'}.")
+
+
+def _verdict_001(runs: list[Run], seed: dict[str, str]) -> str:
+    """Whether each table ranks its rows as the seed's does."""
+    verdicts = []
+    for table in ("bad init", "Xavier/2"):
+        rows = [r for r in runs if r.name.startswith(table)]
+        ours = [r.name for r in sorted(rows, key=lambda r: -r.mean)]
+        theirs = sorted((r.name for r in rows), key=lambda n: -float(seed[n].split()[0]))
+        if ours == theirs:
+            verdicts.append(f"{table}: as in the seed")
+        else:
+            verdicts.append(f"{table}: differs from the seed (here {' > '.join(ours)})")
+    return "Ranking of each table: " + "; ".join(verdicts) + "."
 
 
 def figures(directory: Path, r000: dict[str, list[EpochMetrics]], r004: list[EpochMetrics]
