@@ -8,6 +8,7 @@ never checked.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, assert_never
 
@@ -75,10 +76,23 @@ def _sizes(layer: Layer, size: int) -> tuple[int | None, int, np.dtype[Any] | No
             assert_never(layer)
 
 
+def all_finite(m: MatrixLike[Any, Any]) -> bool:
+    """Whether `m` holds no NaN or infinity.
+
+    One summing pass decides the common case: NaN and infinity make the sum non-finite, and
+    only then (or when the sum itself overflowed) does the exact elementwise test run. This
+    is cheaper than `np.isfinite(...).all()`, which allocates a mask of the whole array.
+    """
+    values = np.asarray(m)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.add.reduce(values, axis=None))
+    return math.isfinite(total) or bool(np.isfinite(values).all())
+
+
 def check_finite(what: str, m: MatrixLike[Any, Any], why: str = "") -> None:
     """Raise NetworkError if `m` holds NaN or infinity, saying where the first one is."""
+    if all_finite(m):
+        return
     values = np.asarray(m)
-    finite = np.isfinite(values)
-    if not finite.all():
-        row, col = (int(k) for k in np.argwhere(~finite)[0])
-        raise NetworkError(f"{what} holds {values[row, col]} at row {row}, column {col}{why}")
+    row, col = (int(k) for k in np.argwhere(~np.isfinite(values))[0])
+    raise NetworkError(f"{what} holds {values[row, col]} at row {row}, column {col}{why}")

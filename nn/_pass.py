@@ -26,10 +26,10 @@ without `rng`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
+from types import TracebackType
 from typing import Any, assert_never
 
 import numpy as np
@@ -40,7 +40,7 @@ from typedarr import DMatrix, DTypeError, Matrix, MatrixLike, ShapeError
 
 from . import _batchnorm as bn
 from ._activations import activate, derivative
-from ._check import check_finite
+from ._check import all_finite, check_finite
 from ._errors import NetworkError
 from ._gradients import BN1, Gradients, LinearGradients, LinearNoBiasGradients, NoGrad
 from ._layers import LAYER_KINDS, Activation, Batchnorm1d, Dropout, Layer, Linear, LinearNoBias
@@ -73,6 +73,9 @@ class _Context:
     loss: Loss
     target: Matrix
     rng: np.random.Generator | None
+    # Each layer's output, in order: checked for NaN and infinity only when the logits are
+    # not finite (one check per pass instead of one per layer), to name the first culprit.
+    outputs: list[tuple[int, Matrix]] = field(default_factory=list)
 
 
 DIVERGED = (": its parameters are not finite or its values overflowed (has the training "
@@ -106,8 +109,8 @@ def pass_(phase: Phase, net: Sequence[Layer], x: MatrixLike[B, Any], target: Mat
         raise NetworkError("x has no rows: a batch needs at least one")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    # An overflow shows up as inf, which `check_finite` reports naming the layer; numpy's
-    # RuntimeWarning from BLAS would come first and say less.
+    # An overflow shows up as inf, which the output level reports naming the first layer
+    # that produced it; numpy's RuntimeWarning from BLAS would come first and say less.
     with np.errstate(over="ignore", invalid="ignore"):
         _, pred, grads = _pass(_Context(phase, loss, tgt, rng), net, 0, inp)
     return pred, grads
@@ -119,25 +122,27 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Matrix) -> Back:
     The gradient at the network's input (`i == 0`) is not needed, so it is not computed.
     """
     if i == len(net):
-        with _blame(f"output ({type(ctx.loss).__name__})"):
+        if not all_finite(inp):
+            _report_nonfinite(net, ctx.outputs)
+        with _Blame(lambda: f"output ({type(ctx.loss).__name__})"):
             pred, dz = _output(ctx.loss, inp, ctx.target)
         return dz, pred, []
     layer = net[i]
     _check_layer(i, layer)
     match layer:
         case Linear(w, b):
-            with _blame(_describe(i, layer)):
+            with _Blame(lambda: _describe(i, layer)):
                 out = ta.compute(inp @ w + ta.rows_like(b, inp))
             dz, pred, t = _rest(ctx, net, i, out)
             dw, db = inp.T @ dz, ta.compute(ta.sum_rows(dz))
             return (dz @ w.T if i else None), pred, [LinearGradients(dw, db), *t]
         case LinearNoBias(w):
-            with _blame(_describe(i, layer)):
+            with _Blame(lambda: _describe(i, layer)):
                 out = inp @ w
             dz, pred, t = _rest(ctx, net, i, out)
             return (dz @ w.T if i else None), pred, [LinearNoBiasGradients(inp.T @ dz), *t]
         case Batchnorm1d(mu, var, gamma, beta):
-            with _blame(_describe(i, layer)):
+            with _Blame(lambda: _describe(i, layer)):
                 if ctx.phase is Phase.TRAIN:
                     _check_batch(i, layer, inp)
                     mu, var = bn.statistics(inp)
@@ -165,7 +170,7 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Matrix) -> Back:
 def _rest(ctx: _Context, net: Sequence[Layer], i: int, out: Matrix
           ) -> tuple[Matrix, Matrix, list[Gradients]]:
     """The pass through the layers after `net[i]`, whose output is `out`."""
-    check_finite(f"the output of {_describe(i, net[i])}", out, DIVERGED)
+    ctx.outputs.append((i, out))
     dz, pred, t = _pass(ctx, net, i + 1, out)
     assert dz is not None  # only layer 0 skips its input gradient
     return dz, pred, t
@@ -185,10 +190,13 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any], *,
     (3, 2)
     """
     out: Matrix = _data("x", x)
+    outputs = []
     for i, layer in enumerate(net):
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by check_finite
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the layer
             out = _infer(i, layer, out)
-        check_finite(f"the output of {_describe(i, layer)}", out, DIVERGED)
+        outputs.append((i, out))
+    if not all_finite(out):
+        _report_nonfinite(net, outputs)
     match loss:
         case SoftmaxCrossEntropy():
             return _softmax(out)
@@ -201,7 +209,7 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any], *,
 def _infer(i: int, layer: Layer, inp: Matrix) -> Matrix:
     """One layer in the EVAL phase."""
     _check_layer(i, layer)
-    with _blame(_describe(i, layer)):
+    with _Blame(lambda: _describe(i, layer)):
         match layer:
             case Linear(w, b):
                 return ta.compute(inp @ w + ta.rows_like(b, inp))
@@ -248,10 +256,28 @@ def _data(name: str, m: MatrixLike[B, C]) -> Matrix[B, C]:
     return values
 
 
-@contextmanager
-def _blame(where: str) -> Iterator[None]:
-    """Re-raise typedarr's size and dtype errors naming the layer they happened in."""
-    try:
-        yield
-    except (ShapeError, DTypeError) as e:
-        raise NetworkError(f"{where}: {e}") from e
+class _Blame:
+    """Re-raise typedarr's size and dtype errors naming the layer they happened in.
+
+    A class rather than a generator context manager, and `where` a function called only on
+    an error: this runs for every layer of every step.
+    """
+
+    __slots__ = ("_where",)
+
+    def __init__(self, where: Callable[[], str]) -> None:
+        self._where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if isinstance(e, (ShapeError, DTypeError)):
+            raise NetworkError(f"{self._where()}: {e}") from e
+
+
+def _report_nonfinite(net: Sequence[Layer], outputs: list[tuple[int, Matrix]]) -> None:
+    """Raise NetworkError naming the first layer whose output holds NaN or infinity."""
+    for i, out in outputs:
+        check_finite(f"the output of {_describe(i, net[i])}", out, DIVERGED)

@@ -78,7 +78,9 @@ def _layer(rule: Rule, wd: float, i: int, layer: Layer, g: Gradients,
             beta2, mb = rule(beta, _decayed(gb.dbeta, beta, wd), tuple(m.dbeta for m in mbn))
             new_ms = tuple(replace(m, dgamma=a, dbeta=c)
                            for m, a, c in zip(mbn, mg, mb, strict=True))
-            return replace(_running(layer, gb), gamma=gamma2, beta=beta2), new_ms
+            mu, var = _running(layer, gb)
+            return Batchnorm1d(mu, var, gamma2, beta2, eps=layer.eps,
+                               momentum=layer.momentum), new_ms
         case Activation() | Dropout():
             _of(NoGrad, i, layer, g)
             return layer, ms
@@ -100,15 +102,20 @@ def update_batch_statistics(net: Sequence[Layer], grads: Sequence[Gradients]) ->
     """
     if len(grads) != len(net):
         raise NetworkError(f"{len(grads)} gradients for a network of {len(net)} layers")
-    return [_running(layer, _of(BN1, i, layer, g)) if isinstance(layer, Batchnorm1d) else layer
-            for i, (layer, g) in enumerate(zip(net, grads, strict=True))]
+    out: Network = []
+    for i, (layer, g) in enumerate(zip(net, grads, strict=True)):
+        if isinstance(layer, Batchnorm1d):
+            mu, var = _running(layer, _of(BN1, i, layer, g))
+            layer = replace(layer, mu=mu, var=var)
+        out.append(layer)
+    return out
 
 
-def _running(layer: Batchnorm1d[Any], g: BN1[Any]) -> Batchnorm1d[Any]:
-    """`running = momentum * running + (1 - momentum) * batch` for the mean and variance."""
+def _running(layer: Batchnorm1d[Any], g: BN1[Any]) -> tuple[Vector, Vector]:
+    """`running = momentum * running + (1 - momentum) * batch`: the new mean and variance."""
     a = layer.momentum
-    return replace(layer, mu=ta.compute(a * layer.mu + (1.0 - a) * g.batch_mu),
-                   var=ta.compute(a * layer.var + (1.0 - a) * g.batch_var))
+    return (ta.compute(a * layer.mu + (1.0 - a) * g.batch_mu),
+            ta.compute(a * layer.var + (1.0 - a) * g.batch_var))
 
 
 def zeros_like(g: Gradients) -> Gradients:
