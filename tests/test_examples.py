@@ -148,3 +148,12 @@ def test_breast_cancer_split_is_stratified_standardised_and_seeded() -> None:
     assert not a.train_x.flags.writeable
     c = load_breast_cancer(seed=4)
     assert not np.array_equal(a.test_y, c.test_y) or not np.array_equal(a.test_x, c.test_x)
+
+
+def test_the_tour_runs_and_shows_the_refusals(capsys: pytest.CaptureFixture[str]) -> None:
+    from examples import tour
+
+    tour.main()
+    out = capsys.readouterr().out
+    assert "Matrix U" in out and "Matrix D" in out  # manifest and delayed reprs
+    assert out.count("ShapeError: cannot") >= 3
