@@ -157,3 +157,16 @@ def test_the_tour_runs_and_shows_the_refusals(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "Matrix U" in out and "Matrix D" in out  # manifest and delayed reprs
     assert out.count("ShapeError: cannot") >= 3
+
+
+def test_the_readme_nn_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## nn: seed 000's network"):]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start:section.index("\n```", start)]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})  # the README's own example
+    loss, accuracy = capsys.readouterr().out.split()
+    assert float(loss) > 0 and 0 <= float(accuracy) <= 1
+    assert (tmp_path / "net.npz").is_file()
