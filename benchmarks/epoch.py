@@ -1,11 +1,13 @@
-"""Seconds per MNIST epoch of seed 000's network: typedarr + nn against PyTorch on the CPU.
+"""Seconds per MNIST epoch of seed 000's network: typedarr + nn against PyTorch on the CPU
+and against the same network written by hand in numpy.
 
-Run `python -m benchmarks.epoch` (about a minute; PyTorch from `pip install
-'typedarr[bench]'`, skipped with a note when absent). Both train 784-300-50-10 with SGD lr
-0.01, batch 100, float32, on all 60,000 training images, with batchnorm before each ReLU
-and without; the contenders take turns, one epoch each per round, and the median is
-reported. typedarr's epoch is `examples.train.train_epoch`, the loop the CLI runs (its
-loss and accuracy bookkeeping included); PyTorch's is `benchmarks.torch_mnist`.
+Run `python -m benchmarks.epoch` (about two minutes; PyTorch from `pip install
+'typedarr[bench]'`, left out with a note when absent). All train 784-300-50-10 with SGD lr
+0.01, batch 100, float32, on all 60,000 training images, in the same row order, with
+batchnorm before each ReLU and without; the contenders take turns, one epoch each per
+round, and the median is reported. typedarr's epoch is `examples.train.train_epoch`, the
+loop the CLI runs (its loss and accuracy bookkeeping included); PyTorch's is
+`benchmarks.torch_mnist`, numpy's `benchmarks.numpy_mnist`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import nn
-from benchmarks import torch_mnist
+from benchmarks import numpy_mnist, torch_mnist
 from examples.mnist_data import load_mnist
 from examples.train import SOFTMAX, State, seed000_net, targets, train_epoch
 from typedarr import Matrix
@@ -30,7 +32,7 @@ Epoch = Callable[[NDArray[np.int64]], object]
 
 
 def typedarr_runner(train_x: NDArray[np.float32], train_y: NDArray[np.int64], *,
-                    batchnorm: bool) -> Epoch:
+                    batchnorm: bool, batch_size: int) -> Epoch:
     """A function training typedarr's network for one epoch in the given row order."""
     x, t = Matrix.from_numpy(train_x), targets(train_y, 10, SOFTMAX)
     state = [State(seed000_net(batchnorm=batchnorm, seed=0), nn.SGD(lr=0.01))]
@@ -38,7 +40,8 @@ def typedarr_runner(train_x: NDArray[np.float32], train_y: NDArray[np.int64], *,
     rng = np.random.default_rng(0)  # unused without dropout: the order is given
 
     def run(order: NDArray[np.int64]) -> object:
-        state[0], loss, _ = train_epoch(state[0], x, t, batch_size=100, rng=rng, order=order)
+        state[0], loss, _ = train_epoch(state[0], x, t, batch_size=batch_size, rng=rng,
+                                        order=order)
         return loss
 
     return run
@@ -48,19 +51,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Measure and print the table."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.epoch")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--data-dir", type=Path, default=None)
     args = p.parse_args(argv)
     mnist = load_mnist(args.data_dir)
     contenders: dict[str, Epoch] = {
-        "typedarr, batchnorm": typedarr_runner(mnist.train_x, mnist.train_y, batchnorm=True),
+        "typedarr, batchnorm": typedarr_runner(mnist.train_x, mnist.train_y, batchnorm=True,
+                                               batch_size=args.batch_size),
         "typedarr, no batchnorm": typedarr_runner(mnist.train_x, mnist.train_y,
-                                                  batchnorm=False),
+                                                  batchnorm=False, batch_size=args.batch_size),
     }
+    for bn, name in ((True, "numpy by hand, batchnorm"), (False, "numpy by hand, no batchnorm")):
+        contenders[name] = numpy_mnist.epoch_runner(seed000_net(batchnorm=bn, seed=0),
+                                                    mnist.train_x, mnist.train_y,
+                                                    batch_size=args.batch_size, lr=0.01)
     torch = torch_mnist.version()
     if torch is not None:
         for bn, name in ((True, "PyTorch, batchnorm"), (False, "PyTorch, no batchnorm")):
             contenders[name] = torch_mnist.epoch_runner(mnist.train_x, mnist.train_y,
-                                                        batchnorm=bn, batch_size=100,
+                                                        batchnorm=bn,
+                                                        batch_size=args.batch_size,
                                                         lr=0.01, seed=0)
     rng = np.random.default_rng(0)
     warm = rng.permutation(len(mnist.train_y))[:2000]
@@ -76,14 +86,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     median = {name: statistics.median(t) for name, t in times.items()}
     print(f"{os.cpu_count()} cores; numpy {np.__version__}; {torch or 'PyTorch not installed'}"
           f"; median of {args.rounds} alternating rounds\n")
-    print("| seed 000's network, one epoch (600 steps of 100) | seconds | vs PyTorch |")
+    steps = len(mnist.train_y) // args.batch_size
+    print(f"| seed 000's network, one epoch ({steps} steps of {args.batch_size}) | seconds | "
+          f"typedarr's time relative to it |")
     print("|---|---:|---:|")
     for name, t in median.items():
-        ref = median.get(name.replace("typedarr", "PyTorch"))
-        ratio = f"{t / ref:.2f}x" if ref is not None and name.startswith("typedarr") else ""
+        ours = median[name.replace(name.split(",")[0], "typedarr")]
+        ratio = "" if name.startswith("typedarr") else f"{ours / t:.2f}x"
         print(f"| {name} | {t:.2f} | {ratio} |")
     print()
-    for who in ("typedarr", "PyTorch"):
+    for who in ("typedarr", "numpy by hand", "PyTorch"):
         if f"{who}, batchnorm" in median:
             overhead = median[f"{who}, batchnorm"] / median[f"{who}, no batchnorm"] - 1
             print(f"batchnorm adds {100 * overhead:+.0f}% to a {who} epoch")
