@@ -90,10 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.checkpoint is not None:
             nn.save(s.net, args.checkpoint)
 
+    def on_step(s: State) -> None:  # states are values: keeping the latest is enough
+        latest[0] = s
+
     try:
         train(state, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
-              seed=args.seed, on_epoch=on_epoch, on_step=lambda s: latest.__setitem__(0, s),
-              progress=True)
+              seed=args.seed, on_epoch=on_epoch, on_step=on_step, progress=True)
     except KeyboardInterrupt:
         where = "no checkpoint asked for (--checkpoint FILE)"
         if args.checkpoint is not None:
