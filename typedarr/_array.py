@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _compute
 from ._errors import DTypeError, ShapeError
-from ._expr import BinaryOp, Const, DType, Node, Shape, UnaryOp, binary, unary
+from ._expr import BinaryOp, DType, Node, Shape, UnaryOp, binary, const, unary
 from ._strategy import Strategy, combine
 
 Op = TypeVar("Op")
@@ -45,7 +45,7 @@ class _Array:
     _KIND: ClassVar[str]
     _RANK: ClassVar[int]
     # massiv's representation: U (manifest, values in memory) or D (delayed). A delayed view
-    # of a manifest array holds a Leaf too, so the class, not the node, decides.
+    # of a manifest array holds a LEAF too, so the class, not the node, decides.
     _MANIFEST: ClassVar[bool] = False
     _node: Node
     _strategy: Strategy
@@ -79,6 +79,10 @@ class _Array:
     def with_strategy(self, strategy: Strategy) -> Self:
         """The same array, computed with `strategy` from now on."""
         return type(self)._wrap(self._node, strategy)
+
+    def _computed(self, values: np.ndarray[Any, DType]) -> Any:
+        """This array's manifest kind holding `values`, computed for it by `compute`."""
+        raise NotImplementedError
 
     def _values(self) -> np.ndarray[Any, DType]:
         """The values in memory (read-only), computing a delayed array."""
@@ -114,7 +118,7 @@ class _Array:
             self._check_fits(verb, other)
             return other._node, combine(self._strategy, other._strategy)
         if isinstance(other, numbers.Real):
-            return Const(float(other), self.dtype), self._strategy
+            return const(float(other), self.dtype), self._strategy
         self._refuse_ndarray(verb, other)
         return None
 

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from . import _reference
-from ._expr import Leaf, Node
+from ._expr import Node, is_leaf
 from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
-Engine = Callable[[Node, Strategy], Array]
+# An engine computes several roots of one graph at once: fresh, C-contiguous, read-only.
+Engine = Callable[[tuple[Node, ...], Strategy], tuple[Array, ...]]
 
 
 class FusionUnavailableWarning(RuntimeWarning):
@@ -29,46 +30,67 @@ class FusionUnavailableWarning(RuntimeWarning):
     evaluator, which is correct but allocates a temporary per operation."""
 
 
-# The engine, chosen on the first compute (numba's import costs ~0.15 s, paid only then):
-# empty until chosen, then [fused evaluate] or [None] for the reference evaluator.
-_engine: list[Engine | None] = []
+# The engine, chosen on the first compute (numba's import is paid only then): empty until
+# chosen, then the one engine every compute goes to.
+_engine: list[Engine] = []
 _choosing = threading.Lock()
 
 
 def evaluate(node: Node, strategy: Strategy) -> Array:
-    """The values of `node`, freshly allocated, C-contiguous and read-only.
+    """The values of `node`, C-contiguous and read-only (a manifest array's own data).
 
     `strategy` says whether the engine may use every core.
     """
-    if isinstance(node, Leaf):
+    if is_leaf(node):
         return node.data
-    engine = _engine[0] if _engine else _choose()
-    if engine is not None:
-        return engine(node, strategy)
-    out = _reference.evaluate(node)
-    out.flags.writeable = False
+    (out,) = (_engine[0] if _engine else _choose())((node,), strategy)
     return out
 
 
-def _choose() -> Engine | None:
+def evaluate_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
+    """The values of several nodes, from one pass over their shared graph where the engine
+    can (a manifest array's data is returned as it is)."""
+    todo = tuple(dict.fromkeys(n for n in nodes if not is_leaf(n)))  # distinct, in order
+    engine = _engine[0] if _engine else _choose()
+    done = dict(zip(map(id, todo), engine(todo, strategy), strict=True)) if todo else {}
+    return tuple(n.data if is_leaf(n) else done[id(n)] for n in nodes)
+
+
+def _reference_engine(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
+    outs = _reference.evaluate_many(nodes)
+    for out in outs:
+        out.flags.writeable = False
+    return outs
+
+
+def _choose() -> Engine:
     with _choosing:
         if not _engine:
             _engine.append(_load_engine(os.environ.get("TYPEDARR_ENGINE", "fused")))
         return _engine[0]
 
 
-def _load_engine(name: str) -> Engine | None:
-    if name == "reference":
-        return None
-    if name != "fused":
-        raise ValueError(f"TYPEDARR_ENGINE must be 'fused' or 'reference', not {name!r}")
+def _fused_engine() -> Engine:
     try:
-        from ._fused import evaluate as fused
+        from ._fused import evaluate_many as fused
     except ImportError as err:
         warnings.warn(FusionUnavailableWarning(
             f"typedarr's fused engine needs numba, which failed to import ({err}); delayed "
             f"arrays are computed by the plain-numpy reference evaluator instead (correct, "
             f"but one temporary array per operation): pip install 'typedarr[fusion]'"),
-            stacklevel=4)
-        return None
+            stacklevel=6)
+        return _reference_engine
     return fused
+
+
+_ENGINES: dict[str, Callable[[], Engine]] = {
+    "reference": lambda: _reference_engine,
+    "fused": _fused_engine,
+}
+
+
+def _load_engine(name: str) -> Engine:
+    load = _ENGINES.get(name)
+    if load is None:
+        raise ValueError(f"TYPEDARR_ENGINE must be one of {sorted(_ENGINES)}, not {name!r}")
+    return load()

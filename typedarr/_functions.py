@@ -7,9 +7,11 @@ operands of `maximum` and `where` must be that same kind with the same dimension
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+import functools
+from typing import Any, Protocol, TypeVar, overload
 
-from ._array import _Elementwise
+from . import _compute
+from ._array import _Array, _Elementwise
 from ._expr import BinaryOp, UnaryOp
 from ._expr import where as where_node
 from ._strategy import combine
@@ -17,6 +19,9 @@ from ._strategy import combine
 Op = TypeVar("Op")
 D = TypeVar("D")
 M = TypeVar("M")
+M2 = TypeVar("M2")
+M3 = TypeVar("M3")
+M4 = TypeVar("M4")
 M_co = TypeVar("M_co", covariant=True)
 
 
@@ -85,13 +90,44 @@ class _Computes(Protocol[M_co]):
     def compute(self) -> M_co: ...
 
 
-def compute(x: _Computes[M]) -> M:
+@overload
+def compute(x: _Computes[M], /) -> M: ...
+@overload
+def compute(x: _Computes[M], y: _Computes[M2], /) -> tuple[M, M2]: ...
+@overload
+def compute(x: _Computes[M], y: _Computes[M2], z: _Computes[M3], /) -> tuple[M, M2, M3]: ...
+@overload
+def compute(x: _Computes[M], y: _Computes[M2], z: _Computes[M3], w: _Computes[M4], /
+            ) -> tuple[M, M2, M3, M4]: ...
+@overload
+def compute(x: _Computes[M], y: _Computes[M], z: _Computes[M], w: _Computes[M],
+            v: _Computes[M], /, *more: _Computes[M]) -> tuple[M, ...]: ...
+def compute(*xs: _Computes[Any]) -> Any:
     """The values of `x` in memory (massiv's `compute`): one pass for a delayed array.
+
+    Given several arrays, a tuple of their values, computed together: one kernel over their
+    shared graph, so a subexpression they share is computed once and reductions over the
+    same data share a pass.
 
     >>> compute(br(2, Vector.from_list([1, 2])))
     Matrix U Par (Sz (2 :. 2)) float32
     [ [ 1.0, 2.0 ]
     , [ 1.0, 2.0 ]
     ]
+    >>> m = Matrix.from_list([[1, 2], [3, 4]])
+    >>> total, biggest = compute(sum_rows(m), sum_cols(m))
+    >>> total.to_numpy(), biggest.to_numpy()
+    (array([4., 6.], dtype=float32), array([3., 7.], dtype=float32))
     """
-    return x.compute()
+    if len(xs) == 1:
+        return xs[0].compute()
+    if not xs:
+        raise TypeError("compute() needs at least one array")
+    arrays: list[_Array] = []
+    for x in xs:
+        if not isinstance(x, _Array):
+            raise TypeError(f"compute takes typedarr arrays, not {type(x).__name__}")
+        arrays.append(x)
+    strategy = functools.reduce(combine, (a.strategy for a in arrays))
+    values = _compute.evaluate_many(tuple(a._node for a in arrays), strategy)
+    return tuple(a._computed(v) for a, v in zip(arrays, values, strict=True))

@@ -18,7 +18,7 @@ from . import _construct
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
-from ._expr import Leaf, Node, permute
+from ._expr import DType, Node, leaf, permute
 from ._linalg import matmul
 from ._select import Index, select
 from ._strategy import Strategy, combine, default_strategy
@@ -62,7 +62,13 @@ class MatrixLike(_Elementwise["MatrixLike[R, C]", "DMatrix[R, C]"], Generic[R, C
         """The values in memory (massiv's `compute`); a Matrix is returned as it is."""
         if isinstance(self, Matrix):
             return self
-        return Matrix._wrap(Leaf(self._values()), self._strategy)
+        return self._computed(self._values())
+
+    def _computed(self, values: np.ndarray[Any, DType]) -> Matrix[R, C]:
+        """This array's manifest form holding `values` (what `compute` found for it)."""
+        if isinstance(self, Matrix):
+            return self
+        return Matrix._wrap(leaf(values), self._strategy)
 
     @overload
     def __matmul__(self, other: MatrixLike[C, K]) -> Matrix[R, K]: ...
@@ -81,8 +87,8 @@ class MatrixLike(_Elementwise["MatrixLike[R, C]", "DMatrix[R, C]"], Generic[R, C
             return NotImplemented
         out, strategy = matmul(self, other)
         if other._RANK == 1:
-            return Vector._wrap(Leaf(out), strategy)
-        return Matrix._wrap(Leaf(out), strategy)
+            return Vector._wrap(leaf(out), strategy)
+        return Matrix._wrap(leaf(out), strategy)
 
 
 class Matrix(MatrixLike[R, C]):
@@ -140,12 +146,12 @@ class Matrix(MatrixLike[R, C]):
 
     @classmethod
     def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Matrix:
-        return cls._wrap(Leaf(data), strategy or default_strategy())
+        return cls._wrap(leaf(data), strategy or default_strategy())
 
     @property
     def T(self) -> Matrix[C, R]:  # numpy's name
         """The transpose: a view of the same memory, no copy."""
-        return Matrix._wrap(Leaf(self._values().T), self._strategy)
+        return Matrix._wrap(leaf(self._values().T), self._strategy)
 
     @overload
     def __getitem__(self, index: int) -> Vector[C]: ...
@@ -161,8 +167,8 @@ class Matrix(MatrixLike[R, C]):
         picked = select(self._values(), index, "Matrix")
         assert isinstance(picked, np.ndarray)
         if picked.ndim == 1:
-            return Vector._wrap(Leaf(picked), self._strategy)
-        return Matrix._wrap(Leaf(picked), self._strategy)
+            return Vector._wrap(leaf(picked), self._strategy)
+        return Matrix._wrap(leaf(picked), self._strategy)
 
 
 class DMatrix(MatrixLike[R, C]):
@@ -198,4 +204,4 @@ def concat_rows(parts: Sequence[MatrixLike[Any, C]]) -> Matrix[Any, C]:
                              f"{p.dtype}: convert one with .astype")
     data = np.concatenate([p._values() for p in parts], axis=0)
     data.flags.writeable = False
-    return Matrix._wrap(Leaf(data), functools.reduce(combine, (p.strategy for p in parts)))
+    return Matrix._wrap(leaf(data), functools.reduce(combine, (p.strategy for p in parts)))

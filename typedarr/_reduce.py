@@ -13,7 +13,7 @@ from typing_extensions import TypeVar
 
 from ._array import _Array
 from ._errors import ShapeError
-from ._expr import Leaf, reduce_sum
+from ._expr import leaf, reduce_sum
 from ._matrix import MatrixLike
 from ._vector import DVector, Vector
 
@@ -90,7 +90,7 @@ def max_cols(m: MatrixLike[R, Any]) -> Vector[R]:
 def _manifest_max(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
     data = m._values().max(axis=axis)
     data.flags.writeable = False
-    return Vector._wrap(Leaf(data), m.strategy)
+    return Vector._wrap(leaf(data), m.strategy)
 
 
 def sum_all(x: _Array) -> float:

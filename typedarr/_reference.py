@@ -13,20 +13,7 @@ from typing import Any, assert_never
 
 import numpy as np
 
-from ._expr import (
-    COMPARISONS,
-    Binary,
-    BinaryOp,
-    Const,
-    Expand,
-    Leaf,
-    Node,
-    Permute,
-    Reduce,
-    Unary,
-    UnaryOp,
-    Where,
-)
+from ._expr import COMPARISONS, BinaryOp, Form, Node, UnaryOp, postorder
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -69,42 +56,61 @@ BINARY: dict[BinaryOp, Callable[[Array, Array], Array]] = {
 
 def evaluate(node: Node) -> Array:
     """The values of `node` as a fresh C-contiguous array of its dtype."""
+    (out,) = evaluate_many((node,))
+    return out
+
+
+def evaluate_many(roots: tuple[Node, ...]) -> tuple[Array, ...]:
+    """The values of several roots, each node of their shared graph evaluated once.
+
+    The walk is iterative (`postorder`), and an intermediate value is dropped as soon as
+    the last node reading it is done, so a long chain holds a few arrays, not all of them.
+    """
+    readers: dict[int, int] = {}
+    order = list(postorder(roots))
+    for node in order:
+        for s in node.src:
+            readers[id(s)] = readers.get(id(s), 0) + 1
+    for root in roots:
+        readers[id(root)] = readers.get(id(root), 0) + 1  # kept to the end
+    values: dict[int, Array] = {}
     with np.errstate(all="ignore"):
-        out = _eval(node, {})
-    return np.ascontiguousarray(out, dtype=node.dtype)
+        for node in order:
+            values[id(node)] = _eval_once(node, [values[id(s)] for s in node.src])
+            for s in node.src:
+                readers[id(s)] -= 1
+                if readers[id(s)] == 0:
+                    del values[id(s)]
+    return tuple(np.ascontiguousarray(values[id(r)], dtype=r.dtype) for r in roots)
 
 
-def _eval(node: Node, memo: dict[int, Array]) -> Array:
-    key = id(node)
-    if key not in memo:
-        memo[key] = _eval_once(node, memo)
-    return memo[key]
-
-
-def _eval_once(node: Node, memo: dict[int, Array]) -> Array:
-    match node:
-        case Leaf():
-            return node.data
-        case Const():
-            return np.asarray(node.value, dtype=node.dtype)
-        case Unary(op=UnaryOp.CAST):
-            return _eval(node.x, memo).astype(node.dtype)
-        case Unary():
-            return UNARY[node.op](_eval(node.x, memo)).astype(node.dtype, copy=False)
-        case Binary():
-            out = BINARY[node.op](_eval(node.a, memo), _eval(node.b, memo))
+def _eval_once(node: Node, src: list[Array]) -> Array:
+    match node.op:
+        case Form.LEAF:
+            data: Array = node.arg
+            return data
+        case Form.CONST:
+            return np.asarray(node.arg, dtype=node.dtype)
+        case UnaryOp.CAST:
+            return src[0].astype(node.dtype)
+        case UnaryOp():
+            return UNARY[node.op](src[0]).astype(node.dtype, copy=False)
+        case BinaryOp():
+            out = BINARY[node.op](src[0], src[1])
             # Note: comparisons give 0.0/1.0 masks in the operands' dtype, not booleans.
             return out.astype(node.dtype, copy=node.op in COMPARISONS)
-        case Where():
-            cond = _eval(node.cond, memo) != 0
-            return np.where(cond, _eval(node.a, memo), _eval(node.b, memo)).astype(node.dtype)
-        case Expand():
-            x = np.expand_dims(_eval(node.x, memo), node.axis)
-            return np.broadcast_to(x, node.shape)
-        case Reduce():
-            total: Array = _eval(node.x, memo).sum(axis=node.axis, dtype=node.dtype)
+        case Form.WHERE:
+            return np.where(src[0] != 0, src[1], src[2]).astype(node.dtype)
+        case Form.EXPAND:
+            axis, _ = node.arg
+            return np.broadcast_to(np.expand_dims(src[0], axis), node.shape)
+        case Form.SUM:
+            total: Array = src[0].sum(axis=node.arg, dtype=node.dtype)
             return total
-        case Permute():
-            return np.transpose(_eval(node.x, memo), node.perm)
+        case Form.PERMUTE:
+            return np.transpose(src[0], node.arg)
+        case Form.MATMUL:
+            product: Array = np.matmul(src[0], src[1])
+            return product
         case _:
-            assert_never(node)
+            assert_never(node.op)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._expr import Leaf, Node, render
+from ._expr import Node, is_leaf, render
 from ._strategy import Strategy
 
 EDGE = 3  # values shown at each end of a long axis
@@ -25,7 +25,7 @@ def format_array(kind: str, manifest: bool, strategy: Strategy, node: Node) -> s
     """The text of `repr` for an array of `kind` holding `node`."""
     rep = "U" if manifest else "D"
     header = f"{kind} {rep} {strategy.value} ({_size(node.shape)}) {node.dtype}"
-    if isinstance(node, Leaf):
+    if is_leaf(node):
         return header + "\n" + _values(node.data)
     return header + "\n  = " + render(node)
 

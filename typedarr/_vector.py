@@ -16,7 +16,7 @@ from typing_extensions import TypeVar
 from . import _construct
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
-from ._expr import Leaf, Node
+from ._expr import DType, Node, leaf
 from ._linalg import matmul
 from ._strategy import Strategy, default_strategy
 
@@ -50,7 +50,13 @@ class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
         """The values in memory (massiv's `compute`); a Vector is returned as it is."""
         if isinstance(self, Vector):
             return self
-        return Vector._wrap(Leaf(self._values()), self._strategy)
+        return self._computed(self._values())
+
+    def _computed(self, values: np.ndarray[Any, DType]) -> Vector[N]:
+        """This array's manifest form holding `values` (what `compute` found for it)."""
+        if isinstance(self, Vector):
+            return self
+        return Vector._wrap(leaf(values), self._strategy)
 
     @overload
     def __matmul__(self, other: MatrixLike[N, K]) -> Vector[K]: ...
@@ -64,7 +70,7 @@ class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
         out, strategy = matmul(self, other)
         if other._RANK == 1:
             return float(out)
-        return Vector._wrap(Leaf(out), strategy)
+        return Vector._wrap(leaf(out), strategy)
 
 
 class Vector(VectorLike[N]):
@@ -121,7 +127,7 @@ class Vector(VectorLike[N]):
 
     @classmethod
     def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Vector:
-        return cls._wrap(Leaf(data), strategy or default_strategy())
+        return cls._wrap(leaf(data), strategy or default_strategy())
 
     @overload
     def __getitem__(self, index: int) -> float: ...
@@ -134,7 +140,7 @@ class Vector(VectorLike[N]):
 
         picked = select(self._values(), index, "Vector")
         if isinstance(picked, np.ndarray):
-            return Vector._wrap(Leaf(picked), self._strategy)
+            return Vector._wrap(leaf(picked), self._strategy)
         return picked
 
 

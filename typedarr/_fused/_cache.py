@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from ._codegen import generate
-from ._plan import Key
+from ._plan import Program as Key
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,30 +1,33 @@
-"""Python source for numba from a structural key: one function of loop nests per graph.
+"""Python source for numba from a program: one function of loop nests per structure.
 
-Each materialised node (see `_graph`) gets one loop nest, in dependency order, so a
-reduction inside an elementwise expression is finished into a small temporary before the
-loops that read it. Inside a nest every other node is computed inline; a node needed twice
+Each materialised instruction (see `_graph`) gets one loop nest, in dependency order, so a
+reduction inside an elementwise expression is finished into a temporary before the loops
+that read it. Inside a nest every other instruction is computed inline; a value needed twice
 at the same element is computed once into a local (common subexpressions), and a value that
-depends only on the row is computed once per row, outside the inner loop. The outer loop of
-each big nest is a `prange`: the module compiles the same body twice, once with
-`parallel=True` (`Par`) and once plain (`Seq`, where `prange` is `range`).
+depends only on the outer indices is computed once in the outermost loop it can be, not in
+the inner loop. The outer loop of each big nest is a `prange`: the module compiles the same
+body twice, once with `parallel=True` (`Par`) and once plain (`Seq`, where `prange` is
+`range`). Nests are written for any rank.
 
-Reductions: `sum_rows` runs rows outer and columns inner (contiguous, vectorised),
-accumulating in the node's dtype into one partial vector per chunk of rows (a chunk per
-thread under `Par`, one chunk under `Seq`), then adds the partials; under `Seq` this is
-numpy's own order for `sum(axis=0)`, so the result is bitwise the reference's. `sum_cols`
-accumulates each row in float64: numpy sums a contiguous row pairwise, and a float32 chain
-would be less accurate than the reference, while float64 costs nothing here (measured).
+Reductions: a sum over the first axis runs that axis outer and the rest inner (contiguous,
+vectorised), accumulating in the node's dtype into one partial per chunk of the first axis
+(a chunk per thread under `Par`, one chunk under `Seq`), then adds the partials; under `Seq`
+this is numpy's own order for `sum(axis=0)`, so the result is bitwise the reference's. A sum
+over the last axis accumulates each output element in float64: numpy sums a contiguous row
+pairwise, and a float32 chain would be less accurate than the reference. A sum over a middle
+axis accumulates into its output in the node's dtype, as numpy adds slices in order.
+Products call `np.dot` (BLAS through numba) on stored operands; a transposed leaf is read as
+a view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import count
 
-from .._expr import BinaryOp, UnaryOp
+from .._expr import BinaryOp, Form, UnaryOp
 from . import _scalar
-from ._graph import Graph, read_key
-from ._plan import Key
+from ._graph import Graph, analyse
+from ._plan import Program
 
 _INDENT = "    "
 _TYPED_CONSTANTS = [f"{name}_{s} = {t}({value})"
@@ -32,19 +35,19 @@ _TYPED_CONSTANTS = [f"{name}_{s} = {t}({value})"
                     for name, value in (("one", 1.0), ("zero", 0.0))]
 
 
-def generate(key: Key) -> str:
+def generate(program: Program) -> str:
     """The source of a module defining `seq` and `par`, the two compiled variants.
 
-    Both take `(out, a0, a1, ..., consts, dims, nchunks)`: the result array, the leaf arrays,
-    the Const values (float64), the sizes of the broadcasts and the number of row chunks.
+    Both take `(out0, ..., a0, a1, ..., consts, dims, nchunks)`: the result arrays, the leaf
+    arrays, the constant values (float64), the sizes of the broadcasts and the number of
+    chunks a reduction over the first axis is split into.
     """
-    graph = read_key(key)
-    nleaves = sum(1 for node in graph.nodes if node.kind == "leaf")
-    params = ", ".join(["out", *(f"a{i}" for i in range(nleaves)), "consts", "dims",
-                        "nchunks"])
-    body = [*_preamble(graph), *_nests(graph)]
-    lines = ['"""A typedarr fused kernel, generated from its structural key: do not edit."""', "",
-             f"# key: {key!r}", "",
+    graph = analyse(program)
+    nleaves = sum(1 for ins in program.instrs if ins.op is Form.LEAF)
+    params = ", ".join([*(f"out{i}" for i in range(len(program.outputs))),
+                        *(f"a{i}" for i in range(nleaves)), "consts", "dims", "nchunks"])
+    body = [*_preamble(graph), *_nests(graph), *_copies(graph)]
+    lines = ['"""A typedarr fused kernel, generated from its program: do not edit."""', "",
              "import math", "", "import numba", "import numpy as np",
              "from numba import prange", ""]
     for variant in ("seq", "par"):
@@ -57,78 +60,114 @@ def generate(key: Key) -> str:
 
 def _preamble(graph: Graph) -> list[str]:
     lines = list(_TYPED_CONSTANTS)
-    for node in graph.nodes:
-        if node.kind == "const":
-            lines.append(f"cn{node.desc[2]} = {_scalar.NUMPY_TYPE[node.dt]}(consts"
-                         f"[{node.desc[2]}])")
+    for ins in graph.instrs:
+        if ins.op is Form.CONST:
+            lines.append(f"cn{ins.arg} = {_scalar.NUMPY_TYPE[ins.dt]}(consts[{ins.arg}])")
     return lines
 
 
-def _nests(graph: Graph) -> Iterator[str]:
+def _copies(graph: Graph) -> list[str]:
+    """An instruction that is several outputs is computed once, then copied."""
+    return [f"out{i}[...] = {graph.target(k)}" for i, k in enumerate(graph.outputs)
+            if graph.target(k) != f"out{i}"]
+
+
+def _nests(graph: Graph) -> list[str]:
     names = count()
+    lines: list[str] = []
     for k in graph.materialised:
-        node = graph.nodes[k]
-        if node.kind == "reduce" and node.desc[2] == 0:
-            yield from _sum_rows(graph, k, names)
-        elif node.kind == "reduce":
-            yield from _sum_cols(graph, k, names)
+        ins = graph.instrs[k]
+        if graph.target(k).startswith("t"):
+            shape = ", ".join(graph.extents[k])
+            lines.append(f"t{k} = np.empty(({shape},), {_scalar.NUMPY_TYPE[ins.dt]})")
+        if ins.op is Form.SUM and ins.arg == 0:
+            lines += _sum_first(graph, k, names)
+        elif ins.op is Form.SUM:
+            lines += _sum_inner(graph, k, names)
+        elif ins.op is Form.MATMUL:
+            lines += _matmul(graph, k)
         else:
-            yield from _elementwise(graph, k, names)
+            lines += _elementwise(graph, k, names)
+    return lines
 
 
 class _Nest:
     """The statements of one loop nest: each value bound once, at the shallowest loop level
-    where everything it depends on is known (1: the outer loop, 2: the inner loop)."""
+    where everything it depends on is known (1: the outermost loop)."""
 
     __slots__ = ("graph", "levels", "lines", "memo", "names", "node")
 
     def __init__(self, graph: Graph, node: int, levels: dict[str, int],
                  names: count[int]) -> None:
         self.graph, self.node, self.levels, self.names = graph, node, levels, names
-        self.lines: dict[int, list[str]] = {1: [], 2: []}
+        self.lines: dict[int, list[str]] = {lv: [] for lv in range(1, len(levels) + 1)}
         self.memo: dict[tuple[int, tuple[str, ...]], tuple[str, int]] = {}
 
     def value(self, k: int, idx: tuple[str, ...]) -> tuple[str, int]:
-        """The variable holding node `k` at index `idx`, and the level it is bound at."""
-        node = self.graph.nodes[k]
-        if node.kind == "const":
-            return f"cn{node.desc[2]}", 0
-        memo_key = (k, idx)
-        if memo_key not in self.memo:
-            if k in self.graph.materialised and k != self.node:
-                self.memo[memo_key] = self._bind(f"{self.graph.target(k)}[{idx[0]}]",
-                                                 self._index_level(idx))
+        """The variable holding instruction `k` at index `idx`, and the level it is bound at.
+
+        An explicit stack instead of recursion: inline expressions may be deep.
+        """
+        stack = [(k, idx)]
+        while stack:
+            top = stack[-1]
+            if top in self.memo:
+                stack.pop()
+                continue
+            needed = [n for n in self._sources(*top) if n not in self.memo]
+            if needed:
+                stack.extend(needed)
             else:
-                self.memo[memo_key] = self._compute(k, idx)
-        return self.memo[memo_key]
+                self.memo[top] = self._compute(*top)
+                stack.pop()
+        return self.memo[(k, idx)]
+
+    def _inline(self, k: int) -> bool:
+        return k == self.node or k not in self.graph.materialised
+
+    def _sources(self, k: int, idx: tuple[str, ...]) -> list[tuple[int, tuple[str, ...]]]:
+        ins = self.graph.instrs[k]
+        if ins.op in (Form.LEAF, Form.CONST) or not self._inline(k):
+            return []
+        if ins.op is Form.EXPAND:  # the broadcast axis is dropped from the index
+            assert isinstance(ins.arg, tuple)
+            axis = ins.arg[0]
+            return [(ins.src[0], idx[:axis] + idx[axis + 1:])]
+        if ins.op is Form.PERMUTE:  # out[idx] = x[jdx] with jdx[perm[d]] = idx[d]
+            assert isinstance(ins.arg, tuple)
+            jdx = dict(zip(ins.arg, idx, strict=True))
+            return [(ins.src[0], tuple(jdx[d] for d in range(len(idx))))]
+        return [(s, idx) for s in ins.src]
 
     def _compute(self, k: int, idx: tuple[str, ...]) -> tuple[str, int]:
-        node = self.graph.nodes[k]
-        desc, dt = node.desc, node.dt
-        match node.kind:
-            case "leaf":
-                return self._bind(f"a{desc[2]}[{', '.join(idx)}]", self._index_level(idx))
-            case "expand":  # the broadcast axis is dropped from the index
-                return self.value(node.operands[0], idx[:int(desc[2])] + idx[int(desc[2]) + 1:])
-            case "permute":  # out[idx] = x[jdx] with jdx[perm[d]] = idx[d]
-                jdx = dict(zip((int(p) for p in desc[2:-1]), idx, strict=True))
-                return self.value(node.operands[0], tuple(jdx[d] for d in range(len(idx))))
-        args = [self.value(x, idx) for x in node.operands]
+        ins = self.graph.instrs[k]
+        if ins.op is Form.CONST:
+            return f"cn{ins.arg}", 0
+        if ins.op is Form.LEAF:
+            return self._bind(f"a{ins.arg}[{', '.join(idx)}]", self._index_level(idx))
+        if not self._inline(k):
+            return self._bind(f"{self.graph.target(k)}[{', '.join(idx)}]",
+                              self._index_level(idx))
+        sources = self._sources(k, idx)
+        if ins.op is Form.EXPAND or ins.op is Form.PERMUTE:
+            return self.memo[sources[0]]
+        args = [self.memo[s] for s in sources]
         names = [a for a, _ in args]
         level = max(lv for _, lv in args)
-        match node.kind:
-            case "unary":
-                return self._bind(_scalar.unary(UnaryOp(desc[2]), names[0], dt), level)
-            case "power":
-                return self._bind(_scalar.power(names[0], float(desc[2]), dt), level)
-            case "binary":
-                a, b = names
-                return self._bind(_scalar.binary(BinaryOp(desc[2]), a, b, dt), level)
-            case "where":
+        dt = ins.dt
+        match ins.op:
+            case BinaryOp.POW if ins.arg is not None:
+                assert isinstance(ins.arg, float)
+                return self._bind(_scalar.power(names[0], ins.arg, dt), level)
+            case UnaryOp():
+                return self._bind(_scalar.unary(ins.op, names[0], dt), level)
+            case BinaryOp():
+                return self._bind(_scalar.binary(ins.op, names[0], names[1], dt), level)
+            case Form.WHERE:
+                cond_dt = self.graph.instrs[ins.src[0]].dt
                 cond, a, b = names
-                cond_dt = self.graph.nodes[node.operands[0]].dt
                 return self._bind(_scalar.where(cond, a, b, cond_dt), level)
-        raise ValueError(f"node kind {node.kind!r} is not computed inline")
+        raise ValueError(f"{ins.op} is not computed inline")
 
     def _index_level(self, idx: tuple[str, ...]) -> int:
         return max(self.levels[i] for i in idx)
@@ -140,60 +179,90 @@ class _Nest:
         return name, level
 
 
-def _indented(depth: int, lines: list[str]) -> list[str]:
-    return [_INDENT * depth + line for line in lines]
+def _loops(heads: list[str], nest: _Nest, first_level: int, body: list[str]) -> list[str]:
+    """Loop headers `heads` nested, each level's bindings inside its loop, then `body`."""
+    out: list[str] = []
+    for depth, head in enumerate(heads):
+        out += [_INDENT * depth + head,
+                *(_INDENT * (depth + 1) + line for line in nest.lines[first_level + depth])]
+    return out + [_INDENT * len(heads) + line for line in body]
 
 
 def _elementwise(graph: Graph, k: int, names: count[int]) -> list[str]:
-    node, target = graph.nodes[k], graph.target(k)
-    i, j = f"i{k}", f"j{k}"
-    # Temporaries are vectors (the rank-1 loop is small): only the root's loop is parallel.
-    loop = "prange" if k == graph.root else "range"
-    lines = [] if k == graph.root else [
-        f"{target} = np.empty({node.shape[0]}, {_scalar.NUMPY_TYPE[node.dt]})"]
-    nest = _Nest(graph, k, {i: 1, j: 2}, names)
-    if node.rank == 1:
-        val, _ = nest.value(k, (i,))
-        return [*lines, f"for {i} in {loop}({node.shape[0]}):",
-                *_indented(1, nest.lines[1]), f"{_INDENT}{target}[{i}] = {val}"]
-    val, _ = nest.value(k, (i, j))
-    return [*lines, f"for {i} in {loop}({node.shape[0]}):", *_indented(1, nest.lines[1]),
-            f"{_INDENT}for {j} in range({node.shape[1]}):", *_indented(2, nest.lines[2]),
-            f"{_INDENT * 2}{target}[{i}, {j}] = {val}"]
+    ext = graph.extents[k]
+    idx = tuple(f"i{k}_{d}" for d in range(len(ext)))
+    nest = _Nest(graph, k, {i: d + 1 for d, i in enumerate(idx)}, names)
+    val, _ = nest.value(k, idx)
+    # Small temporaries (a reduced vector under a broadcast) are not worth a thread each.
+    outer = "prange" if k in graph.outputs or len(ext) > 1 else "range"
+    heads = [f"for {i} in {outer if d == 0 else 'range'}({e}):"
+             for d, (i, e) in enumerate(zip(idx, ext, strict=True))]
+    return _loops(heads, nest, 1, [f"{graph.target(k)}[{', '.join(idx)}] = {val}"])
 
 
-def _sum_rows(graph: Graph, k: int, names: count[int]) -> list[str]:
-    node, target = graph.nodes[k], graph.target(k)
-    (x,) = node.operands
-    rows, cols = graph.nodes[x].shape
-    i, j, c, p, s = f"i{k}", f"j{k}", f"ch{k}", f"part{k}", f"s{k}"
-    acc = _scalar.NUMPY_TYPE[node.dt]
-    nest = _Nest(graph, k, {i: 1, j: 2}, names)
-    val, _ = nest.value(x, (i, j))
-    head = [] if k == graph.root else [f"{target} = np.empty({cols}, {acc})"]
-    return [*head, f"{p} = np.zeros((nchunks, {cols}), {acc})",
-            f"for {c} in prange(nchunks):",
-            f"{_INDENT}for {i} in range(({rows} * {c}) // nchunks, "
-            f"({rows} * ({c} + 1)) // nchunks):",
-            *_indented(2, nest.lines[1]),
-            f"{_INDENT * 2}for {j} in range({cols}):", *_indented(3, nest.lines[2]),
-            f"{_INDENT * 3}{p}[{c}, {j}] += {val}",
-            f"for {j} in range({cols}):", f"{_INDENT}{s} = {p}[0, {j}]",
-            f"{_INDENT}for {c} in range(1, nchunks):", f"{_INDENT * 2}{s} += {p}[{c}, {j}]",
-            f"{_INDENT}{target}[{j}] = {s}"]
+def _sum_first(graph: Graph, k: int, names: count[int]) -> list[str]:
+    ins = graph.instrs[k]
+    (x,) = ins.src
+    ext = graph.extents[x]
+    idx = tuple(f"i{k}_{d}" for d in range(len(ext)))
+    c, p, s = f"ch{k}", f"part{k}", f"s{k}"
+    acc = _scalar.NUMPY_TYPE[ins.dt]
+    nest = _Nest(graph, k, {i: d + 1 for d, i in enumerate(idx)}, names)
+    val, _ = nest.value(x, idx)
+    rest, rest_idx = ext[1:], idx[1:]
+    heads = [f"for {idx[0]} in range(({ext[0]} * {c}) // nchunks, "
+             f"({ext[0]} * ({c} + 1)) // nchunks):",
+             *(f"for {i} in range({e}):" for i, e in zip(rest_idx, rest, strict=True))]
+    inner = _loops(heads, nest, 1, [f"{p}[{c}, {', '.join(rest_idx)}] += {val}"])
+    combine = [f"for {i} in range({e}):" for i, e in zip(rest_idx, rest, strict=True)]
+    at = ", ".join(rest_idx)
+    tail = [f"{s} = {p}[0, {at}]", f"for {c} in range(1, nchunks):",
+            f"{_INDENT}{s} += {p}[{c}, {at}]", f"{graph.target(k)}[{at}] = {s}"]
+    return [f"{p} = np.zeros((nchunks, {', '.join(rest)}), {acc})",
+            f"for {c} in prange(nchunks):", *(_INDENT + line for line in inner),
+            *(_INDENT * d + h for d, h in enumerate(combine)),
+            *(_INDENT * len(combine) + line for line in tail)]
 
 
-def _sum_cols(graph: Graph, k: int, names: count[int]) -> list[str]:
-    node, target = graph.nodes[k], graph.target(k)
-    (x,) = node.operands
-    rows, cols = graph.nodes[x].shape
-    i, j, s = f"i{k}", f"j{k}", f"s{k}"
-    nest = _Nest(graph, k, {i: 1, j: 2}, names)
-    val, _ = nest.value(x, (i, j))
-    head = [] if k == graph.root else [
-        f"{target} = np.empty({rows}, {_scalar.NUMPY_TYPE[node.dt]})"]
-    return [*head, f"for {i} in prange({rows}):", *_indented(1, nest.lines[1]),
-            f"{_INDENT}{s} = np.float64(0.0)",
-            f"{_INDENT}for {j} in range({cols}):", *_indented(2, nest.lines[2]),
-            f"{_INDENT * 2}{s} += {val}",
-            f"{_INDENT}{target}[{i}] = {_scalar.NUMPY_TYPE[node.dt]}({s})"]
+def _sum_inner(graph: Graph, k: int, names: count[int]) -> list[str]:
+    """A sum over an axis after the first: the output's loops outside, the axis inside."""
+    ins = graph.instrs[k]
+    (x,) = ins.src
+    assert isinstance(ins.arg, int)
+    axis, ext = ins.arg, graph.extents[x]
+    idx = tuple(f"i{k}_{d}" for d in range(len(ext)))
+    nest = _Nest(graph, k, {i: d + 1 for d, i in enumerate(idx)}, names)
+    val, _ = nest.value(x, idx)
+    out_idx = ", ".join(idx[:axis] + idx[axis + 1:])
+    target = f"{graph.target(k)}[{out_idx}]"
+    heads = [f"for {i} in {'prange' if d == 0 else 'range'}({e}):"
+             for d, (i, e) in enumerate(zip(idx, ext, strict=True))]
+    if axis == len(ext) - 1:  # the last axis: a float64 accumulator per output element
+        s, acc = f"s{k}", _scalar.NUMPY_TYPE[ins.dt]
+        outer = _loops(heads[:-1], nest, 1, [f"{s} = np.float64(0.0)"])
+        inner = [*(_INDENT * axis + h for h in heads[-1:]),
+                 *(_INDENT * (axis + 1) + line for line in nest.lines[axis + 1]),
+                 _INDENT * (axis + 1) + f"{s} += {val}", _INDENT * axis + f"{target} = {acc}({s})"]
+        return outer + inner
+    # A middle axis: zero the output's slice, then add the axis's slices in order.
+    zero = [*(_INDENT * d + f"for {i} in range({e}):"
+              for d, (i, e) in enumerate(zip(idx[axis + 1:], ext[axis + 1:], strict=True)))]
+    zero.append(_INDENT * len(zero) + f"{target} = {_scalar.typed('zero', ins.dt)}")
+    body = _loops(heads, nest, 1, [f"{target} += {val}"])
+    prefix = len(heads[:axis])
+    split = sum(1 + len(nest.lines[d + 1]) for d in range(prefix))  # lines before loop `axis`
+    return [*body[:split], *(_INDENT * prefix + line for line in zero), *body[split:]]
+
+
+def _matmul(graph: Graph, k: int) -> list[str]:
+    a, b = (_stored(graph, s) for s in graph.instrs[k].src)
+    return [f"{graph.target(k)}[...] = np.dot({a}, {b})"]
+
+
+def _stored(graph: Graph, k: int) -> str:
+    ins = graph.instrs[k]
+    if ins.op is Form.LEAF:
+        return f"a{ins.arg}"
+    if ins.op is Form.PERMUTE and k not in graph.materialised:  # a transposed leaf
+        return f"a{graph.instrs[ins.src[0]].arg}.T"
+    return graph.target(k)

@@ -25,39 +25,73 @@ import numba  # after the environment it must see (ruff allows code before impor
 import numpy as np
 
 from .. import _reference
-from .._expr import Node
+from .._expr import Form, Node, leaf, postorder, with_src
 from .._strategy import Par, Strategy
 from ._cache import kernel_for
-from ._plan import Unfusable, make_plan
+from ._plan import Plan, Unfusable, make_plan
+
+Array = np.ndarray[Any, np.dtype[Any]]
 
 # Below this many elements in the largest node, `Par` runs the sequential variant: waking
-# the threads costs more than they give. Measured by `python -m benchmarks.fusion` (its
-# threshold sweep) on 2 cores with passive waiting: Par costs ~70 µs of wake-up, breaks
-# even near 1M elements and is 1.3x faster at 2M (spinning threads broke even at 64k, but
-# see OMP_WAIT_POLICY above for what spinning costs next to BLAS).
+# the threads costs more than they give (`python -m benchmarks.fusion` sweeps it).
 PAR_THRESHOLD = 1 << 20
+# The most instructions one kernel holds: a deeper graph (a loop of many updates) is
+# computed in pieces of at most this size, which compile once when they repeat.
+MAX_PROGRAM = 512
 
 # numba's default threading layer may be workqueue, which aborts the process when two
 # threads launch parallel kernels at once; sequential kernels release the GIL and need no lock.
 _par_lock = threading.Lock()
 
 
-def evaluate(node: Node, strategy: Strategy) -> np.ndarray[Any, np.dtype[Any]]:
-    """The values of `node` computed by one fused kernel: fresh, C-contiguous, read-only.
+def evaluate(node: Node, strategy: Strategy) -> Array:
+    """The values of `node` computed by one fused kernel: fresh, C-contiguous, read-only."""
+    (out,) = evaluate_many((node,), strategy)
+    return out
 
-    Graphs the kernels do not cover (rank 3 and 4) go to the reference evaluator.
+
+def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
+    """The values of several roots from one kernel over their shared graph.
+
+    Graphs the kernels do not cover (a rank-0 result) go to the reference evaluator.
     """
     try:
-        plan = make_plan(node)
+        plan = make_plan(roots)
+        if len(plan.program.instrs) > MAX_PROGRAM:
+            plan = make_plan(_in_pieces(roots, strategy))
     except Unfusable:
-        out = _reference.evaluate(node)
+        outs = _reference.evaluate_many(roots)
+        for out in outs:
+            out.flags.writeable = False
+        return outs
+    return _run(plan, roots, strategy)
+
+
+def _run(plan: Plan, roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
+    kernel = kernel_for(plan.program)
+    outs = tuple(np.empty(r.shape, r.dtype) for r in roots)
+    if strategy is Par and plan.work >= PAR_THRESHOLD:
+        with _par_lock:
+            kernel.par(*outs, *plan.leaves, plan.consts, plan.dims, numba.get_num_threads())
     else:
-        kernel = kernel_for(plan.key)
-        out = np.empty(node.shape, node.dtype)
-        if strategy is Par and plan.work >= PAR_THRESHOLD:
-            with _par_lock:
-                kernel.par(out, *plan.leaves, plan.consts, plan.dims, numba.get_num_threads())
-        else:
-            kernel.seq(out, *plan.leaves, plan.consts, plan.dims, 1)
-    out.flags.writeable = False
-    return out
+        kernel.seq(*outs, *plan.leaves, plan.consts, plan.dims, 1)
+    for out in outs:
+        out.flags.writeable = False
+    return outs
+
+
+def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
+    """`roots` over a graph whose inner nodes are computed first wherever the expression
+    below them grows past MAX_PROGRAM nodes (counted as a tree: sharing only cuts sooner)."""
+    new: dict[int, Node] = {}
+    size: dict[int, int] = {}
+    for node in postorder(roots):
+        src = tuple(new[id(s)] for s in node.src)
+        rebuilt = node if all(a is b for a, b in zip(src, node.src, strict=True)) \
+            else with_src(node, src)
+        grown = 0 if node.op is Form.LEAF else 1 + sum(size[id(s)] for s in node.src)
+        if grown > MAX_PROGRAM and node.shape:
+            (data,) = _run(make_plan((rebuilt,)), (rebuilt,), strategy)
+            rebuilt, grown = leaf(data), 0
+        new[id(node)], size[id(node)] = rebuilt, grown
+    return tuple(new[id(r)] for r in roots)

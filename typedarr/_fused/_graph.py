@@ -1,97 +1,94 @@
-"""The structural key read back as a graph: each node's kind, dtype, rank, operands and the
-source expressions of its extents, plus which nodes a kernel materialises.
+"""What the code generator needs to know about a program beyond its instructions.
 
-A kernel materialises the root (into `out`), every reduction (into a small temporary
-vector, computed by its own loop nest before the loops that read it) and every computed
-vector under a broadcast (so `rows_like(exp(v), x)` takes one `exp` per column, not one per
-element). Everything else is computed inline, element by element, and never stored.
+For each instruction: the kernel source expressions of its extents (`a0.shape[1]`,
+`dims[0]`, ...). And which instructions a kernel materialises: every output (into `out0`,
+`out1`, ...), every reduction and product (into a temporary, computed by its own loop nest
+before the loops that read it), every computed node under a broadcast (so
+`rows_like(exp(v), x)` takes one `exp` per column, not one per element), every computed
+operand of a product, and every node whose inline expression would grow past
+`MAX_INLINE` operations (a deep chain is cut into loop nests of bounded size, which keeps
+numba's compile time bounded). Everything else is computed inline, element by element, and
+never stored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._plan import Desc, Key
+from .._expr import Form
+from ._plan import Instr, Program
 
-
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
-    """One entry of the key, with what the code generator needs to know about it."""
-
-    desc: Desc
-    kind: str
-    dt: str
-    operands: tuple[int, ...]
-    shape: tuple[str, ...]  # kernel source expressions of the extents, e.g. "a0.shape[1]"
-
-    @property
-    def rank(self) -> int:
-        return len(self.shape)
+# The most operations one element's inline expression may hold before it is stored.
+MAX_INLINE = 64
 
 
 @dataclass(frozen=True, slots=True)
 class Graph:
-    nodes: tuple[NodeInfo, ...]
-    materialised: tuple[int, ...]  # in dependency order; the root is last
-
-    @property
-    def root(self) -> int:
-        return len(self.nodes) - 1
+    instrs: tuple[Instr, ...]
+    extents: tuple[tuple[str, ...], ...]
+    materialised: tuple[int, ...]  # in dependency order
+    outputs: tuple[int, ...]
 
     def target(self, k: int) -> str:
-        """The array a materialised node is written to."""
-        return "out" if k == self.root else f"t{k}"
+        """The array a materialised instruction is written to (its first output, if any)."""
+        if k in self.outputs:
+            return f"out{self.outputs.index(k)}"
+        return f"t{k}"
 
 
-def read_key(key: Key) -> Graph:
-    """The graph described by `key`."""
-    nodes: list[NodeInfo] = []
-    for desc in key:
-        operands = _operands(desc)
-        nodes.append(NodeInfo(desc, str(desc[0]), str(desc[1]), operands,
-                              _shape(desc, [nodes[k].shape for k in operands])))
-    return Graph(tuple(nodes), _materialised(nodes))
+def analyse(program: Program) -> Graph:
+    """The extents and the materialised instructions of `program`."""
+    instrs = program.instrs
+    extents: list[tuple[str, ...]] = []
+    for ins in instrs:
+        extents.append(_extents(ins, [extents[s] for s in ins.src]))
+    return Graph(instrs, tuple(extents), _materialised(program), program.outputs)
 
 
-def _operands(desc: Desc) -> tuple[int, ...]:
-    match desc[0]:
-        case "leaf" | "const":
+def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
+    match ins.op:
+        case Form.LEAF:
+            return tuple(f"a{ins.arg}.shape[{d}]" for d in range(ins.rank))
+        case Form.CONST:
             return ()
-        case "unary" | "power" | "reduce":
-            return (int(desc[3]),)
-        case "binary":
-            return int(desc[3]), int(desc[4])
-        case "where":
-            return int(desc[2]), int(desc[3]), int(desc[4])
-        case "expand" | "permute":
-            return (int(desc[-1]),)
-    raise ValueError(f"unknown node kind {desc[0]!r}")
+        case Form.EXPAND:
+            assert isinstance(ins.arg, tuple)
+            axis, dim = ins.arg
+            return (*src[0][:axis], f"dims[{dim}]", *src[0][axis:])
+        case Form.SUM:
+            assert isinstance(ins.arg, int)
+            return src[0][:ins.arg] + src[0][ins.arg + 1:]
+        case Form.PERMUTE:
+            assert isinstance(ins.arg, tuple)
+            return tuple(src[0][p] for p in ins.arg)
+        case Form.MATMUL:
+            return src[0][:1] + src[1][1:]
+    return max(src, key=len)  # elementwise: the extents of an array operand
 
 
-def _shape(desc: Desc, operand_shapes: list[tuple[str, ...]]) -> tuple[str, ...]:
-    match desc[0]:
-        case "leaf":
-            return tuple(f"a{desc[2]}.shape[{d}]" for d in range(int(desc[3])))
-        case "const":
-            return ()
-        case "expand":
-            axis, inner = int(desc[2]), operand_shapes[0]
-            return (*inner[:axis], f"dims[{desc[3]}]", *inner[axis:])
-        case "reduce":
-            axis, inner = int(desc[2]), operand_shapes[0]
-            return inner[:axis] + inner[axis + 1:]
-        case "permute":
-            return tuple(operand_shapes[0][int(p)] for p in desc[2:-1])
-    return max(operand_shapes, key=len)  # elementwise: the shape of an array operand
-
-
-def _materialised(nodes: list[NodeInfo]) -> tuple[int, ...]:
-    chosen = {len(nodes) - 1}
-    for k, node in enumerate(nodes):
-        if node.kind == "reduce":
+def _materialised(program: Program) -> tuple[int, ...]:
+    instrs = program.instrs
+    chosen = set(program.outputs)
+    stored = (Form.LEAF, Form.SUM, Form.MATMUL)
+    for k, ins in enumerate(instrs):
+        if ins.op is Form.SUM or ins.op is Form.MATMUL:
             chosen.add(k)
-        elif node.kind == "expand":
-            (x,) = node.operands
-            if nodes[x].kind not in ("leaf", "reduce"):
-                chosen.add(x)
+        if ins.op is Form.EXPAND or ins.op is Form.MATMUL:
+            for s in ins.src:
+                if instrs[s].op not in stored and not _transposed_stored(instrs, s):
+                    chosen.add(s)
+    size = [0] * len(instrs)  # operations inline in each instruction's element expression
+    for k, ins in enumerate(instrs):
+        if ins.op is Form.LEAF or ins.op is Form.CONST:
+            continue
+        size[k] = 1 + sum(0 if s in chosen else size[s] for s in ins.src)
+        if size[k] > MAX_INLINE:
+            chosen.add(k)
+            size[k] = 0
     return tuple(sorted(chosen))
+
+
+def _transposed_stored(instrs: tuple[Instr, ...], k: int) -> bool:
+    """A transposed LEAF: a product reads it as a view, nothing to store."""
+    ins = instrs[k]
+    return ins.op is Form.PERMUTE and ins.arg == (1, 0) and instrs[ins.src[0]].op is Form.LEAF

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from .._expr import BinaryOp, UnaryOp
 
-# The kernel's names for the typed constants of each dtype character.
-SUFFIX = {"f": "f", "d": "d"}
 NUMPY_TYPE = {"f": "np.float32", "d": "np.float64"}
 
 _INFIX = {
@@ -32,7 +30,7 @@ _MATH = {
 
 def typed(name: str, dt: str) -> str:
     """The kernel's variable holding the constant `name` ("one" or "zero") in `dt`."""
-    return f"{name}_{SUFFIX[dt]}"
+    return f"{name}_{dt}"
 
 
 def unary(op: UnaryOp, x: str, dt: str) -> str:
