@@ -1,4 +1,4 @@
-"""Rank and representation mismatches mypy --strict must reject (`# E: <code>` lines)."""
+"""Rank and representation mismatches mypy and pyright must reject (`# E: <code>` lines)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def rank(m: Matrix[R, C], v: Vector[C], dv: DVector[C]) -> None:
     use(v + m)  # E: operator
     use(m * dv)  # E: operator
     use(m == v)  # E: operator
-    use(ta.maximum(m, v))  # E: misc
+    use(ta.maximum(m, v))  # E: misc | reportArgumentType
     takes_matrix(v)  # E: arg-type
     takes_vector(m)  # E: arg-type
     use(ta.sum_rows(v))  # E: arg-type

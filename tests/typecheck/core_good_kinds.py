@@ -1,4 +1,4 @@
-"""Every operation's result kind and representation, as mypy --strict infers them."""
+"""Every operation's result kind and representation, as mypy and pyright (strict) infer them."""
 
 from __future__ import annotations
 
@@ -58,9 +58,18 @@ def representations(m: Matrix[R, C], d: DMatrix[R, C], v: Vector[C], dv: DVector
     like: MatrixLike[R, C] = d
     also: MatrixLike[R, C] = m
     vlike: VectorLike[C] = dv
+    likes(like, also, vlike, m, v)
+
+
+def likes(like: MatrixLike[R, C], also: MatrixLike[R, C], vlike: VectorLike[C], m: Matrix[R, C],
+          v: Vector[C]) -> None:
+    # parameters: a checker may narrow a variable to the type assigned to it (pyright does)
     assert_type(like.T, MatrixLike[C, R])
     assert_type(also @ m.T, Matrix[R, R])
+    assert_type(also @ like.T, Matrix[R, R])
     assert_type(vlike @ v, float)
+    assert_type(like @ vlike, Vector[R])
+    assert_type(ta.compute(like), Matrix[R, C])
 
 
 def helpers(m: Matrix[R, C], v: Vector[C], u: Vector[R]) -> None:
