@@ -65,6 +65,14 @@ def helpers(x: Matrix[Batch, In], v: Vector[Hidden], u: Vector[In]) -> None:
     use(wrong_rows)
 
 
+def delayed_and_rows(d: DMatrix[Batch, In], w: Matrix[Hidden, Out], v: Vector[Hidden],
+                     x: Matrix[Batch, In]) -> None:
+    use(d @ w)  # E: operator
+    use(v @ d)  # E: operator
+    first: Vector[Batch] = x[0]  # E: assignment
+    use(first)
+
+
 def invariance(x: Matrix[Batch, SubIn], w: Matrix[In, Hidden]) -> None:
     takes_in(x)  # E: arg-type
     use(x @ w)  # E: operator

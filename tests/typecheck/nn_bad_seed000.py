@@ -47,10 +47,11 @@ def layers(w1: Matrix[Pixels, H1], b1: Vector[H1], b2: Vector[H2], ones1: Vector
     use(first)
     use(nn.Activation("relu"))  # E: arg-type
     use(nn.LinearNoBias(np.ones((3, 2))))  # E: arg-type
+    use(nn.Linear(b1, w1))  # E: arg-type
 
 
 def chains(w1: Matrix[Pixels, H1], w2: Matrix[H1, H2], w3: Matrix[H2, Digits],
-           bn2: nn.Batchnorm1d[H2]) -> None:
+           bn2: nn.Batchnorm1d[H2], b1: Vector[H1]) -> None:
     start = nn.Chain[Pixels]()
     h1 = start.then(nn.LinearNoBias(w1))
     # mypy types a layer built in place from what `then` expects, so it blames the weights
@@ -64,6 +65,8 @@ def chains(w1: Matrix[Pixels, H1], w2: Matrix[H1, H2], w3: Matrix[H2, Digits],
     h2 = h1.then(nn.LinearNoBias(w2))
     wrong: nn.Chain[H1] = h2  # E: assignment
     use(wrong)
+    biased = start.then(nn.Linear(w1, b1))
+    use(biased.then(nn.Linear(w1, b1)))  # E: arg-type | reportCallIssue, reportArgumentType
 
 
 def passes(net: nn.Network, x: Matrix[Batch, Pixels], target: Matrix[Batch, Digits],
@@ -78,6 +81,9 @@ def passes(net: nn.Network, x: Matrix[Batch, Pixels], target: Matrix[Batch, Digi
     use(nn.pass_(nn.Phase.TRAIN, net, x, target, rng=0))  # E: arg-type
     bad_net: nn.Network = [nn.LinearNoBias(w1), w1]  # E: list-item | reportAssignmentType
     use(bad_net)
+    use(nn.forward(net, np.asarray(x)))  # E: arg-type
+    use(nn.loss(pred, other))  # E: misc | reportArgumentType
+    use(nn.loss(x, target))  # E: misc | reportArgumentType
 
 
 def forgets_dropout(layer: nn.Layer) -> int:
@@ -88,8 +94,10 @@ def forgets_dropout(layer: nn.Layer) -> int:
             assert_never(layer)  # E: arg-type
 
 
-def optimiser(net: nn.Network, grads: list[nn.Gradients]) -> None:
+def optimiser(net: nn.Network, grads: list[nn.Gradients], w1: Matrix[Pixels, H1]) -> None:
     # declared: pyright lets an undeclared variable take every type assigned to it
     opt: nn.SGD = nn.SGD(lr=0.1)
     net, opt = nn.Adam().update(net, grads)  # E: assignment
     use(net, opt)
+    use(nn.SGD(lr=0.1).update(net, [w1]))  # E: list-item | reportArgumentType
+    use(nn.SGD(lr=0.1).update(grads, net))  # E: arg-type
