@@ -46,6 +46,13 @@ def test_snippets_exist() -> None:
         assert expected_errors(path), f"{path.name} marks no line with '# E: <code>'"
 
 
+def test_every_snippet_is_checked() -> None:
+    """mypy checks the snippets these globs (and test_nn_typing's) find, pyright all of them."""
+    kinds = ("core_good_", "core_bad_", "nn_good_", "nn_bad_")
+    unchecked = [p.name for p in SNIPPETS.glob("*.py") if not p.name.startswith(kinds)]
+    assert not unchecked, f"name them {', '.join(k + '*.py' for k in kinds)}: {unchecked}"
+
+
 def test_mypy_ran(good_run: Run, bad_run: Run) -> None:
     assert good_run.status == 0 and not good_run.stderr, good_run.report
     assert bad_run.status == 1 and not bad_run.stderr, bad_run.report
