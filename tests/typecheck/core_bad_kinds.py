@@ -1,4 +1,4 @@
-"""Rank and representation mismatches mypy --strict must reject (`# E: <code>` lines)."""
+"""Rank and representation mismatches mypy and pyright must reject (`# E: <code>` lines)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,18 @@ def rank(m: Matrix[R, C], v: Vector[C], dv: DVector[C]) -> None:
     use(v + m)  # E: operator
     use(m * dv)  # E: operator
     use(m == v)  # E: operator
-    use(ta.maximum(m, v))  # E: misc
+    use(ta.maximum(m, v))  # E: misc | reportArgumentType
     takes_matrix(v)  # E: arg-type
     takes_vector(m)  # E: arg-type
     use(ta.sum_rows(v))  # E: arg-type
     use(ta.br(3, m))  # E: arg-type
     use(ta.rows_like(m, v))  # E: arg-type
     use(ta.cols_like(v, v))  # E: arg-type
+    use(ta.where(m > 0, v, 0.0))  # E: misc | reportArgumentType
+    use(ta.mean(v))  # E: arg-type
+    use(ta.max_rows(v))  # E: arg-type
+    use(v.T)  # E: attr-defined | reportAttributeAccessIssue
+    use(m @ 2.0)  # E: operator
 
 
 def representation(m: Matrix[R, C], d: DMatrix[R, C], dv: DVector[C]) -> None:
@@ -50,6 +55,8 @@ def representation(m: Matrix[R, C], d: DMatrix[R, C], dv: DVector[C]) -> None:
     takes_vector(ta.sum_rows(m))  # E: arg-type
     manifest: Matrix[R, C] = m.delay()  # E: assignment
     use(manifest)
+    m += m  # E: assignment
+    use(m)
 
 
 def delayed_result(m: Matrix[R, C]) -> Matrix[R, C]:

@@ -1,4 +1,4 @@
-"""Every operation's result kind and representation, as mypy --strict infers them."""
+"""Every operation's result kind and representation, as mypy and pyright (strict) infer them."""
 
 from __future__ import annotations
 
@@ -58,9 +58,24 @@ def representations(m: Matrix[R, C], d: DMatrix[R, C], v: Vector[C], dv: DVector
     like: MatrixLike[R, C] = d
     also: MatrixLike[R, C] = m
     vlike: VectorLike[C] = dv
+    likes(like, also, vlike, m, v)
+    assert_type(d @ m.T, Matrix[R, R])
+    assert_type(v @ d.T, Vector[R])
+    assert_type(len(m), int)
+    acc = m.delay()
+    acc += m
+    assert_type(acc, DMatrix[R, C])
+
+
+def likes(like: MatrixLike[R, C], also: MatrixLike[R, C], vlike: VectorLike[C], m: Matrix[R, C],
+          v: Vector[C]) -> None:
+    # parameters: a checker may narrow a variable to the type assigned to it (pyright does)
     assert_type(like.T, MatrixLike[C, R])
     assert_type(also @ m.T, Matrix[R, R])
+    assert_type(also @ like.T, Matrix[R, R])
     assert_type(vlike @ v, float)
+    assert_type(like @ vlike, Vector[R])
+    assert_type(ta.compute(like), Matrix[R, C])
 
 
 def helpers(m: Matrix[R, C], v: Vector[C], u: Vector[R]) -> None:
@@ -75,6 +90,7 @@ def helpers(m: Matrix[R, C], v: Vector[C], u: Vector[R]) -> None:
     assert_type(ta.max_rows(m), Vector[C])
     assert_type(ta.max_cols(m), Vector[R])
     assert_type(ta.sum_all(m), float)
+    assert_type(ta.sum_all(v), float)
     assert_type(ta.concat_rows([m, m.delay()]), Matrix[Any, C])
 
 

@@ -1,4 +1,4 @@
-"""Model code with named dimensions: clean under mypy --strict (checked by test_core_typing)."""
+"""Model code with named dimensions: clean under mypy and pyright, strict (test_core_typing)."""
 
 from __future__ import annotations
 

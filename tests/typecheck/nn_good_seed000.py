@@ -1,4 +1,4 @@
-"""Seed 000's network with named dimensions: clean under mypy --strict (test_nn_typing)."""
+"""Seed 000's network with named dimensions: clean under mypy and pyright (test_nn_typing)."""
 
 from __future__ import annotations
 
