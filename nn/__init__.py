@@ -25,6 +25,7 @@ from ._check import check_network as check_network
 # Checkpoints
 from ._checkpoint import load as load
 from ._checkpoint import save as save
+from ._compiled import compile_step as compile_step
 
 # Errors
 from ._errors import CheckpointError as CheckpointError
@@ -126,6 +127,7 @@ __all__ = [
     "accuracy",
     "binary_cross_entropy",
     "check_network",
+    "compile_step",
     "cross_entropy",
     "forward",
     "he_normal",

@@ -122,7 +122,8 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Matrix) -> Back:
     The gradient at the network's input (`i == 0`) is not needed, so it is not computed.
     """
     if i == len(net):
-        if not all_finite(inp):
+        # A traced pass has no values to check: the compiled step checks its prediction.
+        if not ta.tracing() and not all_finite(inp):
             _report_nonfinite(net, ctx.outputs)
         with _Blame(lambda: f"output ({type(ctx.loss).__name__})"):
             pred, dz = _output(ctx.loss, inp, ctx.target)
@@ -252,7 +253,8 @@ def _data(name: str, m: MatrixLike[B, C]) -> Matrix[B, C]:
         raise TypeError(f"{name} must be a typedarr Matrix, got {type(m).__name__} "
                         f"(convert numpy with Matrix.from_numpy)")
     values = ta.compute(m)
-    check_finite("the input x" if name == "x" else f"the {name}", values)
+    if not ta.tracing():
+        check_finite("the input x" if name == "x" else f"the {name}", values)
     return values
 
 

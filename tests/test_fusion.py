@@ -425,7 +425,7 @@ def test_without_numba_compute_warns_once_and_uses_the_reference(
 
 def test_the_engine_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _compute._load_engine("reference") is _compute._reference_engine
-    assert _compute._load_engine("fused") is _fused.evaluate_many
+    assert _compute._load_engine("fused").evaluate_many is _fused.evaluate_many
     with pytest.raises(ValueError, match="TYPEDARR_ENGINE"):
         _compute._load_engine("numexpr")
 

@@ -17,6 +17,7 @@ from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
 # Strategies and errors
 from ._errors import DTypeError as DTypeError
 from ._errors import ShapeError as ShapeError
+from ._errors import TraceError as TraceError
 
 # Elementwise and compute
 from ._functions import compute as compute
@@ -29,6 +30,8 @@ from ._functions import sigmoid as sigmoid
 from ._functions import sqrt as sqrt
 from ._functions import tanh as tanh
 from ._functions import where as where
+from ._jit import Jitted as Jitted
+from ._jit import jit as jit
 from ._matrix import DMatrix as DMatrix
 from ._matrix import Matrix as Matrix
 from ._matrix import MatrixLike as MatrixLike
@@ -47,6 +50,7 @@ from ._strategy import Seq as Seq
 from ._strategy import Strategy as Strategy
 from ._strategy import default_strategy as default_strategy
 from ._strategy import set_default_strategy as set_default_strategy
+from ._trace import tracing as tracing
 from ._vector import DVector as DVector
 from ._vector import Vector as Vector
 from ._vector import VectorLike as VectorLike
@@ -56,12 +60,14 @@ __all__ = [
     "DTypeError",
     "DVector",
     "FusionUnavailableWarning",
+    "Jitted",
     "Matrix",
     "MatrixLike",
     "Par",
     "Seq",
     "ShapeError",
     "Strategy",
+    "TraceError",
     "Vector",
     "VectorLike",
     "br",
@@ -71,6 +77,7 @@ __all__ = [
     "concat_rows",
     "default_strategy",
     "exp",
+    "jit",
     "log",
     "max_cols",
     "max_rows",
@@ -89,6 +96,7 @@ __all__ = [
     "sum_cols",
     "sum_rows",
     "tanh",
+    "tracing",
     "var",
     "where",
 ]

@@ -80,8 +80,8 @@ class _Array:
         """The same array, computed with `strategy` from now on."""
         return type(self)._wrap(self._node, strategy)
 
-    def _computed(self, values: np.ndarray[Any, DType]) -> Any:
-        """This array's manifest kind holding `values`, computed for it by `compute`."""
+    def _computed(self, node: Node) -> Any:
+        """This array's manifest kind holding `node`, what `compute` made of it."""
         raise NotImplementedError
 
     def _values(self) -> np.ndarray[Any, DType]:

@@ -12,17 +12,27 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import _reference
-from ._expr import Node, is_leaf
+from . import _reference, _trace
+from ._expr import Node, is_leaf, leaf
 from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
-# An engine computes several roots of one graph at once: fresh, C-contiguous, read-only.
-Engine = Callable[[tuple[Node, ...], Strategy], tuple[Array, ...]]
+Program = Callable[[list[Array]], list[Array]]
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """What an engine does: compute several roots of one graph at once (fresh, C-contiguous,
+    read-only results), and compile roots over a traced function's inputs into a function
+    of their arrays."""
+
+    evaluate_many: Callable[[tuple[Node, ...], Strategy], tuple[Array, ...]]
+    compile_program: Callable[[tuple[Node, ...], tuple[Node, ...], Strategy], Program]
 
 
 class FusionUnavailableWarning(RuntimeWarning):
@@ -43,24 +53,46 @@ def evaluate(node: Node, strategy: Strategy) -> Array:
     """
     if is_leaf(node):
         return node.data
-    (out,) = (_engine[0] if _engine else _choose())((node,), strategy)
+    _trace.refuse_values((node,))
+    (out,) = (_engine[0] if _engine else _choose()).evaluate_many((node,), strategy)
     return out
 
 
 def evaluate_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     """The values of several nodes, from one pass over their shared graph where the engine
     can (a manifest array's data is returned as it is)."""
+    _trace.refuse_values(nodes)
     todo = tuple(dict.fromkeys(n for n in nodes if not is_leaf(n)))  # distinct, in order
     engine = _engine[0] if _engine else _choose()
-    done = dict(zip(map(id, todo), engine(todo, strategy), strict=True)) if todo else {}
+    done = (dict(zip(map(id, todo), engine.evaluate_many(todo, strategy), strict=True))
+            if todo else {})
     return tuple(n.data if is_leaf(n) else done[id(n)] for n in nodes)
 
 
-def _reference_engine(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
+def materialise(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
+    """What `compute` turns `nodes` into: LEAF nodes holding their values, or, inside a
+    trace, the nodes themselves (the compiled program decides what it stores)."""
+    if _trace.active() is not None:
+        return nodes
+    return tuple(n if is_leaf(n) else leaf(v)
+                 for n, v in zip(nodes, evaluate_many(nodes, strategy), strict=True))
+
+
+def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
+                    ) -> Program:
+    """`roots` compiled as a function of the arrays of `inputs` (see `typedarr.jit`)."""
+    return (_engine[0] if _engine else _choose()).compile_program(roots, inputs, strategy)
+
+
+def _reference_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     outs = _reference.evaluate_many(nodes)
     for out in outs:
         out.flags.writeable = False
     return outs
+
+
+_reference_engine = Engine(_reference_many, lambda roots, inputs, _: _reference.program(
+    roots, inputs))
 
 
 def _choose() -> Engine:
@@ -72,7 +104,7 @@ def _choose() -> Engine:
 
 def _fused_engine() -> Engine:
     try:
-        from ._fused import evaluate_many as fused
+        from ._fused import compile_program, evaluate_many
     except ImportError as err:
         warnings.warn(FusionUnavailableWarning(
             f"typedarr's fused engine needs numba, which failed to import ({err}); delayed "
@@ -80,7 +112,7 @@ def _fused_engine() -> Engine:
             f"but one temporary array per operation): pip install 'typedarr[fusion]'"),
             stacklevel=6)
         return _reference_engine
-    return fused
+    return Engine(evaluate_many, compile_program)
 
 
 _ENGINES: dict[str, Callable[[], Engine]] = {

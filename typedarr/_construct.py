@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import _trace
 from ._array import check_dtype
 from ._errors import DTypeError, ShapeError
-from ._expr import DType, Shape
+from ._expr import DType, Node, Shape, leaf
 
 Data = np.ndarray[Any, DType]
 Seed = int | np.random.Generator
@@ -91,3 +92,21 @@ def uniform(shape: Shape, seed: Seed, low: float, high: float, dtype: Any) -> Da
     below = np.nextafter(dt.type(high), dt.type(low))
     np.minimum(x, below, out=x)
     return owned(x.astype(dt, copy=False))
+
+
+def draw(kind: str, shape: Shape, seed: Seed, params: tuple[float, float], dtype: Any) -> Data:
+    """`normal` (params: mean, std) or `uniform` (params: low, high) by name."""
+    first, second = params
+    if kind == "normal":
+        return normal(shape, seed, first, second, dtype)
+    return uniform(shape, seed, first, second, dtype)
+
+
+def random(kind: str, shape: Shape, seed: Seed, params: tuple[float, float], dtype: Any
+           ) -> Node:
+    """A random array's node: its values, or inside a trace (given the traced function's
+    generator) an input drawn afresh at every call of the compiled function."""
+    trace = _trace.active()
+    if trace is not None and isinstance(seed, np.random.Generator):
+        return trace.draw(seed, kind, shape, params, check_dtype(dtype))
+    return leaf(draw(kind, shape, seed, params, dtype))

@@ -1,4 +1,4 @@
-"""The two errors typedarr raises for arrays that do not fit together."""
+"""The errors typedarr raises: arrays that do not fit together, and code that cannot be traced."""
 
 
 class ShapeError(ValueError):
@@ -14,4 +14,11 @@ class DTypeError(TypeError):
 
     Mixing precisions is an explicit conversion (`x.astype(np.float64)`), never a silent
     promotion.
+    """
+
+
+class TraceError(TypeError):
+    """Raised inside a function being traced by `typedarr.jit` for what a compiled program
+    cannot do: turn a traced array into values (numpy, a float, a truth value), or draw from a
+    source the trace cannot replay. The message says what to do instead.
     """

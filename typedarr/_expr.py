@@ -68,7 +68,10 @@ class Form(Enum):
     else `src[2]`; EXPAND: a new axis, an index map and never a copy (`arg`: `(axis, size)`);
     SUM: the sum over one axis, which disappears (`arg`: the axis); PERMUTE: axes reordered,
     `out.shape[i] == x.shape[perm[i]]` (`arg`: `perm`); MATMUL: the product of a rank-2
-    `src[0]` with a rank-2 or rank-1 `src[1]` (BLAS).
+    `src[0]` with a rank-2 or rank-1 `src[1]` (BLAS); MAX: the largest value over one axis,
+    NaN if any is (`arg`: the axis); INPUT: an argument of a function being traced by
+    `typedarr.jit`, whose values exist only when the compiled function runs (`arg`: its
+    position among the inputs).
     """
 
     LEAF = "array"
@@ -78,6 +81,8 @@ class Form(Enum):
     SUM = "sum"
     PERMUTE = "permute"
     MATMUL = "matmul"
+    MAX = "max"
+    INPUT = "input"
 
 
 Op: TypeAlias = UnaryOp | BinaryOp | Form
@@ -160,6 +165,15 @@ def reduce_sum(x: Node, axis: int) -> Node:
     return _node(Form.SUM, (x,), axis, x.shape[:axis] + x.shape[axis + 1:], x.dtype)
 
 
+def reduce_max(x: Node, axis: int) -> Node:
+    return _node(Form.MAX, (x,), axis, x.shape[:axis] + x.shape[axis + 1:], x.dtype)
+
+
+def input_(slot: int, shape: Shape, dtype: DType) -> Node:
+    """The `slot`-th input of a traced function."""
+    return _node(Form.INPUT, (), slot, shape, dtype)
+
+
 def permute(x: Node, perm: tuple[int, ...]) -> Node:
     return _node(Form.PERMUTE, (x,), perm, tuple(x.shape[p] for p in perm), x.dtype)
 
@@ -215,8 +229,10 @@ def render(node: Node, budget: int = 40) -> str:
                 return f"astype({n.dtype})({go(n.src[0])})"
             case Form.EXPAND:
                 return f"expand({go(n.src[0])}, axis={n.arg[0]}, size={n.arg[1]})"
-            case Form.SUM:
-                return f"sum({go(n.src[0])}, axis={n.arg})"
+            case Form.SUM | Form.MAX:
+                return f"{n.op.value}({go(n.src[0])}, axis={n.arg})"
+            case Form.INPUT:
+                return f"input{n.arg}(" + ", ".join(map(str, n.shape)) + ")"
             case Form.PERMUTE:
                 return f"permute({go(n.src[0])}, {n.arg})"
         return f"{n.op.value}(" + ", ".join(go(s) for s in n.src) + ")"
@@ -227,3 +243,16 @@ def render(node: Node, budget: int = 40) -> str:
 def with_src(node: Node, src: tuple[Node, ...]) -> Node:
     """`node` reading `src` instead of its own sources (same operation, shape and dtype)."""
     return _node(node.op, src, node.arg, node.shape, node.dtype)
+
+
+def substitute(roots: tuple[Node, ...], replace: dict[int, Node]) -> tuple[Node, ...]:
+    """`roots` with each node whose id is in `replace` replaced, and what reads it rebuilt."""
+    new: dict[int, Node] = {}
+    for node in postorder(roots):
+        found = replace.get(id(node))
+        if found is None:
+            src = tuple(new[id(s)] for s in node.src)
+            same = all(a is b for a, b in zip(src, node.src, strict=True))
+            found = node if same else with_src(node, src)
+        new[id(node)] = found
+    return tuple(new[id(r)] for r in roots)

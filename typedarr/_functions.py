@@ -129,5 +129,5 @@ def compute(*xs: _Computes[Any]) -> Any:
             raise TypeError(f"compute takes typedarr arrays, not {type(x).__name__}")
         arrays.append(x)
     strategy = functools.reduce(combine, (a.strategy for a in arrays))
-    values = _compute.evaluate_many(tuple(a._node for a in arrays), strategy)
-    return tuple(a._computed(v) for a, v in zip(arrays, values, strict=True))
+    nodes = _compute.materialise(tuple(a._node for a in arrays), strategy)
+    return tuple(a._computed(n) for a, n in zip(arrays, nodes, strict=True))

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from . import _trace
 from ._array import _Array
 from ._errors import DTypeError, ShapeError
+from ._expr import Node, const, leaf
+from ._expr import matmul as matmul_node
 from ._strategy import Strategy, combine
 
 
-def matmul(a: _Array, b: _Array) -> tuple[np.ndarray[Any, np.dtype[Any]], Strategy]:
-    """`a @ b` for Matrix and Vector operands, with the inner sizes checked first."""
+def matmul(a: _Array, b: _Array) -> tuple[Node, Strategy]:
+    """`a @ b` for Matrix and Vector operands, with the inner sizes checked first: a LEAF of
+    the product, or inside a trace a MATMUL node the compiled program computes."""
     if a.shape[-1] != b.shape[0]:
         raise ShapeError(f"cannot multiply {a._describe()} @ {b._describe()}: inner sizes "
                          f"{a.shape[-1]} and {b.shape[0]} differ{_hint(a, b)}")
     if a.dtype != b.dtype:
         raise DTypeError(f"cannot multiply {a._describe()} of {a.dtype} @ {b._describe()} of "
                          f"{b.dtype}: convert one with .astype")
+    strategy = combine(a.strategy, b.strategy)
+    if _trace.active() is not None and a._RANK == 2:
+        return matmul_node(a._node, b._node), strategy
     out = np.matmul(a._values(), b._values())
     if isinstance(out, np.ndarray):
         out.flags.writeable = False  # fresh from BLAS: ours alone, no copy needed
-    return out, combine(a.strategy, b.strategy)
+        return leaf(out), strategy
+    return const(float(out), a.dtype), strategy
 
 
 def _hint(a: _Array, b: _Array) -> str:

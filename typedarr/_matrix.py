@@ -14,11 +14,11 @@ from typing import Any, ClassVar, Generic, overload
 import numpy as np
 from typing_extensions import TypeVar
 
-from . import _construct
+from . import _compute, _construct
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
-from ._expr import DType, Node, leaf, permute
+from ._expr import Node, is_leaf, leaf, permute
 from ._linalg import matmul
 from ._select import Index, select
 from ._strategy import Strategy, combine, default_strategy
@@ -62,13 +62,14 @@ class MatrixLike(_Elementwise["MatrixLike[R, C]", "DMatrix[R, C]"], Generic[R, C
         """The values in memory (massiv's `compute`); a Matrix is returned as it is."""
         if isinstance(self, Matrix):
             return self
-        return self._computed(self._values())
+        (node,) = _compute.materialise((self._node,), self._strategy)
+        return self._computed(node)
 
-    def _computed(self, values: np.ndarray[Any, DType]) -> Matrix[R, C]:
-        """This array's manifest form holding `values` (what `compute` found for it)."""
+    def _computed(self, node: Node) -> Matrix[R, C]:
+        """This array's manifest form holding `node` (what `compute` made of it)."""
         if isinstance(self, Matrix):
             return self
-        return Matrix._wrap(leaf(values), self._strategy)
+        return Matrix._wrap(node, self._strategy)
 
     @overload
     def __matmul__(self, other: MatrixLike[C, K]) -> Matrix[R, K]: ...
@@ -85,10 +86,10 @@ class MatrixLike(_Elementwise["MatrixLike[R, C]", "DMatrix[R, C]"], Generic[R, C
         self._refuse_ndarray("multiply", other)
         if not isinstance(other, _Elementwise):
             return NotImplemented
-        out, strategy = matmul(self, other)
+        node, strategy = matmul(self, other)
         if other._RANK == 1:
-            return Vector._wrap(leaf(out), strategy)
-        return Matrix._wrap(leaf(out), strategy)
+            return Vector._wrap(node, strategy)
+        return Matrix._wrap(node, strategy)
 
 
 class Matrix(MatrixLike[R, C]):
@@ -136,13 +137,15 @@ class Matrix(MatrixLike[R, C]):
     def random_normal(cls, rows: int, cols: int, *, seed: Seed, mean: float = 0.0,
                       std: float = 1.0, dtype: Any = np.float32) -> Matrix:
         """Normally distributed values, reproducible from `seed` (an int or a Generator)."""
-        return cls._new(_construct.normal((rows, cols), seed, mean, std, dtype), None)
+        return cls._wrap(_construct.random("normal", (rows, cols), seed, (mean, std), dtype),
+                         default_strategy())
 
     @classmethod
     def random_uniform(cls, rows: int, cols: int, *, seed: Seed, low: float = 0.0,
                        high: float = 1.0, dtype: Any = np.float32) -> Matrix:
         """Values uniform on [low, high), reproducible from `seed`."""
-        return cls._new(_construct.uniform((rows, cols), seed, low, high, dtype), None)
+        return cls._wrap(_construct.random("uniform", (rows, cols), seed, (low, high), dtype),
+                         default_strategy())
 
     @classmethod
     def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Matrix:
@@ -151,6 +154,8 @@ class Matrix(MatrixLike[R, C]):
     @property
     def T(self) -> Matrix[C, R]:  # numpy's name
         """The transpose: a view of the same memory, no copy."""
+        if not is_leaf(self._node):  # inside a trace: the program reads it transposed
+            return Matrix._wrap(permute(self._node, (1, 0)), self._strategy)
         return Matrix._wrap(leaf(self._values().T), self._strategy)
 
     @overload

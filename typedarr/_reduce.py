@@ -13,7 +13,7 @@ from typing_extensions import TypeVar
 
 from ._array import _Array
 from ._errors import ShapeError
-from ._expr import leaf, reduce_sum
+from ._expr import reduce_max, reduce_sum
 from ._matrix import MatrixLike
 from ._vector import DVector, Vector
 
@@ -88,9 +88,7 @@ def max_cols(m: MatrixLike[R, Any]) -> Vector[R]:
 
 
 def _manifest_max(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
-    data = m._values().max(axis=axis)
-    data.flags.writeable = False
-    return Vector._wrap(leaf(data), m.strategy)
+    return DVector._wrap(reduce_max(m._node, axis), m.strategy).compute()
 
 
 def sum_all(x: _Array) -> float:

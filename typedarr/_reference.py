@@ -13,7 +13,8 @@ from typing import Any, assert_never
 
 import numpy as np
 
-from ._expr import COMPARISONS, BinaryOp, Form, Node, UnaryOp, postorder
+from ._errors import TraceError
+from ._expr import COMPARISONS, BinaryOp, Form, Node, UnaryOp, leaf, postorder, substitute
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -84,6 +85,19 @@ def evaluate_many(roots: tuple[Node, ...]) -> tuple[Array, ...]:
     return tuple(np.ascontiguousarray(values[id(r)], dtype=r.dtype) for r in roots)
 
 
+def program(roots: tuple[Node, ...], inputs: tuple[Node, ...]
+            ) -> Callable[[list[Array]], list[Array]]:
+    """`roots` as a function of the arrays of `inputs` (a traced function's INPUT nodes)."""
+    def call(arrays: list[Array]) -> list[Array]:
+        given = {id(n): leaf(a) for n, a in zip(inputs, arrays, strict=True)}
+        outs = evaluate_many(substitute(roots, given))
+        for out in outs:
+            out.flags.writeable = False
+        return list(outs)
+
+    return call
+
+
 def _eval_once(node: Node, src: list[Array]) -> Array:
     match node.op:
         case Form.LEAF:
@@ -107,8 +121,13 @@ def _eval_once(node: Node, src: list[Array]) -> Array:
         case Form.SUM:
             total: Array = src[0].sum(axis=node.arg, dtype=node.dtype)
             return total
+        case Form.MAX:
+            top: Array = src[0].max(axis=node.arg)
+            return top
         case Form.PERMUTE:
             return np.transpose(src[0], node.arg)
+        case Form.INPUT:
+            raise TraceError(f"input {node.arg} of a traced function has no values yet")
         case Form.MATMUL:
             product: Array = np.matmul(src[0], src[1])
             return product

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 import numpy as np
 from typing_extensions import TypeVar
 
-from . import _construct
+from . import _compute, _construct, _trace
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
-from ._expr import DType, Node, leaf
+from ._expr import Node, leaf
 from ._linalg import matmul
 from ._strategy import Strategy, default_strategy
 
@@ -50,13 +50,14 @@ class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
         """The values in memory (massiv's `compute`); a Vector is returned as it is."""
         if isinstance(self, Vector):
             return self
-        return self._computed(self._values())
+        (node,) = _compute.materialise((self._node,), self._strategy)
+        return self._computed(node)
 
-    def _computed(self, values: np.ndarray[Any, DType]) -> Vector[N]:
-        """This array's manifest form holding `values` (what `compute` found for it)."""
+    def _computed(self, node: Node) -> Vector[N]:
+        """This array's manifest form holding `node` (what `compute` made of it)."""
         if isinstance(self, Vector):
             return self
-        return Vector._wrap(leaf(values), self._strategy)
+        return Vector._wrap(node, self._strategy)
 
     @overload
     def __matmul__(self, other: MatrixLike[N, K]) -> Vector[K]: ...
@@ -67,10 +68,12 @@ class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
         self._refuse_ndarray("multiply", other)
         if not isinstance(other, _Elementwise):
             return NotImplemented
-        out, strategy = matmul(self, other)
         if other._RANK == 1:
-            return float(out)
-        return Vector._wrap(leaf(out), strategy)
+            _trace.refuse_values((self._node, other._node), "multiplied into a float (v @ w)")
+        node, strategy = matmul(self, other)
+        if other._RANK == 1:
+            return float(node.arg)
+        return Vector._wrap(node, strategy)
 
 
 class Vector(VectorLike[N]):
@@ -117,13 +120,15 @@ class Vector(VectorLike[N]):
     def random_normal(cls, n: int, *, seed: Seed, mean: float = 0.0, std: float = 1.0,
                       dtype: Any = np.float32) -> Vector:
         """`n` normally distributed values, reproducible from `seed`."""
-        return cls._new(_construct.normal((n,), seed, mean, std, dtype), None)
+        return cls._wrap(_construct.random("normal", (n,), seed, (mean, std), dtype),
+                         default_strategy())
 
     @classmethod
     def random_uniform(cls, n: int, *, seed: Seed, low: float = 0.0, high: float = 1.0,
                        dtype: Any = np.float32) -> Vector:
         """`n` values uniform on [low, high), reproducible from `seed`."""
-        return cls._new(_construct.uniform((n,), seed, low, high, dtype), None)
+        return cls._wrap(_construct.random("uniform", (n,), seed, (low, high), dtype),
+                         default_strategy())
 
     @classmethod
     def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Vector:

@@ -9,7 +9,8 @@ calls. Importing this package imports numba.
 from ._cache import CacheStats as CacheStats
 from ._cache import kernel_dir as kernel_dir
 from ._cache import stats as stats
+from ._engine import compile_program as compile_program
 from ._engine import evaluate as evaluate
 from ._engine import evaluate_many as evaluate_many
 
-__all__ = ["CacheStats", "evaluate", "evaluate_many", "kernel_dir", "stats"]
+__all__ = ["CacheStats", "compile_program", "evaluate", "evaluate_many", "kernel_dir", "stats"]

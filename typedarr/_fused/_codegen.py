@@ -9,7 +9,8 @@ the inner loop. The outer loop of each big nest is a `prange`: the module compil
 body twice, once with `parallel=True` (`Par`) and once plain (`Seq`, where `prange` is
 `range`). Nests are written for any rank.
 
-Reductions: a sum over the first axis runs that axis outer and the rest inner (contiguous,
+Reductions (a max is written as a sum is, keeping the larger value instead of adding, NaN
+winning as in numpy): a sum over the first axis runs that axis outer and the rest inner (contiguous,
 vectorised), accumulating in the node's dtype into one partial per chunk of the first axis
 (a chunk per thread under `Par`, one chunk under `Seq`), then adds the partials; under `Seq`
 this is numpy's own order for `sum(axis=0)`, so the result is bitwise the reference's. A sum
@@ -80,9 +81,9 @@ def _nests(graph: Graph) -> list[str]:
         if graph.target(k).startswith("t"):
             shape = ", ".join(graph.extents[k])
             lines.append(f"t{k} = np.empty(({shape},), {_scalar.NUMPY_TYPE[ins.dt]})")
-        if ins.op is Form.SUM and ins.arg == 0:
+        if (ins.op is Form.SUM or ins.op is Form.MAX) and ins.arg == 0:
             lines += _sum_first(graph, k, names)
-        elif ins.op is Form.SUM:
+        elif ins.op is Form.SUM or ins.op is Form.MAX:
             lines += _sum_inner(graph, k, names)
         elif ins.op is Form.MATMUL:
             lines += _matmul(graph, k)
@@ -213,12 +214,13 @@ def _sum_first(graph: Graph, k: int, names: count[int]) -> list[str]:
     heads = [f"for {idx[0]} in range(({ext[0]} * {c}) // nchunks, "
              f"({ext[0]} * ({c} + 1)) // nchunks):",
              *(f"for {i} in range({e}):" for i, e in zip(rest_idx, rest, strict=True))]
-    inner = _loops(heads, nest, 1, [f"{p}[{c}, {', '.join(rest_idx)}] += {val}"])
+    inner = _loops(heads, nest, 1, _fold(ins.op, f"{p}[{c}, {', '.join(rest_idx)}]", val))
     combine = [f"for {i} in range({e}):" for i, e in zip(rest_idx, rest, strict=True)]
     at = ", ".join(rest_idx)
     tail = [f"{s} = {p}[0, {at}]", f"for {c} in range(1, nchunks):",
-            f"{_INDENT}{s} += {p}[{c}, {at}]", f"{graph.target(k)}[{at}] = {s}"]
-    return [f"{p} = np.zeros((nchunks, {', '.join(rest)}), {acc})",
+            *(_INDENT + line for line in _fold(ins.op, s, f"{p}[{c}, {at}]")),
+            f"{graph.target(k)}[{at}] = {s}"]
+    return [f"{p} = np.full((nchunks, {', '.join(rest)}), {_start(ins.op, ins.dt)}, {acc})",
             f"for {c} in prange(nchunks):", *(_INDENT + line for line in inner),
             *(_INDENT * d + h for d, h in enumerate(combine)),
             *(_INDENT * len(combine) + line for line in tail)]
@@ -237,21 +239,38 @@ def _sum_inner(graph: Graph, k: int, names: count[int]) -> list[str]:
     target = f"{graph.target(k)}[{out_idx}]"
     heads = [f"for {i} in {'prange' if d == 0 else 'range'}({e}):"
              for d, (i, e) in enumerate(zip(idx, ext, strict=True))]
-    if axis == len(ext) - 1:  # the last axis: a float64 accumulator per output element
+    if axis == len(ext) - 1:  # the last axis: an accumulator per output element
         s, acc = f"s{k}", _scalar.NUMPY_TYPE[ins.dt]
-        outer = _loops(heads[:-1], nest, 1, [f"{s} = np.float64(0.0)"])
+        # A sum accumulates in float64 (see the module docstring); a max is exact anyway.
+        start = "np.float64(0.0)" if ins.op is Form.SUM else _start(ins.op, ins.dt)
+        outer = _loops(heads[:-1], nest, 1, [f"{s} = {start}"])
         inner = [*(_INDENT * axis + h for h in heads[-1:]),
                  *(_INDENT * (axis + 1) + line for line in nest.lines[axis + 1]),
-                 _INDENT * (axis + 1) + f"{s} += {val}", _INDENT * axis + f"{target} = {acc}({s})"]
+                 *(_INDENT * (axis + 1) + line for line in _fold(ins.op, s, val)),
+                 _INDENT * axis + f"{target} = {acc}({s})"]
         return outer + inner
     # A middle axis: zero the output's slice, then add the axis's slices in order.
     zero = [*(_INDENT * d + f"for {i} in range({e}):"
               for d, (i, e) in enumerate(zip(idx[axis + 1:], ext[axis + 1:], strict=True)))]
-    zero.append(_INDENT * len(zero) + f"{target} = {_scalar.typed('zero', ins.dt)}")
-    body = _loops(heads, nest, 1, [f"{target} += {val}"])
+    zero.append(_INDENT * len(zero) + f"{target} = {_start(ins.op, ins.dt)}")
+    body = _loops(heads, nest, 1, _fold(ins.op, target, val))
     prefix = len(heads[:axis])
     split = sum(1 + len(nest.lines[d + 1]) for d in range(prefix))  # lines before loop `axis`
     return [*body[:split], *(_INDENT * prefix + line for line in zero), *body[split:]]
+
+
+def _start(op: object, dt: str) -> str:
+    """What a reduction starts from: 0 for a sum, -inf for a max."""
+    if op is Form.SUM:
+        return _scalar.typed("zero", dt)
+    return f"{_scalar.NUMPY_TYPE[dt]}(-np.inf)"
+
+
+def _fold(op: object, acc: str, val: str) -> list[str]:
+    """`acc` combined with `val`: added, or the larger kept (NaN wins, as in numpy's max)."""
+    if op is Form.SUM:
+        return [f"{acc} += {val}"]
+    return [f"{acc} = {_scalar.maximum(val, acc)}"]
 
 
 def _matmul(graph: Graph, k: int) -> list[str]:

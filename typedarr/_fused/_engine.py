@@ -8,8 +8,10 @@ in numpy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 # numba's OpenMP threads spin after each parallel kernel (libgomp's default) and OpenBLAS's
@@ -95,3 +97,30 @@ def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
             rebuilt, grown = leaf(data), 0
         new[id(node)], size[id(node)] = rebuilt, grown
     return tuple(new[id(r)] for r in roots)
+
+
+def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
+                    ) -> Callable[[list[Array]], list[Array]]:
+    """One kernel computing `roots` from the arrays of `inputs` (a traced function's INPUT
+    nodes), as a function of those arrays: what `typedarr.jit` calls."""
+    try:
+        plan = make_plan(roots, inputs)
+    except Unfusable:
+        return _reference.program(roots, inputs)
+    kernel = kernel_for(plan.program)
+    par = strategy is Par and plan.work >= PAR_THRESHOLD
+    run, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
+    shapes = [(r.shape, r.dtype) for r in roots]
+    captured, consts, dims = plan.leaves, plan.consts, plan.dims
+    lock = _par_lock if par else contextlib.nullcontext()
+
+    def call(arrays: list[Array]) -> list[Array]:
+        outs = [np.empty(shape, dtype) for shape, dtype in shapes]
+        with lock:
+            run(*outs, *arrays, *captured, consts, dims, nchunks)
+        for out in outs:
+            out.flags.writeable = False
+        return outs
+
+    return call
+

@@ -2,8 +2,8 @@
 
 For each instruction: the kernel source expressions of its extents (`a0.shape[1]`,
 `dims[0]`, ...). And which instructions a kernel materialises: every output (into `out0`,
-`out1`, ...), every reduction and product (into a temporary, computed by its own loop nest
-before the loops that read it), every computed node under a broadcast (so
+`out1`, ...), every reduction (sum or max) and product (into a temporary, computed by its
+own loop nest before the loops that read it), every computed node under a broadcast (so
 `rows_like(exp(v), x)` takes one `exp` per column, not one per element), every computed
 operand of a product, and every node whose inline expression would grow past
 `MAX_INLINE` operations (a deep chain is cut into loop nests of bounded size, which keeps
@@ -55,7 +55,7 @@ def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
             assert isinstance(ins.arg, tuple)
             axis, dim = ins.arg
             return (*src[0][:axis], f"dims[{dim}]", *src[0][axis:])
-        case Form.SUM:
+        case Form.SUM | Form.MAX:
             assert isinstance(ins.arg, int)
             return src[0][:ins.arg] + src[0][ins.arg + 1:]
         case Form.PERMUTE:
@@ -69,9 +69,9 @@ def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
 def _materialised(program: Program) -> tuple[int, ...]:
     instrs = program.instrs
     chosen = set(program.outputs)
-    stored = (Form.LEAF, Form.SUM, Form.MATMUL)
+    stored = (Form.LEAF, Form.SUM, Form.MAX, Form.MATMUL)
     for k, ins in enumerate(instrs):
-        if ins.op is Form.SUM or ins.op is Form.MATMUL:
+        if ins.op in stored and ins.op is not Form.LEAF:
             chosen.add(k)
         if ins.op is Form.EXPAND or ins.op is Form.MATMUL:
             for s in ins.src:

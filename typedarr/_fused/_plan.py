@@ -43,7 +43,7 @@ class Instr:
     """One node of a program: `arg` is the structural part of the node's own `arg`.
 
     LEAF: the index of its array among the kernel's inputs; CONST: the index of its value;
-    EXPAND: `(axis, index of its size among the dims)`; SUM: the axis; PERMUTE: the
+    EXPAND: `(axis, index of its size among the dims)`; SUM, MAX: the axis; PERMUTE: the
     permutation; POW with a special exponent: the exponent (and one source); else None.
     """
 
@@ -76,8 +76,11 @@ class Plan:
     work: int
 
 
-def make_plan(roots: tuple[Node, ...]) -> Plan:
+def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = ()) -> Plan:
     """The program and the arguments of the graph of `roots` (none of them a LEAF).
+
+    `inputs` are the INPUT nodes of a traced function: the kernel's first array arguments,
+    in order, whether the roots read them or not; `Plan.leaves` are the arrays that follow.
 
     Raises Unfusable for graphs the fused kernels do not cover.
     """
@@ -85,10 +88,18 @@ def make_plan(roots: tuple[Node, ...]) -> Plan:
     position: dict[int, int] = {}
     data_position: dict[int, int] = {}  # two LEAF nodes over one array are one input
     leaves: list[Array] = []
+    for node in inputs:
+        dt = _CHARS.get(node.dtype)
+        if dt is None:
+            raise Unfusable(f"dtype {node.dtype}")
+        instrs.append(Instr(Form.LEAF, dt, node.arg, (), len(node.shape)))
+        position[id(node)] = len(instrs) - 1
     consts: list[float] = []
     dims: list[int] = []
-    work = 0
+    work = max((int(np.prod(node.shape)) for node in inputs), default=0)
     for node in postorder(roots):
+        if id(node) in position:  # an input
+            continue
         op, rank = node.op, len(node.shape)
         dt = _CHARS.get(node.dtype)
         if dt is None:
@@ -101,7 +112,7 @@ def make_plan(roots: tuple[Node, ...]) -> Plan:
                 position[id(node)] = found
                 continue
             leaves.append(node.arg)
-            arg = len(leaves) - 1
+            arg = len(inputs) + len(leaves) - 1
             work = max(work, node.arg.size)
         elif op is Form.CONST:
             consts.append(node.arg)
@@ -112,7 +123,9 @@ def make_plan(roots: tuple[Node, ...]) -> Plan:
             dims.append(node.arg[1])
             arg = (node.arg[0], len(dims) - 1)
             work = max(work, int(np.prod(node.shape)))
-        elif op is Form.SUM or op is Form.PERMUTE:
+        elif op is Form.INPUT:
+            raise Unfusable(f"input {node.arg} is not among the traced function's inputs")
+        elif op is Form.SUM or op is Form.MAX or op is Form.PERMUTE:
             arg = node.arg
         elif op is BinaryOp.POW:
             b = node.src[1]
