@@ -15,13 +15,14 @@ import numpy as np
 from typing_extensions import TypeVar
 
 from . import _construct
+from ._args import Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
 from ._expr import Leaf, Node, permute
 from ._linalg import matmul
 from ._select import Index, select
-from ._strategy import Strategy, combine, default_strategy
+from ._strategy import Strategy, combine, strategy_or_default
 from ._vector import Vector, VectorLike
 
 R = TypeVar("R", default=Any)
@@ -111,36 +112,36 @@ class Matrix(MatrixLike[R, C]):
         return cls._new(_construct.from_nested(rows, 2, "Matrix", dtype), strategy)
 
     @classmethod
-    def zeros(cls, rows: int, cols: int, *, dtype: Any = np.float32) -> Matrix:
+    def zeros(cls, rows: Size, cols: Size, *, dtype: Any = np.float32) -> Matrix:
         """A `rows` x `cols` Matrix of zeros."""
         return cls.replicate(rows, cols, 0.0, dtype=dtype)
 
     @classmethod
-    def ones(cls, rows: int, cols: int, *, dtype: Any = np.float32) -> Matrix:
+    def ones(cls, rows: Size, cols: Size, *, dtype: Any = np.float32) -> Matrix:
         """A `rows` x `cols` Matrix of ones."""
         return cls.replicate(rows, cols, 1.0, dtype=dtype)
 
     @classmethod
-    def replicate(cls, rows: int, cols: int, value: float, *, dtype: Any = np.float32
+    def replicate(cls, rows: Size, cols: Size, value: float, *, dtype: Any = np.float32
                   ) -> Matrix:
         """A `rows` x `cols` Matrix with every element `value` (massiv's `replicate`)."""
         return cls._new(_construct.filled((rows, cols), value, dtype), None)
 
     @classmethod
-    def random_normal(cls, rows: int, cols: int, *, seed: Seed, mean: float = 0.0,
+    def random_normal(cls, rows: Size, cols: Size, *, seed: Seed, mean: float = 0.0,
                       std: float = 1.0, dtype: Any = np.float32) -> Matrix:
         """Normally distributed values, reproducible from `seed` (an int or a Generator)."""
         return cls._new(_construct.normal((rows, cols), seed, mean, std, dtype), None)
 
     @classmethod
-    def random_uniform(cls, rows: int, cols: int, *, seed: Seed, low: float = 0.0,
+    def random_uniform(cls, rows: Size, cols: Size, *, seed: Seed, low: float = 0.0,
                        high: float = 1.0, dtype: Any = np.float32) -> Matrix:
         """Values uniform on [low, high), reproducible from `seed`."""
         return cls._new(_construct.uniform((rows, cols), seed, low, high, dtype), None)
 
     @classmethod
     def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Matrix:
-        return cls._wrap(Leaf(data), strategy or default_strategy())
+        return cls._wrap(Leaf(data), strategy_or_default(strategy))
 
     @property
     def T(self) -> Matrix[C, R]:  # numpy's name
@@ -148,7 +149,7 @@ class Matrix(MatrixLike[R, C]):
         return Matrix._wrap(Leaf(self._values().T), self._strategy)
 
     @overload
-    def __getitem__(self, index: int) -> Vector[C]: ...
+    def __getitem__(self, index: int | np.integer[Any]) -> Vector[C]: ...
     @overload
     def __getitem__(self, index: slice | Sequence[int] | np.ndarray[Any, Any]) -> Matrix[Any, C]:
         ...
