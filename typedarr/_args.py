@@ -103,3 +103,16 @@ def real(what: str, x: object, allowed: Range | None = FINITE,
     if allowed is not None and value not in allowed:
         raise error(f"{what} must be {allowed.words}, got {value}")
     return value
+
+
+def check_fields(obj: object, error: type[Exception], **allowed: Range) -> None:
+    """Check the number fields of the frozen dataclass `obj`, each as `real` does, and store
+    each as a Python float: the `__post_init__` of a layer or an optimiser.
+
+    Raises TypeError or `error`, naming the class and the field (`Adam: beta1 must be in
+    [0, 1), got 1.0`).
+    """
+    owner = type(obj).__name__
+    for name, within in allowed.items():
+        value = real(f"{owner}: {name}", getattr(obj, name), within, error)
+        object.__setattr__(obj, name, value)
