@@ -107,15 +107,15 @@ class Adam:
 
     def update(self, net: Sequence[Layer], grads: Sequence[Gradients]) -> tuple[Network, Adam]:
         """One step: the new network and the optimiser holding `t + 1` and the moments."""
-        stepped = replace(self, t=self.t + 1)
-        new_net, moments = apply(stepped._rule, 2, self.weight_decay, net, grads, self.moments)
-        return new_net, replace(stepped, moments=moments)
+        new_net, moments = apply(self._rule, 2, self.weight_decay, net, grads, self.moments)
+        return new_net, replace(self, t=self.t + 1, moments=moments)
 
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
         b1, b2 = self.beta1, self.beta2
         m = ta.compute(b1 * moments[0] + (1.0 - b1) * g)
         v = ta.compute(b2 * moments[1] + (1.0 - b2) * g * g)
-        m_hat, v_hat = m * (1.0 / (1.0 - b1 ** self.t)), v * (1.0 / (1.0 - b2 ** self.t))
+        t = self.t + 1  # the step being taken
+        m_hat, v_hat = m * (1.0 / (1.0 - b1 ** t)), v * (1.0 / (1.0 - b2 ** t))
         return ta.compute(p - self.lr * m_hat / (ta.sqrt(v_hat) + self.eps)), (m, v)
 
 

@@ -97,7 +97,9 @@ def real(what: str, x: object, allowed: Range | None = FINITE,
     ...
     ValueError: lr must be positive and finite, got -1.0
     """
-    if isinstance(x, bool | np.bool_) or not isinstance(x, numbers.Real):
+    # `type(x) is not float` first: the usual case skips the slower number-ABC checks
+    if type(x) is not float and (isinstance(x, bool | np.bool_)
+                                 or not isinstance(x, numbers.Real)):
         raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r}")
     value = float(x)
     if allowed is not None and value not in allowed:
