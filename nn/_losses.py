@@ -191,11 +191,15 @@ def check_target(loss: Loss, target: Matrix[Any, Any]) -> None:
     match loss:
         case SoftmaxCrossEntropy():
             ones, tol = _row_sums(t.shape[1], t.dtype)
-            sums = t.dot(ones)  # BLAS: far cheaper than a numpy reduction along short rows
-            off = sums - 1.0
+            # BLAS: far cheaper than a numpy reduction along short rows; it may flag an
+            # infinity in the target as invalid, which the checks below report instead
+            with np.errstate(invalid="ignore", over="ignore"):
+                sums = t.dot(ones)
+                off = sums - 1.0
+                square = off.dot(off)
             # ||off|| <= tol bounds every row's |off|: one dot product decides the usual
             # case, and only a batch it cannot vouch for is checked row by row
-            if t.min() >= 0.0 and (off.dot(off) <= tol * tol or np.abs(off).max() <= tol):
+            if t.min() >= 0.0 and (square <= tol * tol or np.abs(off).max() <= tol):
                 return
             why = ("a target row is a distribution over the classes (one-hot, or soft labels: "
                    "non-negative, summing to 1)")

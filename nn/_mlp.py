@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from typedarr._args import UNIT_OPEN, Size, integer, real
+from typedarr._args import UNIT_OPEN, Real, Size, integer, real
 from typedarr._array import check_dtype
 from typedarr._construct import generator
 
@@ -26,7 +26,7 @@ from ._layers import Activation, Batchnorm1d, Dropout, FActivation, Linear, Line
 def mlp(input_size: Size, output_size: Size, hiddens: Sequence[Size],
         activations: Sequence[FActivation], num_bn_layers: Size = 0,
         weight_init: WeightInit = xavier_normal, bias_init: BiasInit = zero_bias, *,
-        seed: Seed, dropout: float = 0.0, bias_before_bn: bool = True,
+        seed: Seed, dropout: Real = 0.0, bias_before_bn: bool = True,
         dtype: Any = np.float32) -> Network:
     """A network of `len(hiddens) + 1` linear layers, as seed 004's `MLP(...)`.
 

@@ -26,6 +26,8 @@ from ._errors import ShapeError
 
 Size: TypeAlias = int | np.integer[Any]
 """What a size or count parameter accepts: a Python or numpy integer (`bool` refused)."""
+Real: TypeAlias = float | np.floating[Any] | np.integer[Any]
+"""What a number parameter accepts: a Python or numpy number (`bool` refused)."""
 
 
 @dataclass(frozen=True, slots=True)

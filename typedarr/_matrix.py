@@ -15,7 +15,7 @@ import numpy as np
 from typing_extensions import TypeVar
 
 from . import _construct
-from ._args import Size
+from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
@@ -106,7 +106,7 @@ class Matrix(MatrixLike[R, C]):
         return cls._new(_construct.from_numpy(a, 2, "Matrix", nonfinite), strategy)
 
     @classmethod
-    def from_list(cls, rows: Sequence[Sequence[float]], *, dtype: Any = np.float32,
+    def from_list(cls, rows: Sequence[Sequence[Real]], *, dtype: Any = np.float32,
                   strategy: Strategy | None = None) -> Matrix:
         """A Matrix from a list of equally long rows."""
         return cls._new(_construct.from_nested(rows, 2, "Matrix", dtype), strategy)
@@ -122,20 +122,20 @@ class Matrix(MatrixLike[R, C]):
         return cls.replicate(rows, cols, 1.0, dtype=dtype)
 
     @classmethod
-    def replicate(cls, rows: Size, cols: Size, value: float, *, dtype: Any = np.float32
+    def replicate(cls, rows: Size, cols: Size, value: Real, *, dtype: Any = np.float32
                   ) -> Matrix:
         """A `rows` x `cols` Matrix with every element `value` (massiv's `replicate`)."""
         return cls._new(_construct.filled((rows, cols), value, dtype), None)
 
     @classmethod
-    def random_normal(cls, rows: Size, cols: Size, *, seed: Seed, mean: float = 0.0,
-                      std: float = 1.0, dtype: Any = np.float32) -> Matrix:
+    def random_normal(cls, rows: Size, cols: Size, *, seed: Seed, mean: Real = 0.0,
+                      std: Real = 1.0, dtype: Any = np.float32) -> Matrix:
         """Normally distributed values, reproducible from `seed` (an int or a Generator)."""
         return cls._new(_construct.normal((rows, cols), seed, mean, std, dtype), None)
 
     @classmethod
-    def random_uniform(cls, rows: Size, cols: Size, *, seed: Seed, low: float = 0.0,
-                       high: float = 1.0, dtype: Any = np.float32) -> Matrix:
+    def random_uniform(cls, rows: Size, cols: Size, *, seed: Seed, low: Real = 0.0,
+                       high: Real = 1.0, dtype: Any = np.float32) -> Matrix:
         """Values uniform on [low, high), reproducible from `seed`."""
         return cls._new(_construct.uniform((rows, cols), seed, low, high, dtype), None)
 

@@ -14,7 +14,7 @@ import numpy as np
 from typing_extensions import TypeVar
 
 from . import _construct
-from ._args import Size
+from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._expr import Leaf, Node
@@ -89,7 +89,7 @@ class Vector(VectorLike[N]):
         return cls._new(_construct.from_numpy(a, 1, "Vector", nonfinite), strategy)
 
     @classmethod
-    def from_list(cls, values: Sequence[float], *, dtype: Any = np.float32,
+    def from_list(cls, values: Sequence[Real], *, dtype: Any = np.float32,
                   strategy: Strategy | None = None) -> Vector:
         """A Vector of the numbers in `values` (massiv's `fromList`)."""
         return cls._new(_construct.from_nested(values, 1, "Vector", dtype), strategy)
@@ -105,18 +105,18 @@ class Vector(VectorLike[N]):
         return cls.replicate(n, 1.0, dtype=dtype)
 
     @classmethod
-    def replicate(cls, n: Size, value: float, *, dtype: Any = np.float32) -> Vector:
+    def replicate(cls, n: Size, value: Real, *, dtype: Any = np.float32) -> Vector:
         """A Vector of `n` copies of `value` (massiv's `replicate`)."""
         return cls._new(_construct.filled((n,), value, dtype), None)
 
     @classmethod
-    def random_normal(cls, n: Size, *, seed: Seed, mean: float = 0.0, std: float = 1.0,
+    def random_normal(cls, n: Size, *, seed: Seed, mean: Real = 0.0, std: Real = 1.0,
                       dtype: Any = np.float32) -> Vector:
         """`n` normally distributed values, reproducible from `seed`."""
         return cls._new(_construct.normal((n,), seed, mean, std, dtype), None)
 
     @classmethod
-    def random_uniform(cls, n: Size, *, seed: Seed, low: float = 0.0, high: float = 1.0,
+    def random_uniform(cls, n: Size, *, seed: Seed, low: Real = 0.0, high: Real = 1.0,
                        dtype: Any = np.float32) -> Vector:
         """`n` values uniform on [low, high), reproducible from `seed`."""
         return cls._new(_construct.uniform((n,), seed, low, high, dtype), None)
