@@ -16,42 +16,6 @@ print(nn.loss(pred, target), nn.accuracy(nn.forward(net, x_test), test_labels))
 Seed 000's `Linear'` and `Linear'Gradients` are `LinearNoBias` and `LinearNoBiasGradients`.
 """
 
-# Building a network whose sizes mypy checks
-from ._chain import Chain as Chain
-
-# Checks
-from ._check import check_network as check_network
-
-# Checkpoints
-from ._checkpoint import load as load
-from ._checkpoint import save as save
-from ._compiled import compile_step as compile_step
-
-# Errors
-from ._errors import CheckpointError as CheckpointError
-from ._errors import NetworkError as NetworkError
-
-# Gradients (seed 000)
-from ._gradients import BN1 as BN1
-from ._gradients import Gradients as Gradients
-from ._gradients import LinearGradients as LinearGradients
-from ._gradients import LinearNoBiasGradients as LinearNoBiasGradients
-from ._gradients import NoGrad as NoGrad
-
-# Initialisers
-from ._init import BiasInit as BiasInit
-from ._init import WeightInit as WeightInit
-from ._init import he_normal as he_normal
-from ._init import small_normal as small_normal
-from ._init import small_normal_bias as small_normal_bias
-from ._init import standard_normal as standard_normal
-from ._init import xavier_normal as xavier_normal
-from ._init import zero_bias as zero_bias
-
-# Labels and metrics
-from ._labels import accuracy as accuracy
-from ._labels import one_hot as one_hot
-
 # Layers (seed 000)
 from ._layers import Activation as Activation
 from ._layers import Batchnorm1d as Batchnorm1d
@@ -65,33 +29,84 @@ from ._layers import Network as Network
 from ._layers import Relu as Relu
 from ._layers import Sigmoid as Sigmoid
 from ._layers import Tanh as Tanh
+
+# isort: split
+# Gradients (seed 000)
+from ._gradients import BN1 as BN1
+from ._gradients import Gradients as Gradients
+from ._gradients import LinearGradients as LinearGradients
+from ._gradients import LinearNoBiasGradients as LinearNoBiasGradients
+from ._gradients import NoGrad as NoGrad
+
+# isort: split
+# The pass (seed 000)
+from ._pass import Phase as Phase
+from ._pass import forward as forward
+from ._pass import pass_ as pass_
+
+# isort: split
+# The training step compiled into one call
+from ._compiled import compile_step as compile_step
+
+# isort: split
+# Outputs and losses
 from ._losses import Loss as Loss
 from ._losses import SigmoidBinaryCrossEntropy as SigmoidBinaryCrossEntropy
 from ._losses import SoftmaxCrossEntropy as SoftmaxCrossEntropy
-
-# Outputs and losses
 from ._losses import binary_cross_entropy as binary_cross_entropy
 from ._losses import cross_entropy as cross_entropy
 from ._losses import logsumexp as logsumexp
 from ._losses import loss as loss
 from ._losses import softmax as softmax
 
-# The MLP builder (seed 004)
-from ._mlp import mlp as mlp
-from ._optim import SGD as SGD
-
+# isort: split
 # Optimisers
+from ._optim import SGD as SGD
 from ._optim import Adam as Adam
 from ._optim import Optimizer as Optimizer
 from ._optim import RMSprop as RMSprop
-from ._pass import Phase as Phase
 
-# The pass (seed 000)
-from ._pass import forward as forward
-from ._pass import pass_ as pass_
-
+# isort: split
 # Updates
 from ._update import update_batch_statistics as update_batch_statistics
+
+# isort: split
+# Initialisers
+from ._init import BiasInit as BiasInit
+from ._init import WeightInit as WeightInit
+from ._init import he_normal as he_normal
+from ._init import small_normal as small_normal
+from ._init import small_normal_bias as small_normal_bias
+from ._init import standard_normal as standard_normal
+from ._init import xavier_normal as xavier_normal
+from ._init import zero_bias as zero_bias
+
+# isort: split
+# The MLP builder (seed 004)
+from ._mlp import mlp as mlp
+
+# isort: split
+# Building a network whose sizes mypy checks
+from ._chain import Chain as Chain
+
+# isort: split
+# Checks
+from ._check import check_network as check_network
+
+# isort: split
+# Labels and metrics
+from ._labels import accuracy as accuracy
+from ._labels import one_hot as one_hot
+
+# isort: split
+# Checkpoints
+from ._checkpoint import load as load
+from ._checkpoint import save as save
+
+# isort: split
+# Errors
+from ._errors import CheckpointError as CheckpointError
+from ._errors import NetworkError as NetworkError
 
 __all__ = [
     "BN1",

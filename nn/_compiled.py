@@ -27,7 +27,7 @@ from ._check import all_finite
 from ._errors import NetworkError
 from ._gradients import Gradients
 from ._layers import Layer, Network
-from ._losses import SOFTMAX_CROSS_ENTROPY, Loss
+from ._losses import SOFTMAX_CROSS_ENTROPY, Loss, check_target
 from ._pass import Phase, pass_
 
 Opt = TypeVar("Opt", bound="Optimizer")
@@ -75,6 +75,7 @@ def compile_step(loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Step:
         if not isinstance(x, MatrixLike) or not isinstance(target, MatrixLike):
             raise TypeError("x and target must be typedarr Matrices "
                             "(convert numpy with Matrix.from_numpy)")
+        check_target(loss, ta.compute(target))  # what the traced pass cannot look at
         state = None if rng is None else rng.bit_generator.state
         try:
             new_net, new_opt, pred = compiled(list(net), opt, x, target, rng)

@@ -10,8 +10,9 @@ class NetworkError(ValueError):
     """A network, its input or its target does not fit, or training diverged.
 
     Raised for layer sizes that do not chain, a training batch of one row at a batchnorm
-    layer, NaN or infinity in the inputs or in a layer's output, a target of the wrong shape,
-    labels out of range, and gradients that do not belong to the network they update.
+    layer, NaN or infinity in the inputs or in a layer's output, a target of the wrong shape
+    or that the loss cannot learn from, labels out of range, a hyper-parameter out of its
+    range, and gradients that do not belong to the network they update.
     """
 
     __module__ = "nn"  # tracebacks and doctests show the public name, nn.NetworkError

@@ -13,6 +13,10 @@ Seed 001 names a "Xavier / 2" initialisation without defining it; its author's c
 `randn / sqrt(fan_in / 2)`, which is `he_normal`. Biases: `zero_bias` or `small_normal_bias`
 (seed 000 draws biases like weights, `0.01 * randn`). Any function with the signature of
 `WeightInit` or `BiasInit` can be passed to `nn.mlp`, as seed 004's `weight_init_fn`.
+
+Every initialiser raises NetworkError for a size (`fan_in`, `fan_out`, `n`) that is not a
+positive integer (Python's or numpy's; a bool is refused), and typedarr's errors for a bad
+seed (a negative int, a float) or dtype.
 """
 
 from __future__ import annotations
@@ -23,8 +27,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from typedarr import Matrix, Vector
+from typedarr._args import Size, size
+from typedarr._construct import generator
 
-Seed = int | np.random.Generator
+from ._errors import NetworkError
+
+Seed = int | np.integer[Any] | np.random.Generator
 
 
 class WeightInit(Protocol):
@@ -40,17 +48,18 @@ class BiasInit(Protocol):
     def __call__(self, n: int, *, seed: Seed, dtype: Any = np.float32) -> Vector: ...
 
 
-def small_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32) -> Matrix:
+def small_normal(fan_in: Size, fan_out: Size, *, seed: Seed, dtype: Any = np.float32) -> Matrix:
     """`0.01 * randn(fan_in, fan_out)`: seed 000's weights.
 
     >>> import nn
     >>> nn.small_normal(784, 300, seed=0).shape
     (784, 300)
     """
+    fan_in, fan_out = _fans("small_normal", fan_in, fan_out)
     return Matrix.random_normal(fan_in, fan_out, seed=seed, std=0.01, dtype=dtype)
 
 
-def standard_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32
+def standard_normal(fan_in: Size, fan_out: Size, *, seed: Seed, dtype: Any = np.float32
                     ) -> Matrix:
     """`randn(fan_in, fan_out)`: seed 001's deliberately bad initialisation.
 
@@ -58,10 +67,11 @@ def standard_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.fl
     >>> round(float(np.asarray(nn.standard_normal(300, 300, seed=0)).std()), 1)
     1.0
     """
+    fan_in, fan_out = _fans("standard_normal", fan_in, fan_out)
     return Matrix.random_normal(fan_in, fan_out, seed=seed, dtype=dtype)
 
 
-def xavier_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32
+def xavier_normal(fan_in: Size, fan_out: Size, *, seed: Seed, dtype: Any = np.float32
                   ) -> Matrix:
     """Glorot's normal initialisation: std `sqrt(2 / (fan_in + fan_out))`.
 
@@ -69,22 +79,24 @@ def xavier_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.floa
     >>> round(float(np.asarray(nn.xavier_normal(300, 500, seed=0)).std()), 3)
     0.05
     """
+    fan_in, fan_out = _fans("xavier_normal", fan_in, fan_out)
     std = math.sqrt(2.0 / (fan_in + fan_out))
     return Matrix.random_normal(fan_in, fan_out, seed=seed, std=std, dtype=dtype)
 
 
-def he_normal(fan_in: int, fan_out: int, *, seed: Seed, dtype: Any = np.float32) -> Matrix:
+def he_normal(fan_in: Size, fan_out: Size, *, seed: Seed, dtype: Any = np.float32) -> Matrix:
     """He's initialisation for ReLU layers: std `sqrt(2 / fan_in)` (seed 001's "Xavier / 2").
 
     >>> import nn
     >>> round(float(np.asarray(nn.he_normal(800, 300, seed=0)).std()), 3)
     0.05
     """
+    fan_in, fan_out = _fans("he_normal", fan_in, fan_out)
     return Matrix.random_normal(fan_in, fan_out, seed=seed, std=math.sqrt(2.0 / fan_in),
                                 dtype=dtype)
 
 
-def zero_bias(n: int, *, seed: Seed, dtype: Any = np.float32) -> Vector:
+def zero_bias(n: Size, *, seed: Seed, dtype: Any = np.float32) -> Vector:
     """`n` zeros (the seed is accepted for a uniform signature, and unused).
 
     >>> import nn
@@ -92,14 +104,22 @@ def zero_bias(n: int, *, seed: Seed, dtype: Any = np.float32) -> Vector:
     Vector U Par (Sz1 2) float32
     [ 0.0, 0.0 ]
     """
-    return Vector.zeros(n, dtype=dtype)
+    generator(seed)  # checked like every other initialiser's, though no number is drawn
+    return Vector.zeros(size("zero_bias: n", n, NetworkError, minimum=1), dtype=dtype)
 
 
-def small_normal_bias(n: int, *, seed: Seed, dtype: Any = np.float32) -> Vector:
+def small_normal_bias(n: Size, *, seed: Seed, dtype: Any = np.float32) -> Vector:
     """`0.01 * randn(n)`: seed 000's biases.
 
     >>> import nn
     >>> nn.small_normal_bias(3, seed=0).shape
     (3,)
     """
+    n = size("small_normal_bias: n", n, NetworkError, minimum=1)
     return Vector.random_normal(n, seed=seed, std=0.01, dtype=dtype)
+
+
+def _fans(name: str, fan_in: Size, fan_out: Size) -> tuple[int, int]:
+    """Both sizes as Python ints, each at least 1 (a layer has inputs and outputs)."""
+    return (size(f"{name}: fan_in", fan_in, NetworkError, minimum=1),
+            size(f"{name}: fan_out", fan_out, NetworkError, minimum=1))

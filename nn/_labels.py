@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 
 from typedarr import Matrix, MatrixLike
+from typedarr._args import Size, size
 
 from ._errors import NetworkError
 
 Labels = np.ndarray[Any, np.dtype[np.integer[Any]]] | Sequence[int]
 
 
-def one_hot(labels: Labels, classes: int, *, dtype: Any = np.float32) -> Matrix:
+def one_hot(labels: Labels, classes: Size, *, dtype: Any = np.float32) -> Matrix:
     """A Matrix with one row per label: 1 in the label's column, 0 elsewhere.
 
     Raises NetworkError for labels outside `0 .. classes - 1`, for non-integer labels, or
@@ -31,8 +32,7 @@ def one_hot(labels: Labels, classes: int, *, dtype: Any = np.float32) -> Matrix:
     , [ 1.0, 0.0, 0.0 ]
     ]
     """
-    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
-        raise NetworkError(f"one_hot: classes must be a positive int, got {classes!r}")
+    classes = size("one_hot: classes", classes, NetworkError, minimum=1)
     idx = _labels("one_hot", labels)
     bad = (idx < 0) | (idx >= classes)
     if bad.any():

@@ -27,6 +27,7 @@ import numpy as np
 from typing_extensions import TypeVar
 
 from typedarr import Matrix, Vector
+from typedarr._args import POSITIVE, UNIT, UNIT_OPEN, Size, check_fields, size
 
 from ._errors import NetworkError
 
@@ -108,8 +109,9 @@ class Batchnorm1d(Generic[F]):
     unbiased one). `eps` defaults to PyTorch's 1e-5 (seed 000 uses 1e-12, seeds 001, 002
     and 004 use 1e-8: pass `eps=` to reproduce them); 1e-5 is safer in float32.
 
-    Raises NetworkError for vectors of different sizes, `eps <= 0` or `momentum`
-    outside [0, 1].
+    Raises NetworkError for vectors of different sizes, an `eps` that is not positive and
+    finite, or a `momentum` outside [0, 1] (1 freezes the running statistics, 0 keeps only
+    the last batch's: both legitimate); TypeError for a bool or a non-number.
 
     >>> import nn
     >>> nn.Batchnorm1d.init(4)
@@ -124,10 +126,11 @@ class Batchnorm1d(Generic[F]):
     momentum: float = 0.9
 
     @classmethod
-    def init(cls, n: int, *, eps: float = 1e-5, momentum: float = 0.9,
+    def init(cls, n: Size, *, eps: float = 1e-5, momentum: float = 0.9,
              dtype: Any = np.float32) -> Batchnorm1d[Any]:
         """Seed 000's initial layer: means 0, variances 1, `gamma` 1 and `beta` 0."""
-        zeros, ones = Vector.zeros(n, dtype=dtype), Vector.ones(n, dtype=dtype)
+        k = size("Batchnorm1d.init: n", n, NetworkError)
+        zeros, ones = Vector.zeros(k, dtype=dtype), Vector.ones(k, dtype=dtype)
         return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
 
     def __post_init__(self) -> None:
@@ -139,11 +142,7 @@ class Batchnorm1d(Generic[F]):
                                f"size, got {self.mu.size}, {self.var.size}, "
                                f"{self.gamma.size} and {self.beta.size}")
         _same_dtype(self, self.mu, self.var, self.gamma, self.beta)
-        if not self.eps > 0:
-            raise NetworkError(f"Batchnorm1d: eps must be positive, got {self.eps}")
-        if not 0.0 <= self.momentum <= 1.0:
-            raise NetworkError(f"Batchnorm1d: momentum must be in [0, 1], got "
-                               f"{self.momentum}")
+        check_fields(self, NetworkError, eps=POSITIVE, momentum=UNIT)
 
     @property
     def size(self) -> int:
@@ -180,7 +179,8 @@ class Dropout:
     """Inverted dropout (seed 001): in training, zero each value with probability `p` and
     scale the rest by `1 / (1 - p)`; in evaluation, the identity.
 
-    Raises NetworkError unless `0 <= p < 1`.
+    Raises NetworkError unless `0 <= p < 1` (`p = 0` keeps every value: no dropout);
+    TypeError for a bool or a non-number.
 
     >>> import nn
     >>> nn.Dropout(0.5)
@@ -190,8 +190,7 @@ class Dropout:
     p: float
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.p < 1.0:
-            raise NetworkError(f"Dropout: p must be in [0, 1), got {self.p}")
+        check_fields(self, NetworkError, p=UNIT_OPEN)
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"

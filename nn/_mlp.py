@@ -14,15 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from typedarr._args import UNIT_OPEN, Real, Size, integer, real
+from typedarr._array import check_dtype
+from typedarr._construct import generator
+
 from ._errors import NetworkError
 from ._init import BiasInit, Seed, WeightInit, xavier_normal, zero_bias
 from ._layers import Activation, Batchnorm1d, Dropout, FActivation, Linear, LinearNoBias, Network
 
 
-def mlp(input_size: int, output_size: int, hiddens: Sequence[int],
-        activations: Sequence[FActivation], num_bn_layers: int = 0,
+def mlp(input_size: Size, output_size: Size, hiddens: Sequence[Size],
+        activations: Sequence[FActivation], num_bn_layers: Size = 0,
         weight_init: WeightInit = xavier_normal, bias_init: BiasInit = zero_bias, *,
-        seed: Seed, dropout: float = 0.0, bias_before_bn: bool = True,
+        seed: Seed, dropout: Real = 0.0, bias_before_bn: bool = True,
         dtype: Any = np.float32) -> Network:
     """A network of `len(hiddens) + 1` linear layers, as seed 004's `MLP(...)`.
 
@@ -38,8 +42,11 @@ def mlp(input_size: int, output_size: int, hiddens: Sequence[int],
             (whose `beta` makes the bias redundant); True keeps seed 004's `Linear`.
         dtype: float32 (default) or float64.
 
-    Raises NetworkError for sizes that are not positive, the wrong number of activations,
-    or `num_bn_layers` outside `0 .. len(hiddens) + 1`.
+    Sizes and counts are Python or numpy integers. Raises NetworkError for sizes that are
+    not positive integers, the wrong number of activations, `num_bn_layers` outside
+    `0 .. len(hiddens) + 1` or `dropout` outside [0, 1); TypeError for an activation that is
+    not an `nn.FActivation`, an initialiser that is not callable, a `bias_before_bn` that is
+    not a bool, or a bad seed; typedarr's DTypeError for a dtype other than float32/float64.
 
     >>> import nn
     >>> nn.mlp(784, 10, [64, 32], [nn.Sigmoid, nn.Sigmoid, nn.Identity], num_bn_layers=1,
@@ -48,35 +55,55 @@ def mlp(input_size: int, output_size: int, hiddens: Sequence[int],
      Activation(Sigmoid), Linear(64->32, float32), Activation(Sigmoid),
      Linear(32->10, float32), Activation(Identity)]
     """
-    sizes = [input_size, *hiddens, output_size]
-    _check(sizes, activations, num_bn_layers, dropout)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    sizes = _sizes([input_size, *hiddens, output_size])
+    layers = len(sizes) - 1
+    acts, bn_layers = _activations(activations, layers), _bn_layers(num_bn_layers, layers)
+    p = real("mlp: dropout", dropout, UNIT_OPEN, NetworkError)
+    _check_options(weight_init, bias_init, bias_before_bn)
+    check_dtype(dtype)
+    rng = generator(seed)
     net: Network = []
     for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         w = weight_init(fan_in, fan_out, seed=rng, dtype=dtype)
-        batchnorm = k < num_bn_layers
+        batchnorm = k < bn_layers
         if batchnorm and not bias_before_bn:
             net.append(LinearNoBias(w))
         else:
             net.append(Linear(w, bias_init(fan_out, seed=rng, dtype=dtype)))
         if batchnorm:
             net.append(Batchnorm1d.init(fan_out, dtype=dtype))
-        net.append(Activation(activations[k]))
-        if dropout > 0.0 and k < len(hiddens):
-            net.append(Dropout(dropout))
+        net.append(acts[k])
+        if p > 0.0 and k < len(hiddens):
+            net.append(Dropout(p))
     return net
 
 
-def _check(sizes: list[int], activations: Sequence[FActivation], num_bn_layers: int,
-           dropout: float) -> None:
-    for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise NetworkError(f"mlp: layer sizes must be positive ints, got {sizes}")
-    layers = len(sizes) - 1
+def _sizes(sizes: list[Size]) -> list[int]:
+    checked = [integer(n) for n in sizes]
+    if any(n is None or n < 1 for n in checked):
+        raise NetworkError(f"mlp: layer sizes must be positive ints, got {sizes}")
+    return [n for n in checked if n is not None]
+
+
+def _activations(activations: Sequence[FActivation], layers: int) -> list[Activation]:
     if len(activations) != layers:
         raise NetworkError(f"mlp: {layers} linear layers need {layers} activations (one per "
                            f"hidden layer and one for the output), got {len(activations)}")
-    if not 0 <= num_bn_layers <= layers:
-        raise NetworkError(f"mlp: num_bn_layers must be in 0 .. {layers}, got {num_bn_layers}")
-    if not 0.0 <= dropout < 1.0:
-        raise NetworkError(f"mlp: dropout must be in [0, 1), got {dropout}")
+    return [Activation(f) for f in activations]
+
+
+def _bn_layers(num_bn_layers: Size, layers: int) -> int:
+    n = integer(num_bn_layers)
+    if n is None or not 0 <= n <= layers:
+        raise NetworkError(f"mlp: num_bn_layers must be in 0 .. {layers} (an int), got "
+                           f"{num_bn_layers!r}")
+    return n
+
+
+def _check_options(weight_init: object, bias_init: object, bias_before_bn: object) -> None:
+    for name, f in (("weight_init", weight_init), ("bias_init", bias_init)):
+        if not callable(f):
+            raise TypeError(f"mlp: {name} must be an initialiser such as nn.he_normal, got "
+                            f"{f!r}")
+    if not isinstance(bias_before_bn, bool | np.bool_):
+        raise TypeError(f"mlp: bias_before_bn must be True or False, got {bias_before_bn!r}")

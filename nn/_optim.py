@@ -11,6 +11,12 @@ the returned optimiser, so a training loop threads `(net, opt)` through its step
 update also moves the batchnorm running statistics (see `nn.update_batch_statistics`).
 `weight_decay` adds `weight_decay * p` to every parameter's gradient (L2, as PyTorch's
 `weight_decay`). Each parameter's step is one or two fused computes.
+
+Every hyper-parameter is checked when the optimiser is made (NetworkError naming it, its
+value and the range; TypeError for a bool or a non-number): `lr` positive and finite,
+`momentum`, `beta1`, `beta2` and `decay` in [0, 1), `eps` positive and finite,
+`weight_decay` non-negative and finite, Adam's step count `t` a non-negative int. numpy
+scalars are accepted and stored as Python numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from typing import Any, TypeAlias, TypeVar
 
 import typedarr as ta
 from typedarr import Matrix, Vector
+from typedarr._args import NON_NEGATIVE, POSITIVE, UNIT_OPEN, check_fields, size
 
+from ._errors import NetworkError
 from ._gradients import Gradients
 from ._layers import Layer, Network
 from ._update import Moments, apply
@@ -47,6 +55,11 @@ class SGD:
     momentum: float = 0.0
     weight_decay: float = 0.0
     velocity: Moments = ()
+
+    def __post_init__(self) -> None:
+        check_fields(self, NetworkError, lr=POSITIVE, momentum=UNIT_OPEN,
+                     weight_decay=NON_NEGATIVE)
+        _check_moments(self, "velocity", self.velocity)
 
     def update(self, net: Sequence[Layer], grads: Sequence[Gradients]) -> tuple[Network, SGD]:
         """One step: the new network and the optimiser holding the new velocities."""
@@ -86,17 +99,23 @@ class Adam:
     t: int = 0
     moments: Moments = ()
 
+    def __post_init__(self) -> None:
+        check_fields(self, NetworkError, lr=POSITIVE, beta1=UNIT_OPEN, beta2=UNIT_OPEN,
+                     eps=POSITIVE, weight_decay=NON_NEGATIVE)
+        object.__setattr__(self, "t", size("Adam: t", self.t, NetworkError))
+        _check_moments(self, "moments", self.moments)
+
     def update(self, net: Sequence[Layer], grads: Sequence[Gradients]) -> tuple[Network, Adam]:
         """One step: the new network and the optimiser holding `t + 1` and the moments."""
-        stepped = replace(self, t=self.t + 1)
-        new_net, moments = apply(stepped._rule, 2, self.weight_decay, net, grads, self.moments)
-        return new_net, replace(stepped, moments=moments)
+        new_net, moments = apply(self._rule, 2, self.weight_decay, net, grads, self.moments)
+        return new_net, replace(self, t=self.t + 1, moments=moments)
 
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
         b1, b2 = self.beta1, self.beta2
         m = ta.compute(b1 * moments[0] + (1.0 - b1) * g)
         v = ta.compute(b2 * moments[1] + (1.0 - b2) * g * g)
-        m_hat, v_hat = m * (1.0 / (1.0 - b1 ** self.t)), v * (1.0 / (1.0 - b2 ** self.t))
+        t = self.t + 1  # the step being taken
+        m_hat, v_hat = m * (1.0 / (1.0 - b1 ** t)), v * (1.0 / (1.0 - b2 ** t))
         return ta.compute(p - self.lr * m_hat / (ta.sqrt(v_hat) + self.eps)), (m, v)
 
 
@@ -118,6 +137,11 @@ class RMSprop:
     weight_decay: float = 0.0
     cache: Moments = ()
 
+    def __post_init__(self) -> None:
+        check_fields(self, NetworkError, lr=POSITIVE, decay=UNIT_OPEN, eps=POSITIVE,
+                     weight_decay=NON_NEGATIVE)
+        _check_moments(self, "cache", self.cache)
+
     def update(self, net: Sequence[Layer], grads: Sequence[Gradients]
                ) -> tuple[Network, RMSprop]:
         """One step: the new network and the optimiser holding the new caches."""
@@ -130,3 +154,11 @@ class RMSprop:
 
 
 Optimizer: TypeAlias = SGD | Adam | RMSprop
+
+
+def _check_moments(opt: object, name: str, moments: object) -> None:
+    """The moments an optimiser carries are a tuple (empty: start at zero); `apply` checks
+    each layer's against the network when it updates."""
+    if not isinstance(moments, tuple):
+        raise TypeError(f"{type(opt).__name__}: {name} must be a tuple of the moments a "
+                        f"previous update returned, got {type(moments).__name__}")

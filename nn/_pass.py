@@ -45,7 +45,13 @@ from ._errors import NetworkError
 from ._gradients import BN1, Gradients, LinearGradients, LinearNoBiasGradients, NoGrad
 from ._layers import LAYER_KINDS, Activation, Batchnorm1d, Dropout, Layer, Linear, LinearNoBias
 from ._layers import describe as _describe
-from ._losses import SOFTMAX_CROSS_ENTROPY, Loss, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
+from ._losses import (
+    SOFTMAX_CROSS_ENTROPY,
+    Loss,
+    SigmoidBinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    check_loss,
+)
 from ._losses import output as _output
 from ._losses import softmax as _softmax
 
@@ -104,6 +110,9 @@ def pass_(phase: Phase, net: Sequence[Layer], x: MatrixLike[B, Any], target: Mat
     >>> [type(g).__name__ for g in grads]
     ['LinearGradients', 'NoGrad']
     """
+    if not isinstance(phase, Phase):
+        raise TypeError(f"phase must be nn.Phase.TRAIN or nn.Phase.EVAL, got {phase!r}")
+    check_loss(loss)
     inp, tgt = _data("x", x), _data("target", target)
     if inp.rows == 0:
         raise NetworkError("x has no rows: a batch needs at least one")
@@ -190,6 +199,7 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any], *,
     >>> nn.forward([nn.Batchnorm1d.init(2)], Matrix.zeros(3, 2)).shape
     (3, 2)
     """
+    check_loss(loss)
     out: Matrix = _data("x", x)
     outputs = []
     for i, layer in enumerate(net):

@@ -569,7 +569,7 @@ def test_row_selection() -> None:
     assert type(row) is Vector
     np.testing.assert_array_equal(np.asarray(row), a[2])
     np.testing.assert_array_equal(np.asarray(m[-1]), a[-1])
-    np.testing.assert_array_equal(np.asarray(m[np.int64(1)]), a[1])  # type: ignore[call-overload]
+    np.testing.assert_array_equal(np.asarray(m[np.int64(1)]), a[1])
     for index in (np.array([4, 0, 0, 2]), [1, 3], np.array([-1, 0]), np.array([], np.int64),
                   np.array([2], np.uint8)):
         picked = m[index]

@@ -39,7 +39,8 @@ def test_the_pass_normalises_with_batch_statistics() -> None:
     g = np.random.default_rng(0)
     x = Matrix.from_numpy(g.normal(3, 2, (50, 4)))
     layer = nn.Batchnorm1d.init(4, dtype=F64)
-    pred, grads = nn.pass_(nn.Phase.TRAIN, [layer], x, Matrix.zeros(50, 4, dtype=F64))
+    uniform = Matrix.replicate(50, 4, 0.25, dtype=F64)  # a target: rows are distributions
+    pred, grads = nn.pass_(nn.Phase.TRAIN, [layer], x, uniform)
     expected = np.asarray(nn.softmax(layer_output(layer, x)))
     np.testing.assert_array_equal(np.asarray(pred), expected)
     stats = grads[0]
@@ -54,7 +55,7 @@ def test_running_statistics_converge_to_the_data() -> None:
     g = np.random.default_rng(42)
     zeros = Vector.zeros(20)
     net: list[nn.Layer] = [nn.Batchnorm1d(zeros, zeros, Vector.ones(20), zeros)]
-    target = Matrix.zeros(1000, 20)
+    target = Matrix.replicate(1000, 20, 0.05)  # a target: rows are distributions
     for _ in range(100):
         x = Matrix.from_numpy(g.normal(42, 10, (1000, 20)).astype(np.float32))
         _, grads = nn.pass_(nn.Phase.TRAIN, net, x, target)

@@ -5,20 +5,16 @@ Modelled on Haskell's massiv: manifest (`U`) and delayed (`D`) representations, 
 (`sum_rows`, `sum_cols`), and `compute` to turn an expression into memory.
 """
 
-# Construct
-# Broadcast and reduce
-from ._broadcast import br as br
-from ._broadcast import cols_like as cols_like
-from ._broadcast import colsLike as colsLike
-from ._broadcast import rows_like as rows_like
-from ._broadcast import rowsLike as rowsLike
-from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
+# Construct: arrays in memory (U) and delayed (D), Matrix and Vector
+from ._matrix import DMatrix as DMatrix
+from ._matrix import Matrix as Matrix
+from ._matrix import MatrixLike as MatrixLike
+from ._matrix import concat_rows as concat_rows
+from ._vector import DVector as DVector
+from ._vector import Vector as Vector
+from ._vector import VectorLike as VectorLike
 
-# Strategies and errors
-from ._errors import DTypeError as DTypeError
-from ._errors import ShapeError as ShapeError
-from ._errors import TraceError as TraceError
-
+# isort: split
 # Elementwise and compute
 from ._functions import compute as compute
 from ._functions import exp as exp
@@ -30,12 +26,20 @@ from ._functions import sigmoid as sigmoid
 from ._functions import sqrt as sqrt
 from ._functions import tanh as tanh
 from ._functions import where as where
+
+# isort: split
+# Compiling whole functions
 from ._jit import Jitted as Jitted
 from ._jit import jit as jit
-from ._matrix import DMatrix as DMatrix
-from ._matrix import Matrix as Matrix
-from ._matrix import MatrixLike as MatrixLike
-from ._matrix import concat_rows as concat_rows
+from ._trace import tracing as tracing
+
+# isort: split
+# Broadcast and reduce
+from ._broadcast import br as br
+from ._broadcast import cols_like as cols_like
+from ._broadcast import colsLike as colsLike
+from ._broadcast import rows_like as rows_like
+from ._broadcast import rowsLike as rowsLike
 from ._reduce import max_cols as max_cols
 from ._reduce import max_rows as max_rows
 from ._reduce import mean as mean
@@ -45,15 +49,18 @@ from ._reduce import sum_rows as sum_rows
 from ._reduce import sumCols as sumCols
 from ._reduce import sumRows as sumRows
 from ._reduce import var as var
+
+# isort: split
+# Strategies, errors and warnings
+from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
+from ._errors import DTypeError as DTypeError
+from ._errors import ShapeError as ShapeError
+from ._errors import TraceError as TraceError
 from ._strategy import Par as Par
 from ._strategy import Seq as Seq
 from ._strategy import Strategy as Strategy
 from ._strategy import default_strategy as default_strategy
 from ._strategy import set_default_strategy as set_default_strategy
-from ._trace import tracing as tracing
-from ._vector import DVector as DVector
-from ._vector import Vector as Vector
-from ._vector import VectorLike as VectorLike
 
 __all__ = [
     "DMatrix",

@@ -17,12 +17,14 @@ import numpy as np
 from . import _compute
 from ._errors import DTypeError, ShapeError
 from ._expr import BinaryOp, DType, Node, Shape, UnaryOp, binary, const, unary
-from ._strategy import Strategy, combine
+from ._strategy import Strategy, check_strategy, combine
 
 Op = TypeVar("Op")
 D = TypeVar("D", covariant=True)
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+FLOAT_DTYPES: tuple[DType, ...] = (np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes typedarr holds: THE table of the float32/float64 rule (`check_dtype` applies
+it; a dtype's one-letter code for generated source is `dtype.char`, "f" or "d")."""
 
 _VERBS = {
     BinaryOp.ADD: "add", BinaryOp.SUB: "subtract", BinaryOp.MUL: "multiply",
@@ -77,8 +79,8 @@ class _Array:
         return self._strategy
 
     def with_strategy(self, strategy: Strategy) -> Self:
-        """The same array, computed with `strategy` from now on."""
-        return type(self)._wrap(self._node, strategy)
+        """The same array, computed with `strategy` (`Seq` or `Par`) from now on."""
+        return type(self)._wrap(self._node, check_strategy(strategy))
 
     def _computed(self, node: Node) -> Any:
         """This array's manifest kind holding `node`, what `compute` made of it."""
@@ -117,6 +119,9 @@ class _Array:
         if isinstance(other, _Array):
             self._check_fits(verb, other)
             return other._node, combine(self._strategy, other._strategy)
+        if isinstance(other, bool | np.bool_):
+            raise TypeError(f"cannot {verb} {self._describe()} and a bool ({other}): write "
+                            f"the number, 1.0 or 0.0")
         if isinstance(other, numbers.Real):
             return const(float(other), self.dtype), self._strategy
         self._refuse_ndarray(verb, other)
@@ -163,7 +168,13 @@ def _hint(a: _Array, b: _Array) -> str:
 
 
 def check_dtype(dtype: Any) -> DType:
-    """`dtype` as a numpy dtype, if typedarr holds it (float32 or float64)."""
+    """`dtype` as a numpy dtype, if typedarr holds it (float32 or float64).
+
+    Anything numpy reads as one of them is accepted (`np.float32`, `"float64"`, `float`);
+    `None`, which numpy reads as float64, is refused: it is more often a missing argument.
+    """
+    if dtype is None:
+        raise DTypeError("dtype must be float32 or float64, got None")
     try:
         dt: DType = np.dtype(dtype)
     except TypeError as e:

@@ -10,6 +10,7 @@ from typing import Any
 
 from typing_extensions import TypeVar
 
+from ._args import Size, size
 from ._errors import ShapeError
 from ._expr import expand
 from ._matrix import DMatrix, MatrixLike
@@ -20,17 +21,19 @@ C = TypeVar("C", default=Any)
 N = TypeVar("N", default=Any)
 
 
-def br(n: int, v: VectorLike[N]) -> DMatrix[Any, N]:
+def br(n: Size, v: VectorLike[N]) -> DMatrix[Any, N]:
     """A Matrix of `n` rows, every one equal to `v` (seed 000's `br`).
+
+    Raises ShapeError unless `v` is a Vector and `n` a non-negative integer (a Python or
+    numpy int; a bool is refused).
 
     >>> br(3, Vector.from_list([1, 2, 3, 4])).shape
     (3, 4)
     """
     if not isinstance(v, VectorLike):
         raise ShapeError(f"br repeats a Vector, got {type(v).__name__}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ShapeError(f"br needs a non-negative row count, got {n!r}")
-    return DMatrix._wrap(expand(v._node, 0, n), v.strategy)
+    rows = size("br: the row count", n)
+    return DMatrix._wrap(expand(v._node, 0, rows), v.strategy)
 
 
 def rows_like(v: VectorLike[C], m: MatrixLike[R, Any]) -> DMatrix[R, C]:

@@ -62,12 +62,21 @@ def relu(x: _Elementwise[Op, D]) -> D:
 
 def maximum(a: _Elementwise[Op, D], b: Op | float) -> D:
     """The larger of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar."""
-    return a._zip(BinaryOp.MAX, b)
+    return _refuse_unhandled("maximum", a._zip(BinaryOp.MAX, b), b)
 
 
 def minimum(a: _Elementwise[Op, D], b: Op | float) -> D:
     """The smaller of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar."""
-    return a._zip(BinaryOp.MIN, b)
+    return _refuse_unhandled("minimum", a._zip(BinaryOp.MIN, b), b)
+
+
+def _refuse_unhandled(name: str, out: D, b: object) -> D:
+    """`out`, unless the operand was neither an array nor a number (`_zip` then answers
+    NotImplemented, which an operator hands back to Python but a function must not return)."""
+    if out is NotImplemented:
+        raise TypeError(f"{name}(a, b) takes an array of a's kind or a number as b, got "
+                        f"{type(b).__name__}")
+    return out
 
 
 def where(cond: _Elementwise[Op, D], a: Op | float, b: Op | float) -> D:

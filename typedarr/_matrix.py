@@ -15,13 +15,14 @@ import numpy as np
 from typing_extensions import TypeVar
 
 from . import _compute, _construct
+from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
 from ._expr import Node, is_leaf, leaf, permute
 from ._linalg import matmul
 from ._select import Index, select
-from ._strategy import Strategy, combine, default_strategy
+from ._strategy import Strategy, combine, strategy_or_default
 from ._vector import Vector, VectorLike
 
 R = TypeVar("R", default=Any)
@@ -112,44 +113,44 @@ class Matrix(MatrixLike[R, C]):
         return cls._new(_construct.from_numpy(a, 2, "Matrix", nonfinite), strategy)
 
     @classmethod
-    def from_list(cls, rows: Sequence[Sequence[float]], *, dtype: Any = np.float32,
+    def from_list(cls, rows: Sequence[Sequence[Real]], *, dtype: Any = np.float32,
                   strategy: Strategy | None = None) -> Matrix:
         """A Matrix from a list of equally long rows."""
         return cls._new(_construct.from_nested(rows, 2, "Matrix", dtype), strategy)
 
     @classmethod
-    def zeros(cls, rows: int, cols: int, *, dtype: Any = np.float32) -> Matrix:
+    def zeros(cls, rows: Size, cols: Size, *, dtype: Any = np.float32) -> Matrix:
         """A `rows` x `cols` Matrix of zeros."""
         return cls.replicate(rows, cols, 0.0, dtype=dtype)
 
     @classmethod
-    def ones(cls, rows: int, cols: int, *, dtype: Any = np.float32) -> Matrix:
+    def ones(cls, rows: Size, cols: Size, *, dtype: Any = np.float32) -> Matrix:
         """A `rows` x `cols` Matrix of ones."""
         return cls.replicate(rows, cols, 1.0, dtype=dtype)
 
     @classmethod
-    def replicate(cls, rows: int, cols: int, value: float, *, dtype: Any = np.float32
+    def replicate(cls, rows: Size, cols: Size, value: Real, *, dtype: Any = np.float32
                   ) -> Matrix:
         """A `rows` x `cols` Matrix with every element `value` (massiv's `replicate`)."""
         return cls._new(_construct.filled((rows, cols), value, dtype), None)
 
     @classmethod
-    def random_normal(cls, rows: int, cols: int, *, seed: Seed, mean: float = 0.0,
-                      std: float = 1.0, dtype: Any = np.float32) -> Matrix:
+    def random_normal(cls, rows: Size, cols: Size, *, seed: Seed, mean: Real = 0.0,
+                      std: Real = 1.0, dtype: Any = np.float32) -> Matrix:
         """Normally distributed values, reproducible from `seed` (an int or a Generator)."""
         return cls._wrap(_construct.random("normal", (rows, cols), seed, (mean, std), dtype),
-                         default_strategy())
+                         strategy_or_default(None))
 
     @classmethod
-    def random_uniform(cls, rows: int, cols: int, *, seed: Seed, low: float = 0.0,
-                       high: float = 1.0, dtype: Any = np.float32) -> Matrix:
+    def random_uniform(cls, rows: Size, cols: Size, *, seed: Seed, low: Real = 0.0,
+                       high: Real = 1.0, dtype: Any = np.float32) -> Matrix:
         """Values uniform on [low, high), reproducible from `seed`."""
         return cls._wrap(_construct.random("uniform", (rows, cols), seed, (low, high), dtype),
-                         default_strategy())
+                         strategy_or_default(None))
 
     @classmethod
     def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Matrix:
-        return cls._wrap(leaf(data), strategy or default_strategy())
+        return cls._wrap(leaf(data), strategy_or_default(strategy))
 
     @property
     def T(self) -> Matrix[C, R]:  # numpy's name
@@ -159,7 +160,7 @@ class Matrix(MatrixLike[R, C]):
         return Matrix._wrap(leaf(self._values().T), self._strategy)
 
     @overload
-    def __getitem__(self, index: int) -> Vector[C]: ...
+    def __getitem__(self, index: int | np.integer[Any]) -> Vector[C]: ...
     @overload
     def __getitem__(self, index: slice | Sequence[int] | np.ndarray[Any, Any]) -> Matrix[Any, C]:
         ...

@@ -37,9 +37,19 @@ def set_default_strategy(strategy: Strategy) -> None:
     Seq
     >>> ta.set_default_strategy(ta.Par)
     """
+    _default[0] = check_strategy(strategy)
+
+
+def check_strategy(strategy: object) -> Strategy:
+    """`strategy` itself, if it is `Seq` or `Par` (a string such as "Par" is refused)."""
     if not isinstance(strategy, Strategy):
-        raise TypeError(f"expected Seq or Par, got {strategy!r}")
-    _default[0] = strategy
+        raise TypeError(f"a strategy is typedarr.Seq or typedarr.Par, got {strategy!r}")
+    return strategy
+
+
+def strategy_or_default(strategy: Strategy | None) -> Strategy:
+    """`strategy`, checked, or the default strategy when it is None."""
+    return default_strategy() if strategy is None else check_strategy(strategy)
 
 
 def combine(a: Strategy, b: Strategy) -> Strategy:

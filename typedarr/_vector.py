@@ -14,11 +14,13 @@ import numpy as np
 from typing_extensions import TypeVar
 
 from . import _compute, _construct, _trace
+from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._expr import Node, leaf
 from ._linalg import matmul
-from ._strategy import Strategy, default_strategy
+from ._select import Index, select
+from ._strategy import Strategy, strategy_or_default
 
 if TYPE_CHECKING:
     from ._matrix import MatrixLike
@@ -96,53 +98,50 @@ class Vector(VectorLike[N]):
         return cls._new(_construct.from_numpy(a, 1, "Vector", nonfinite), strategy)
 
     @classmethod
-    def from_list(cls, values: Sequence[float], *, dtype: Any = np.float32,
+    def from_list(cls, values: Sequence[Real], *, dtype: Any = np.float32,
                   strategy: Strategy | None = None) -> Vector:
         """A Vector of the numbers in `values` (massiv's `fromList`)."""
         return cls._new(_construct.from_nested(values, 1, "Vector", dtype), strategy)
 
     @classmethod
-    def zeros(cls, n: int, *, dtype: Any = np.float32) -> Vector:
+    def zeros(cls, n: Size, *, dtype: Any = np.float32) -> Vector:
         """A Vector of `n` zeros."""
         return cls.replicate(n, 0.0, dtype=dtype)
 
     @classmethod
-    def ones(cls, n: int, *, dtype: Any = np.float32) -> Vector:
+    def ones(cls, n: Size, *, dtype: Any = np.float32) -> Vector:
         """A Vector of `n` ones."""
         return cls.replicate(n, 1.0, dtype=dtype)
 
     @classmethod
-    def replicate(cls, n: int, value: float, *, dtype: Any = np.float32) -> Vector:
+    def replicate(cls, n: Size, value: Real, *, dtype: Any = np.float32) -> Vector:
         """A Vector of `n` copies of `value` (massiv's `replicate`)."""
         return cls._new(_construct.filled((n,), value, dtype), None)
 
     @classmethod
-    def random_normal(cls, n: int, *, seed: Seed, mean: float = 0.0, std: float = 1.0,
+    def random_normal(cls, n: Size, *, seed: Seed, mean: Real = 0.0, std: Real = 1.0,
                       dtype: Any = np.float32) -> Vector:
         """`n` normally distributed values, reproducible from `seed`."""
         return cls._wrap(_construct.random("normal", (n,), seed, (mean, std), dtype),
-                         default_strategy())
+                         strategy_or_default(None))
 
     @classmethod
-    def random_uniform(cls, n: int, *, seed: Seed, low: float = 0.0, high: float = 1.0,
+    def random_uniform(cls, n: Size, *, seed: Seed, low: Real = 0.0, high: Real = 1.0,
                        dtype: Any = np.float32) -> Vector:
         """`n` values uniform on [low, high), reproducible from `seed`."""
         return cls._wrap(_construct.random("uniform", (n,), seed, (low, high), dtype),
-                         default_strategy())
+                         strategy_or_default(None))
 
     @classmethod
     def _new(cls, data: _construct.Data, strategy: Strategy | None) -> Vector:
-        return cls._wrap(leaf(data), strategy or default_strategy())
+        return cls._wrap(leaf(data), strategy_or_default(strategy))
 
     @overload
-    def __getitem__(self, index: int) -> float: ...
+    def __getitem__(self, index: int | np.integer[Any]) -> float: ...
     @overload
     def __getitem__(self, index: slice | Sequence[int] | np.ndarray[Any, Any]) -> Vector: ...
-    def __getitem__(self, index: int | slice | Sequence[int] | np.ndarray[Any, Any]
-                    ) -> float | Vector:
+    def __getitem__(self, index: Index) -> float | Vector:
         """One element (`v[i]`, a float) or a Vector of the elements selected."""
-        from ._select import select
-
         picked = select(self._values(), index, "Vector")
         if isinstance(picked, np.ndarray):
             return Vector._wrap(leaf(picked), self._strategy)
