@@ -159,11 +159,12 @@ def _open(path: StrPath) -> Iterator[tuple[io.BufferedReader, int]]:
         raise CheckpointError(f"no checkpoint at {os.fspath(path)}") from e
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint {os.fspath(path)}: {e}") from e
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise CheckpointError(f"{os.fspath(path)} is not a regular file (a directory, FIFO or "
+                              f"device?), so not a checkpoint")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise CheckpointError(f"{os.fspath(path)} is not a regular file (a directory, "
-                                  f"FIFO or device?), so not a checkpoint")
         yield f, st.st_size
 
 
