@@ -192,7 +192,10 @@ def _load_file(
     if path is None:  # only if the file vanished between the download and here
         raise MnistNotFound(f"{directory / stem}.gz disappeared while loading MNIST")
     digest = hashlib.md5(usedforsecurity=False)
-    array = read_idx(path, expected=EXPECTED[stem], digest=digest)
+    try:
+        array = read_idx(path, expected=EXPECTED[stem], digest=digest)
+    except OSError as e:  # a read error carries no file name: give it one
+        raise OSError(e.errno, f"cannot read {path}: {e.strerror or e}") from e
     if expected_md5 is not None:
         _check_md5(digest.hexdigest(), expected_md5, f"{path} (delete it to download it again)")
     return array, str(path)
