@@ -308,7 +308,7 @@ def _safetensors_kinds(header: _safetensors.Header) -> list[str]:
                               f"safetensors and version {NPZ_VERSION} in .npz)")
     try:
         kinds = json.loads(meta.get("kinds", ""))
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise CheckpointError("__metadata__ kinds is not a JSON list of layer kinds") from e
     if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
         raise CheckpointError("__metadata__ kinds is not a JSON list of layer kinds")

@@ -371,6 +371,9 @@ CRAFTED: dict[str, tuple[bytes, str]] = {
         **meta(["Linear"]), "version": "3"}), GOOD_DATA), "version '3' is not supported"),
     "kinds-not-json": (safetensors_bytes(with_entry("__metadata__", {
         **meta([]), "kinds": "Linear"}), GOOD_DATA), "kinds is not a JSON list"),
+    "kinds-nested-deeply": (safetensors_bytes(with_entry("__metadata__", {
+        **meta([]), "kinds": "[" * 100_000 + "]" * 100_000}), GOOD_DATA),
+        "kinds is not a JSON list"),
     "kinds-not-list": (safetensors_bytes(with_entry("__metadata__", {
         **meta([]), "kinds": '{"a": 1}'}), GOOD_DATA), "kinds is not a JSON list"),
     "unknown-kind": (safetensors_bytes(with_entry("__metadata__", meta(["Conv2d"])),
@@ -407,6 +410,19 @@ def test_a_malformed_safetensors_file_is_a_checkpoint_error(tmp_path: Path, case
     path = tmp_path / "bad.safetensors"
     path.write_bytes(data)
     refuses_cheaply(path, message, max_bytes=8 * MB)
+
+
+def test_the_largest_header_allowed_costs_little(tmp_path: Path) -> None:
+    """A header at the size limit, all of it tensor entries: parsed, then refused by name,
+    within a small fixed amount of memory (what the docstring of nn._checkpoint states)."""
+    entries: dict[str, Any] = {"__metadata__": meta([])}
+    entry = {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
+    entries.update({f"t{i}": entry for i in range(17_000)})
+    text = json.dumps(entries, separators=(",", ":")).encode()
+    assert (1 << 20) - 100_000 < len(text) <= 1 << 20
+    path = tmp_path / "wide.safetensors"
+    path.write_bytes(safetensors_bytes(text))
+    refuses_cheaply(path, "unexpected keys", max_bytes=32 * MB)
 
 
 def test_every_error_names_the_file(tmp_path: Path) -> None:
