@@ -129,9 +129,9 @@ def load(path: StrPath) -> Network:
     nn.CheckpointError: no checkpoint at no/such/file.safetensors
     """
     with _open(path) as (f, size):
-        head = f.read(8)
-        f.seek(0)
         try:
+            head = f.read(8)
+            f.seek(0)
             if head.startswith(b"\x93NUMPY"):
                 raise CheckpointError("a single .npy array, not an nn checkpoint (.npz)")
             if head.startswith(b"PK"):
@@ -144,6 +144,8 @@ def load(path: StrPath) -> Network:
             _check_chain(net)
         except CheckpointError as e:
             raise CheckpointError(f"{os.fspath(path)}: {e}") from e
+        except OSError as e:  # before ValueError: a read that fails is not a bad network
+            raise CheckpointError(f"cannot read checkpoint {os.fspath(path)}: {e}") from e
         except (NetworkError, TypeError, ValueError) as e:
             raise CheckpointError(f"{os.fspath(path)} does not hold a valid network: {e}") from e
     return net

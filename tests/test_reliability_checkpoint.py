@@ -131,6 +131,14 @@ def test_load_of_dev_zero_is_refused() -> None:
         nn.load("/dev/zero")
 
 
+def test_a_file_whose_reads_fail_is_a_checkpoint_error(tmp_path: Path) -> None:
+    """A regular file that cannot be read (a process's memory at address 0 fails with EIO)."""
+    link = tmp_path / "net.safetensors"
+    link.symlink_to("/proc/self/mem")
+    with pytest.raises(nn.CheckpointError, match="cannot read checkpoint"):
+        nn.load(link)
+
+
 # --- .npz archives (format version 1): nothing is inflated, nothing is believed --------------
 
 
