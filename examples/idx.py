@@ -6,15 +6,25 @@ read: it is the only one MNIST uses, and supporting the others would be code wit
 oracle. Every way a file can be wrong (bad magic, other type code, short or long payload,
 corrupt gzip, labels outside 0..9) raises `IdxError` with the file name and what was found,
 because a silently misread dataset shows up much later as a model that does not learn.
+
+Files are read as a stream, never decompressed whole: the header comes first and says how
+many bytes follow, so a declared size beyond `max_bytes` (or beyond what an `Expected` allows,
+as the MNIST loader says for each file) is refused before anything is allocated, then exactly
+that many bytes are read and a short or overlong stream is an error. A small `.gz` that
+inflates to gigabytes therefore costs at most the declared size, and only when it is allowed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import math
 import os
 import zlib
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,26 +55,54 @@ class IdxError(ValueError):
     """
 
 
-def decompress(data: bytes, source: str = "<bytes>") -> bytes:
+DEFAULT_MAX_BYTES = 1 << 28
+"""The most data bytes `read_idx` accepts unless told otherwise (MNIST's largest file holds
+47 million): the bound a declared size must pass before it is allocated."""
+
+_TRAILING_PROBE = 1 << 16  # how far past the declared end is read to report trailing bytes
+_CHUNK = 1 << 20
+
+
+class Digest(Protocol):
+    """Something that hashes what is read (`hashlib.md5()`)."""
+
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What a file must declare: rank `1 + len(item)`, at most `max_count` items of shape
+    `item` (MNIST: `Expected(60000, (28, 28))` for the training images)."""
+
+    max_count: int
+    item: tuple[int, ...] = ()
+
+    def check(self, dims: tuple[int, ...], source: str) -> None:
+        """Raises IdxError when `dims` is not what is expected."""
+        if dims[1:] != self.item or len(dims) != 1 + len(self.item) or dims[0] > self.max_count:
+            shape = ", ".join(["n", *map(str, self.item)])
+            raise IdxError(f"{source}: header declares shape {dims}, expected ({shape}) with n "
+                           f"at most {self.max_count}")
+
+
+def decompress(data: bytes, source: str = "<bytes>", *,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Return `data` gunzipped if it starts with the gzip magic bytes, else unchanged.
 
     The format is detected from the content, never from a `.gz` suffix, so a renamed file
     still reads.
 
     Raises:
-        IdxError: `data` starts like gzip but is corrupt or truncated.
+        IdxError: `data` starts like gzip but is corrupt or truncated, or inflates to more
+            than `max_bytes` (found after inflating at most one byte more).
 
     >>> decompress(gzip.compress(b"idx")), decompress(b"idx")
     (b'idx', b'idx')
     """
     if not data.startswith(GZIP_MAGIC):
         return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as e:
-        raise IdxError(
-            f"{source}: corrupt gzip data ({e}); delete the file and fetch it again"
-        ) from e
+    with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as stream:
+        return _read_bounded(stream, max_bytes, source, gz=True)
 
 
 def parse_idx(data: bytes, source: str = "<bytes>") -> NDArray[np.uint8]:
@@ -138,31 +176,126 @@ def encode_idx(array: NDArray[np.uint8]) -> bytes:
     return header + dims + np.ascontiguousarray(array).tobytes()
 
 
-def read_idx_bytes(path: StrPath) -> bytes:
-    """Read a file and return its uncompressed IDX bytes (gunzipped if it is gzip).
+def read_idx_bytes(path: StrPath, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a file and return its uncompressed bytes (gunzipped if it is gzip), at most
+    `max_bytes` of them.
 
     Raises:
-        IdxError: the file is gzip but corrupt.
+        IdxError: the file is gzip but corrupt, or holds more than `max_bytes`.
         OSError: the file cannot be read.
     """
-    return decompress(Path(path).read_bytes(), os.fspath(path))
+    with _open(path) as (stream, gz):
+        return _read_bounded(stream, max_bytes, os.fspath(path), gz=gz)
 
 
-def read_idx(path: StrPath) -> NDArray[np.uint8]:
+def read_idx(path: StrPath, *, max_bytes: int = DEFAULT_MAX_BYTES,
+             expected: Expected | None = None, digest: Digest | None = None
+             ) -> NDArray[np.uint8]:
     """Read a gzipped or raw unsigned-byte IDX file into a read-only uint8 array.
 
+    Args:
+        path: the file.
+        max_bytes: the most data bytes the header may declare.
+        expected: the shape the header must declare, checked before anything is allocated.
+        digest: fed the uncompressed bytes (header and data), e.g. `hashlib.md5()`.
+
     Raises:
-        IdxError: the file is not well-formed IDX (see `parse_idx`) or corrupt gzip.
+        IdxError: the file is not well-formed IDX (see `parse_idx`), declares more than
+            allowed, or is corrupt gzip.
         OSError: the file cannot be read.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = Path(d, "x.gz")
-    ...     _ = p.write_bytes(gzip.compress(encode_idx(np.arange(6, dtype=np.uint8))))
+    ...     p = os.path.join(d, "x.gz")
+    ...     with open(p, "wb") as f:
+    ...         _ = f.write(gzip.compress(encode_idx(np.arange(6, dtype=np.uint8))))
     ...     read_idx(p).tolist()
     [0, 1, 2, 3, 4, 5]
     """
-    return parse_idx(read_idx_bytes(path), os.fspath(path))
+    source = os.fspath(path)
+    with _open(path) as (stream, gz):
+        try:
+            return _read_idx(stream, source, max_bytes, expected, digest)
+        except (OSError, EOFError, zlib.error) as e:
+            if not gz:
+                raise
+            raise _corrupt(source, e) from e
+
+
+def _read_idx(stream: io.BufferedIOBase, source: str, max_bytes: int, expected: Expected | None,
+              digest: Digest | None) -> NDArray[np.uint8]:
+    """Header first, then exactly the data it declares, then nothing more."""
+    header = stream.read(4)
+    if len(header) == 4 and header[:2] == b"\0\0":  # else _parse_header says what is wrong
+        header += stream.read(4 * header[3])
+    dims = _parse_header(header, source)
+    if expected is not None:
+        expected.check(dims, source)
+    n = math.prod(dims)
+    if n > max_bytes:
+        raise IdxError(f"{source}: header declares shape {dims}, {n} bytes of data: more than "
+                       f"the limit of {max_bytes} (pass max_bytes to read larger files)")
+    data = np.empty(n, dtype=np.uint8)
+    got = _read_into(stream, data.data)
+    if got < n:
+        raise IdxError(
+            f"{source}: truncated: header says shape {dims}, so expected {n} bytes of "
+            f"data after the {len(header)}-byte header, but the file has {got}"
+        )
+    if extra := len(stream.read(_TRAILING_PROBE)):
+        count = f"{extra}" if extra < _TRAILING_PROBE else f"at least {extra}"
+        raise IdxError(
+            f"{source}: {count} trailing bytes: header says shape {dims}, so expected {n} "
+            f"bytes of data after the {len(header)}-byte header, found {count} more"
+        )
+    if digest is not None:
+        digest.update(header)
+        digest.update(data.data)
+    data.flags.writeable = False
+    return data.reshape(dims)
+
+
+def _read_into(stream: io.BufferedIOBase, out: memoryview) -> int:
+    """Fill `out` from `stream` as far as it goes; the number of bytes read."""
+    got = 0
+    while got < len(out):
+        chunk = stream.read(min(_CHUNK, len(out) - got))
+        if not chunk:
+            break
+        out[got:got + len(chunk)] = chunk
+        got += len(chunk)
+    return got
+
+
+def _read_bounded(stream: io.BufferedIOBase, max_bytes: int, source: str, *, gz: bool) -> bytes:
+    """Everything in `stream`, refused once it passes `max_bytes`."""
+    try:
+        data = stream.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as e:
+        if not gz:
+            raise
+        raise _corrupt(source, e) from e
+    if len(data) > max_bytes:
+        raise IdxError(f"{source}: more than {max_bytes} bytes{' once gunzipped' if gz else ''}"
+                       f": not an IDX file of the size expected")
+    return data
+
+
+@contextlib.contextmanager
+def _open(path: StrPath) -> Iterator[tuple[io.BufferedIOBase, bool]]:
+    """The uncompressed content of `path` as a stream, and whether it is gzip."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == GZIP_MAGIC
+        f.seek(0)
+        if not gz:
+            yield f, False
+            return
+        with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+            yield stream, True
+
+
+def _corrupt(source: str, e: BaseException) -> IdxError:
+    return IdxError(f"{source}: corrupt gzip data ({e}); delete the file and fetch it again")
 
 
 def to_images(array: NDArray[np.uint8], source: str = "<array>") -> NDArray[np.float32]:

@@ -4,16 +4,24 @@ Where the files are looked for: the `--data-dir` argument, else the `TYPEDARR_DA
 environment variable, else a per-user cache (`$XDG_CACHE_HOME/typedarr/mnist`, by default
 `~/.cache/typedarr/mnist`). A missing file is downloaded with `urllib` (no extra dependency;
 `tqdm` draws a bar when installed), checked against the md5 of its uncompressed content, and
-only then renamed into place, so an interrupted or corrupt download never leaves a file that
-a later run would trust. Offline, `MnistNotFound` says exactly which files to put where.
+only then published in place atomically (`typedarr._atomic`), so an interrupted or corrupt
+download never leaves a file that a later run would trust. Offline, `MnistNotFound` says
+exactly which files to put where.
+
+What a file may cost is known in advance: each MNIST file holds at most 60,000 (training) or
+10,000 (test) items of 28x28 pixels or one label. A header declaring more is refused before
+anything is allocated, a download longer than such a file compressed is cut off, and
+checking a download inflates it only up to the size of the largest valid file, so a small
+`.gz` that inflates to gigabytes costs neither memory nor disk.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
+import math
 import os
+import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -26,7 +34,18 @@ from typing import IO, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from examples.idx import check_counts, parse_idx, read_idx_bytes, to_images, to_labels
+from examples.idx import (
+    IMAGE_COLS,
+    IMAGE_ROWS,
+    Expected,
+    check_counts,
+    parse_idx,
+    read_idx,
+    read_idx_bytes,
+    to_images,
+    to_labels,
+)
+from typedarr._atomic import atomic_writer
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"
@@ -51,6 +70,18 @@ MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
+TRAIN_COUNT, TEST_COUNT = 60000, 10000
+IMAGE = (IMAGE_ROWS, IMAGE_COLS)
+EXPECTED: Mapping[str, Expected] = MappingProxyType(
+    {
+        TRAIN_IMAGES: Expected(TRAIN_COUNT, IMAGE),
+        TRAIN_LABELS: Expected(TRAIN_COUNT),
+        TEST_IMAGES: Expected(TEST_COUNT, IMAGE),
+        TEST_LABELS: Expected(TEST_COUNT),
+    }
+)
+"""The most each file may declare: its size in the published MNIST."""
+
 ENV_VAR = "TYPEDARR_DATA"
 DEFAULT_TIMEOUT = 30.0
 _CHUNK = 1 << 16
@@ -156,22 +187,31 @@ def _load_split(
 def _load_file(
     directory: Path, stem: str, expected_md5: str | None
 ) -> tuple[NDArray[np.uint8], str]:
-    """A file's array and its name for messages; decompressed once for both md5 and parsing."""
+    """A file's array and its name for messages; inflated once for both md5 and parsing."""
     path = find_file(directory, stem)
     if path is None:  # only if the file vanished between the download and here
         raise MnistNotFound(f"{directory / stem}.gz disappeared while loading MNIST")
-    raw = read_idx_bytes(path)
+    digest = hashlib.md5(usedforsecurity=False)
+    try:
+        array = read_idx(path, expected=EXPECTED[stem], digest=digest)
+    except OSError as e:  # a read error carries no file name: give it one
+        raise OSError(e.errno, f"cannot read {path}: {e.strerror or e}") from e
     if expected_md5 is not None:
-        _check_md5(raw, expected_md5, f"{path} (delete it to download it again)")
-    return parse_idx(raw, str(path)), str(path)
+        _check_md5(digest.hexdigest(), expected_md5, f"{path} (delete it to download it again)")
+    return array, str(path)
 
 
-def _check_md5(raw: bytes, expected: str, source: str) -> None:
-    actual = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+def _check_md5(actual: str, expected: str, source: str) -> None:
     if actual != expected:
         raise MnistChecksumError(
             f"{source}: md5 of the uncompressed data is {actual}, expected {expected}"
         )
+
+
+def _max_bytes(stem: str) -> int:
+    """The size of the largest file named `stem` that could be valid, uncompressed."""
+    spec = EXPECTED[stem]
+    return 4 + 4 * (1 + len(spec.item)) + spec.max_count * math.prod(spec.item)
 
 
 def _fetch(
@@ -201,30 +241,41 @@ def _url(mirror: str, stem: str) -> str:
 
 
 def _download(url: str, dest: Path, expected_md5: str | None, timeout: float) -> None:
-    """Fetch `url` into a temporary file beside `dest`, verify it, then rename it to `dest`.
+    """Fetch `url` into a scratch file beside `dest`, verify it, then publish it as `dest`.
 
-    The rename is atomic, so `dest` is either absent or complete and verified.
+    `dest` is either absent or complete and verified: nothing is published before the check.
     """
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+    stem = dest.name.removesuffix(".gz")
+    # gzip never grows data by more than a small fraction: more than this is not the file
+    limit = _max_bytes(stem) * 101 // 100 + 1024
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    part = Path(name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            _stream(url, out, dest.name, timeout)
-            out.flush()
-            os.fsync(out.fileno())
-        raw = read_idx_bytes(tmp)
-        if expected_md5 is not None:
-            _check_md5(raw, expected_md5, url)
-        parse_idx(raw, url)  # also without an md5 to compare: at least well-formed IDX
-        os.replace(tmp, dest)
-    except BaseException:  # Ctrl-C included: never leave a partial file behind
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(dest.parent)
+        with os.fdopen(fd, "w+b") as scratch:
+            _stream(url, scratch, dest.name, timeout, limit)
+            scratch.flush()
+            _verify(part, stem, expected_md5, url)
+            scratch.seek(0)
+            with atomic_writer(dest) as out:
+                shutil.copyfileobj(scratch, out)
+    finally:  # Ctrl-C included: never leave a partial file behind
+        part.unlink(missing_ok=True)
 
 
-def _stream(url: str, out: IO[bytes], name: str, timeout: float) -> None:
-    """Copy the body at `url` into `out` in chunks, with a progress bar; check its length."""
+def _verify(part: Path, stem: str, expected_md5: str | None, url: str) -> None:
+    """A downloaded file is the one expected: its md5 first, then its IDX header and size.
+
+    Inflating it is bounded by the largest file `stem` could be.
+    """
+    raw = read_idx_bytes(part, max_bytes=_max_bytes(stem))
+    if expected_md5 is not None:
+        _check_md5(hashlib.md5(raw, usedforsecurity=False).hexdigest(), expected_md5, url)
+    EXPECTED[stem].check(parse_idx(raw, url).shape, url)  # also without an md5: well-formed
+
+
+def _stream(url: str, out: IO[bytes], name: str, timeout: float, limit: int) -> None:
+    """Copy the body at `url` into `out` in chunks, with a progress bar; check its length,
+    and stop at `limit` bytes."""
     try:
         response = urllib.request.urlopen(url, timeout=timeout)
     except urllib.error.HTTPError as e:
@@ -233,11 +284,16 @@ def _stream(url: str, out: IO[bytes], name: str, timeout: float) -> None:
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length is not None else None
+        if total is not None and total > limit:
+            raise OSError(f"the server announces {total} bytes, more than the {limit} this "
+                          f"file can take")
         written = 0
         with _progress(total, name) as bar:
             while chunk := response.read(_CHUNK):
-                out.write(chunk)
                 written += len(chunk)
+                if written > limit:
+                    raise OSError(f"more than {limit} bytes sent: not this file")
+                out.write(chunk)
                 bar.update(len(chunk))
     if total is not None and written != total:
         raise OSError(f"connection closed after {written} of {total} bytes")
@@ -268,19 +324,6 @@ def _progress(total: int | None, name: str) -> _Bar:
     # disable=None: no bar when stderr is not a terminal, so logs stay free of \r noise.
     bar: _Bar = tqdm(total=total, desc=name, unit="B", unit_scale=True, disable=None)
     return bar
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable; not every platform can open a directory, which is fine."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _not_found_message(

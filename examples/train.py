@@ -64,7 +64,8 @@ class Data:
 class EpochMetrics:
     """One line of `--metrics-out`: the training figures are averages over the epoch's
     batches (in the TRAIN phase, as they were trained); the test figures are computed
-    after the epoch in the EVAL phase."""
+    after the epoch in the EVAL phase. `seconds` is the epoch's wall time, training and
+    evaluation; `train_seconds` the training steps alone (what a step's speed shows in)."""
 
     epoch: int
     train_loss: float
@@ -72,6 +73,7 @@ class EpochMetrics:
     test_loss: float
     test_accuracy: float
     seconds: float
+    train_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +176,10 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
         with _Bar(progress, epoch, epochs, x.rows // batch_size, on_step) as step:
             state, train_loss, train_acc = train_epoch(state, x, t, batch_size=batch_size,
                                                        rng=rng, loss=loss, on_step=step)
+        trained = time.perf_counter()
         test_loss, test_acc = evaluate(state.net, x_test, t_test, loss=loss)
         metrics = EpochMetrics(epoch, train_loss, train_acc, test_loss, test_acc,
-                               time.perf_counter() - start)
+                               time.perf_counter() - start, trained - start)
         history.append(metrics)
         if on_epoch is not None:
             on_epoch(metrics, state)

@@ -1,32 +1,52 @@
-"""Saving and loading networks: `.npz` archives with a format version, and no pickle.
+"""Saving and loading networks: safetensors files by default, numpy `.npz` archives on request.
 
-Layout (format version 1): `format` (the string `typedarr.nn`), `version` (1), `kinds` (one
-string per layer: `Linear`, `LinearNoBias`, `Batchnorm1d`, `Activation`, `Dropout`), and
-the layer fields under `layer{i}.{field}`: `w`, `b`, `mu`, `var`, `gamma`, `beta` as arrays
-of the network's dtype, `eps`, `momentum`, `p` as float64 scalars, `f` as a string (`relu`).
+Formats. `save` writes safetensors (format version 2) unless the destination's name ends in
+`.npz`, which gets the `.npz` archive nn wrote before (format version 1), so a name says what
+the file is and older versions of nn can still read such a file. `load` reads both, telling
+them apart by their first bytes, not by the name. safetensors is the default because its
+design removes the costly-file problem: an 8-byte header length, a JSON header of bounded size
+whose offsets are checked against the file, then raw little-endian data; no compression and no
+pickle, so a file cannot declare more than it holds; and PyTorch and the Hugging Face tools
+read it (`safetensors.numpy.load_file` gives the arrays by name).
 
-`save` writes a temporary file in the destination's directory, fsyncs it and renames it
-over the destination (`os.replace`, atomic), so a crash or a failed write leaves the
-previous checkpoint intact and never a half-written one. `load` reads with
-`allow_pickle=False` and checks everything (keys, ranks, dtypes, sizes that chain): any
-problem is a `CheckpointError` saying what is wrong.
+Layout. Each layer `i` has its arrays under `layer{i}.{field}`: `w`, `b` (Linear), `w`
+(LinearNoBias), `mu`, `var`, `gamma`, `beta` (Batchnorm1d), of the network's dtype. In
+safetensors, `__metadata__` holds `format` (`typedarr.nn`), `version` (`2`), `kinds` (a JSON
+list with one of `Linear`, `LinearNoBias`, `Batchnorm1d`, `Activation`, `Dropout` per layer)
+and the scalar fields as strings: `layer{i}.eps`, `layer{i}.momentum`, `layer{i}.p` (Python's
+exact `repr` of the float) and `layer{i}.f` (the activation's name, e.g. `relu`). In `.npz`,
+the same names are members: `format`, `version` (1), `kinds`, and the scalars as 0-d arrays
+(float64, or a string for `f`).
+
+Writing. `save` publishes the file atomically (`typedarr._atomic`): a crash leaves the previous
+checkpoint, never half of one. Through a symbolic link it writes the file the link names;
+a destination that is a directory, a FIFO or a device is refused.
+
+What a load may allocate. `load` checks the names, dtypes and shapes a file declares against
+what its declared layers need, and checks that the declared data is in the file, before it
+reads any data: at most the file's size is read, each array is read once and then copied into
+its Matrix or Vector, so a load never holds more than about twice the file's size (plus a
+safetensors header of at most 1 MiB). Every failure is a `CheckpointError` naming the file
+and the problem.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
-import tempfile
-import zipfile
-import zlib
-from collections.abc import Callable, Sequence
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, assert_never
+from typing import IO, Any, Literal, assert_never
 
 import numpy as np
 
 from typedarr import Matrix, Vector
+from typedarr._atomic import atomic_writer
 
+from . import _npz, _safetensors
 from ._check import check_network
 from ._errors import CheckpointError, NetworkError
 from ._layers import (
@@ -42,14 +62,29 @@ from ._layers import (
 )
 
 FORMAT = "typedarr.nn"
-VERSION = 1
-Arrays = dict[str, np.ndarray[Any, Any]]
+NPZ_VERSION = 1
+SAFETENSORS_VERSION = 2
 StrPath = str | os.PathLike[str]
-Getter = Callable[..., Any]  # (field, ndim, dtype kinds) -> the checked array
+Array = np.ndarray[Any, Any]
+Field = Literal["matrix", "vector", "number", "text"]
+Value = Array | float | str
+
+SCHEMA: Mapping[str, tuple[tuple[str, Field], ...]] = {
+    "Linear": (("w", "matrix"), ("b", "vector")),
+    "LinearNoBias": (("w", "matrix"),),
+    "Batchnorm1d": (("mu", "vector"), ("var", "vector"), ("gamma", "vector"),
+                    ("beta", "vector"), ("eps", "number"), ("momentum", "number")),
+    "Activation": (("f", "text"),),
+    "Dropout": (("p", "number"),),
+}
+"""The fields each layer kind stores, in order: arrays (tensors) and scalars."""
+
+_HEAD = ("format", "version", "kinds")
+_NDIM = {"matrix": 2, "vector": 1}
 
 
 def save(net: Sequence[Layer], path: StrPath) -> None:
-    """Write `net` to `path` (an `.npz` archive), atomically.
+    """Write `net` to `path`, atomically: safetensors, or a version 1 `.npz` for `*.npz`.
 
     Raises CheckpointError if the file cannot be written (the previous file, if any, is
     left as it was), NetworkError for an entry that is not a layer.
@@ -57,65 +92,95 @@ def save(net: Sequence[Layer], path: StrPath) -> None:
     >>> import nn, tempfile, os
     >>> net = [nn.Linear(Matrix.ones(2, 3), Vector.zeros(3)), nn.Activation(nn.Relu)]
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     nn.save(net, os.path.join(d, "net.npz"))
-    ...     nn.load(os.path.join(d, "net.npz"))
+    ...     nn.save(net, os.path.join(d, "net.safetensors"))
+    ...     nn.load(os.path.join(d, "net.safetensors"))
     [Linear(2->3, float32), Activation(Relu)]
     """
-    arrays = _encode(net)
-    dest = Path(path)
+    fields = _encode(net)
+    kinds = [type(layer).__name__ for layer in net]
+    write: Callable[[IO[bytes]], None]
+    if os.fspath(path).lower().endswith(".npz"):
+        def write(f: IO[bytes]) -> None:
+            _npz.write(f, _npz_arrays(kinds, fields))
+    else:
+        tensors = {k: v for k, v in fields.items() if isinstance(v, np.ndarray)}
+        metadata = _metadata(kinds, fields)
+
+        def write(f: IO[bytes]) -> None:
+            _safetensors.write(f, tensors, metadata)
     try:
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        with atomic_writer(path) as f:
+            write(f)
     except OSError as e:
-        raise CheckpointError(f"cannot write a checkpoint in {dest.parent}: {e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, allow_pickle=False, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _mode(dest))
-        os.replace(tmp, dest)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise CheckpointError(f"cannot write checkpoint {dest}: {e}") from e
-        raise
-    _fsync_directory(dest.parent)
+        raise CheckpointError(f"cannot write a checkpoint in {Path(path).parent}: {e}") from e
 
 
 def load(path: StrPath) -> Network:
-    """The network saved at `path`.
+    """The network saved at `path` (safetensors or `.npz`, told apart by content).
 
-    Raises CheckpointError for a missing, truncated or corrupt file, another format or
-    version, a missing or unexpected key, or layers that are not valid or do not chain.
+    Raises CheckpointError for a missing, truncated, corrupt or special file, another format
+    or version, a missing or unexpected key, a declared size the file does not hold, or
+    layers that are not valid or do not chain.
 
     >>> import nn
-    >>> nn.load("no/such/file.npz")
+    >>> nn.load("no/such/file.safetensors")
     Traceback (most recent call last):
     ...
-    nn.CheckpointError: no checkpoint at no/such/file.npz
+    nn.CheckpointError: no checkpoint at no/such/file.safetensors
     """
-    arrays = _read(Path(path))
-    try:
-        net = _decode(arrays)
-        _check_chain(net)
-    except (NetworkError, TypeError) as e:
-        raise CheckpointError(f"{path} does not hold a valid network: {e}") from e
+    with _open(path) as (f, size):
+        try:
+            head = f.read(8)
+            f.seek(0)
+            if head.startswith(b"\x93NUMPY"):
+                raise CheckpointError("a single .npy array, not an nn checkpoint (.npz)")
+            if head.startswith(b"PK"):
+                with _npz.Archive(f, size) as archive:
+                    source = _NpzSource(archive)
+                    net = _decode(source.kinds(), source)
+            else:
+                header = _safetensors.read_header(f, size)
+                net = _decode(_safetensors_kinds(header), _SafetensorsSource(f, header))
+            _check_chain(net)
+        except CheckpointError as e:
+            raise CheckpointError(f"{os.fspath(path)}: {e}") from e
+        except OSError as e:  # before ValueError: a read that fails is not a bad network
+            raise CheckpointError(f"cannot read checkpoint {os.fspath(path)}: {e}") from e
+        except (NetworkError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{os.fspath(path)} does not hold a valid network: {e}") from e
     return net
 
 
-def _encode(net: Sequence[Layer]) -> Arrays:
-    arrays: Arrays = {"format": np.array(FORMAT), "version": np.array(VERSION),
-                      "kinds": np.array([type(layer).__name__ for layer in net], dtype=np.str_)}
+@contextlib.contextmanager
+def _open(path: StrPath) -> Iterator[tuple[io.BufferedReader, int]]:
+    """`path` opened for reading, and its size, if it is a regular file."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; refused below anyway
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as e:
+        raise CheckpointError(f"no checkpoint at {os.fspath(path)}") from e
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {os.fspath(path)}: {e}") from e
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise CheckpointError(f"{os.fspath(path)} is not a regular file (a directory, FIFO or "
+                              f"device?), so not a checkpoint")
+    with os.fdopen(fd, "rb") as f:
+        yield f, st.st_size
+
+
+def _encode(net: Sequence[Layer]) -> dict[str, Value]:
+    """Every field of every layer, by its key `layer{i}.{field}`."""
+    out: dict[str, Value] = {}
     for i, layer in enumerate(net):
         if not isinstance(layer, LAYER_KINDS):
             raise NetworkError(f"layer {i} is not a layer: {layer!r}")
-        for field, value in _fields(layer).items():
-            arrays[f"layer{i}.{field}"] = value
-    return arrays
+        out.update({f"layer{i}.{k}": v for k, v in _fields(layer).items()})
+    return out
 
 
-def _fields(layer: Layer) -> Arrays:
+def _fields(layer: Layer) -> dict[str, Value]:
     match layer:
         case Linear(w, b):
             return {"w": np.asarray(w), "b": np.asarray(b)}
@@ -123,99 +188,184 @@ def _fields(layer: Layer) -> Arrays:
             return {"w": np.asarray(w)}
         case Batchnorm1d(mu, var, gamma, beta, eps, momentum):
             return {"mu": np.asarray(mu), "var": np.asarray(var), "gamma": np.asarray(gamma),
-                    "beta": np.asarray(beta), "eps": np.array(eps, dtype=np.float64),
-                    "momentum": np.array(momentum, dtype=np.float64)}
+                    "beta": np.asarray(beta), "eps": float(eps), "momentum": float(momentum)}
         case Activation(f):
-            return {"f": np.array(f.value)}
+            return {"f": f.value}
         case Dropout(p):
-            return {"p": np.array(p, dtype=np.float64)}
+            return {"p": float(p)}
         case _:
             assert_never(layer)
 
 
-def _read(path: Path) -> Arrays:
-    """Every array in the archive at `path`, read in full (np.load reads lazily)."""
+def _npz_arrays(kinds: list[str], fields: Mapping[str, Value]) -> dict[str, Array]:
+    """The members of a version 1 archive: scalars become 0-d arrays."""
+    arrays: dict[str, Array] = {"format": np.array(FORMAT), "version": np.array(NPZ_VERSION),
+                                "kinds": np.array(kinds, dtype=np.str_)}
+    for key, value in fields.items():
+        arrays[key] = value if isinstance(value, np.ndarray) else np.array(
+            value, dtype=np.float64 if isinstance(value, float) else np.str_)
+    return arrays
+
+
+def _metadata(kinds: list[str], fields: Mapping[str, Value]) -> dict[str, str]:
+    """The safetensors metadata: the head, then each scalar as an exact string."""
+    out = {"format": FORMAT, "version": str(SAFETENSORS_VERSION), "kinds": json.dumps(kinds)}
+    for key, value in fields.items():
+        if isinstance(value, float):
+            out[key] = repr(value)
+        elif isinstance(value, str):
+            out[key] = value
+    return out
+
+
+# --- reading: each format is a source of checked fields ------------------------------------
+
+
+class _NpzSource:
+    """Fields of a version 1 archive: every field, scalars included, is a member."""
+
+    def __init__(self, archive: _npz.Archive) -> None:
+        self._archive = archive
+
+    def names(self) -> set[str]:
+        return set(self._archive.members) - set(_HEAD)
+
+    def array(self, key: str, ndim: int) -> Array:
+        return self._archive.read(self._checked(key, ndim, "f"))
+
+    def number(self, key: str) -> float:
+        return float(self._archive.read(self._checked(key, 0, "f")))
+
+    def text(self, key: str) -> str:
+        return str(self._archive.read(self._checked(key, 0, "U")))
+
+    def kinds(self) -> list[str]:
+        """The layer kinds, after checking the format and its version."""
+        fmt = self.text("format")
+        if fmt != FORMAT:
+            raise CheckpointError(f"not an nn checkpoint: format is {fmt!r:.40}, not {FORMAT!r}")
+        version = int(self._archive.read(self._checked("version", 0, "iu")))
+        if version != NPZ_VERSION:
+            raise CheckpointError(f"checkpoint format version {version} is not supported (this "
+                                  f"nn reads version {NPZ_VERSION} in .npz and version "
+                                  f"{SAFETENSORS_VERSION} in safetensors)")
+        return [str(k) for k in self._archive.read(self._checked("kinds", 1, "U")).tolist()]
+
+    def _checked(self, key: str, ndim: int, kinds: str) -> str:
+        """`key`, once its declared rank and dtype are what the field needs."""
+        member = self._archive.members.get(key)
+        if member is None:
+            raise CheckpointError(f"missing key {key!r}: the checkpoint is incomplete")
+        dtype = member.dtype
+        wrong_float = kinds == "f" and dtype.newbyteorder("=") not in (np.float32, np.float64)
+        if len(member.shape) != ndim or dtype.kind not in kinds or wrong_float:
+            raise CheckpointError(f"key {key!r} holds a {len(member.shape)}-d {dtype} array, "
+                                  f"expected {ndim}-d of kind {kinds!r}"
+                                  + (" (float32 or float64)" if kinds == "f" else ""))
+        return key
+
+
+class _SafetensorsSource:
+    """Fields of a safetensors file: arrays are tensors, scalars are metadata strings."""
+
+    def __init__(self, f: io.BufferedReader, header: _safetensors.Header) -> None:
+        self._f, self._header = f, header
+
+    def names(self) -> set[str]:
+        tensors, metadata = set(self._header.tensors), set(self._header.metadata) - set(_HEAD)
+        if both := sorted(tensors & metadata):
+            raise CheckpointError(f"keys {both} are both tensors and metadata")
+        return tensors | metadata
+
+    def array(self, key: str, ndim: int) -> Array:
+        info = self._header.tensors.get(key)
+        if info is None:
+            raise CheckpointError(f"key {key!r} is metadata, expected a tensor")
+        if len(info.shape) != ndim:
+            raise CheckpointError(f"key {key!r} holds a {len(info.shape)}-d tensor, expected "
+                                  f"{ndim}-d")
+        return _safetensors.read_tensor(self._f, info)
+
+    def number(self, key: str) -> float:
+        text = self.text(key)
+        try:
+            return float(text)
+        except ValueError as e:
+            raise CheckpointError(f"metadata {key!r} is {text!r:.40}, not a number") from e
+
+    def text(self, key: str) -> str:
+        if key not in self._header.metadata:
+            raise CheckpointError(f"key {key!r} is a tensor, expected metadata")
+        return self._header.metadata[key]
+
+
+def _safetensors_kinds(header: _safetensors.Header) -> list[str]:
+    meta = header.metadata
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"not an nn checkpoint: __metadata__ format is "
+                              f"{meta.get('format')!r:.40}, not {FORMAT!r}")
+    if meta.get("version") != str(SAFETENSORS_VERSION):
+        raise CheckpointError(f"checkpoint format version {meta.get('version')!r:.40} is not "
+                              f"supported (this nn reads version {SAFETENSORS_VERSION} in "
+                              f"safetensors and version {NPZ_VERSION} in .npz)")
     try:
-        # Note: we open the file, not np.load, which leaks its handle when the zip is bad
-        with open(path, "rb") as f:
-            archive = np.load(f, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{path} is a single .npy array, not an nn checkpoint "
-                                      f"(.npz)")
-            with archive:
-                return {name: archive[name] for name in archive.files}
-    except CheckpointError:
-        raise
-    except FileNotFoundError as e:
-        raise CheckpointError(f"no checkpoint at {path}") from e
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
-        raise CheckpointError(f"{path} is not a readable nn checkpoint (truncated or "
-                              f"corrupt?): {type(e).__name__}: {e}") from e
+        kinds = json.loads(meta.get("kinds", ""))
+    except (ValueError, RecursionError) as e:
+        raise CheckpointError("__metadata__ kinds is not a JSON list of layer kinds") from e
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        raise CheckpointError("__metadata__ kinds is not a JSON list of layer kinds")
+    return kinds
 
 
-def _decode(arrays: Arrays) -> Network:
-    used = {"format", "version", "kinds"}
-    fmt, version = _scalar(arrays, "format", "U"), _scalar(arrays, "version", "iu")
-    if fmt != FORMAT:
-        raise CheckpointError(f"not an nn checkpoint: format is {fmt!r}, not {FORMAT!r}")
-    if version != VERSION:
-        raise CheckpointError(f"checkpoint format version {version} is not supported (this "
-                              f"nn reads version {VERSION})")
-    kinds = _array(arrays, "kinds", 1, "U")
-    net: Network = []
-    for i, kind in enumerate(kinds.tolist()):
-        def get(field: str, ndim: int, dtypes: str = "f", i: int = i) -> Any:
-            used.add(f"layer{i}.{field}")
-            return _array(arrays, f"layer{i}.{field}", ndim, dtypes)
-        net.append(_layer(i, str(kind), get))
-    extra = sorted(set(arrays) - used)
-    if extra:
-        raise CheckpointError(f"unexpected keys {extra}: not written by this version of nn")
-    return net
+def _decode(kinds: list[str], source: _NpzSource | _SafetensorsSource) -> Network:
+    """The layers, after checking that the names present are exactly those `kinds` need."""
+    expected: list[str] = []
+    for i, kind in enumerate(kinds):
+        if kind not in SCHEMA:
+            raise CheckpointError(f"layer {i}: unknown layer kind {kind!r:.40}")
+        expected += [f"layer{i}.{field}" for field, _ in SCHEMA[kind]]
+    present = source.names()
+    for key in expected:
+        if key not in present:
+            raise CheckpointError(f"missing key {key!r}: the checkpoint is incomplete")
+    if extra := sorted(present - set(expected)):
+        raise CheckpointError(f"unexpected keys {extra[:10]}: not written by this version "
+                              f"of nn")
+    return [_layer(i, kind, source) for i, kind in enumerate(kinds)]
 
 
-def _layer(i: int, kind: str, get: Getter) -> Layer:
+def _layer(i: int, kind: str, source: _NpzSource | _SafetensorsSource) -> Layer:
+    values: dict[str, Any] = {}
+    for field, what in SCHEMA[kind]:
+        key = f"layer{i}.{field}"
+        match what:
+            case "matrix":
+                values[field] = Matrix.from_numpy(source.array(key, 2), nonfinite="allow")
+            case "vector":
+                values[field] = Vector.from_numpy(source.array(key, 1), nonfinite="allow")
+            case "number":
+                values[field] = source.number(key)
+            case "text":
+                values[field] = source.text(key)
+            case _:
+                assert_never(what)
+    # NaN is kept in the arrays above: a diverged network loads as it was saved
     match kind:
         case "Linear":
-            return Linear(_m(get("w", 2)), _v(get("b", 1)))
+            return Linear(values["w"], values["b"])
         case "LinearNoBias":
-            return LinearNoBias(_m(get("w", 2)))
+            return LinearNoBias(values["w"])
         case "Batchnorm1d":
-            return Batchnorm1d(_v(get("mu", 1)), _v(get("var", 1)), _v(get("gamma", 1)),
-                               _v(get("beta", 1)), eps=float(get("eps", 0)),
-                               momentum=float(get("momentum", 0)))
+            return Batchnorm1d(values["mu"], values["var"], values["gamma"], values["beta"],
+                               eps=values["eps"], momentum=values["momentum"])
         case "Activation":
-            name = str(get("f", 0, "U"))
             try:
-                return Activation(FActivation(name))
+                return Activation(FActivation(values["f"]))
             except ValueError as e:
-                raise CheckpointError(f"layer {i}: unknown activation {name!r}") from e
+                raise CheckpointError(f"layer {i}: unknown activation {values['f']!r:.40}") from e
         case "Dropout":
-            return Dropout(float(get("p", 0)))
-    raise CheckpointError(f"layer {i}: unknown layer kind {kind!r}")
-
-
-def _m(a: np.ndarray[Any, Any]) -> Matrix:
-    """A Matrix of the saved values, NaN included: a diverged network loads as it was."""
-    return Matrix.from_numpy(a, nonfinite="allow")
-
-
-def _v(a: np.ndarray[Any, Any]) -> Vector:
-    return Vector.from_numpy(a, nonfinite="allow")
-
-
-def _array(arrays: Arrays, key: str, ndim: int, dtypes: str) -> np.ndarray[Any, Any]:
-    if key not in arrays:
-        raise CheckpointError(f"missing key {key!r}: the checkpoint is incomplete")
-    a = arrays[key]
-    if a.ndim != ndim or a.dtype.kind not in dtypes:
-        raise CheckpointError(f"key {key!r} holds a {a.ndim}-d {a.dtype} array, expected "
-                              f"{ndim}-d of kind {dtypes!r}")
-    return a
-
-
-def _scalar(arrays: Arrays, key: str, dtypes: str) -> Any:
-    return _array(arrays, key, 0, dtypes).item()
+            return Dropout(values["p"])
+    raise AssertionError(f"SCHEMA and _layer disagree on {kind!r}")
 
 
 def _check_chain(net: Network) -> None:
@@ -224,25 +374,3 @@ def _check_chain(net: Network) -> None:
                                                          | Batchnorm1d)), None)
     if first is not None:
         check_network(net, first.size if isinstance(first, Batchnorm1d) else first.w.rows)
-
-
-def _mode(dest: Path) -> int:
-    """The replaced file's permissions, else rw-r--r--: mkstemp's private 0600 would make a
-    checkpoint unreadable to anyone else, unlike a file written with open()."""
-    try:
-        return dest.stat().st_mode & 0o777
-    except OSError:
-        return 0o644
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; not every platform can open a directory, hence best effort."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -42,7 +42,7 @@ def test_training_smoke_run_clears_an_accuracy_floor(mnist_dir: Path) -> None:
 
 def test_cli_writes_metrics_plot_and_checkpoint(mnist_dir: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    metrics, plot, ck = tmp_path / "m.jsonl", tmp_path / "acc.png", tmp_path / "net.npz"
+    metrics, plot, ck = tmp_path / "m.jsonl", tmp_path / "acc.png", tmp_path / "net.safetensors"
     status = cli.main(["--epochs", "2", "--limit", "1000", "--data-dir", str(mnist_dir),
                        "--no-download", "--metrics-out", str(metrics), "--plot", str(plot),
                        "--checkpoint", str(ck), "--optimizer", "adam", "--lr", "1e-3"])
@@ -50,8 +50,10 @@ def test_cli_writes_metrics_plot_and_checkpoint(mnist_dir: Path, tmp_path: Path,
     lines = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2]
     assert set(lines[0]) == {"epoch", "train_loss", "train_accuracy", "test_loss",
-                             "test_accuracy", "seconds"}
+                             "test_accuracy", "seconds", "train_seconds"}
     assert all(0.0 <= r["test_accuracy"] <= 1.0 and r["seconds"] > 0 for r in lines)
+    assert all(0 < r["train_seconds"] < r["seconds"] for r in lines)  # evaluation takes time
+    assert ck.read_bytes()[8:9] == b"{"  # safetensors, the default format
     assert plot.read_bytes().startswith(PNG)
     net = nn.load(ck)
     assert nn.check_network(net, 784) == 10

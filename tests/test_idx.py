@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
-from collections.abc import Callable
+import struct
+import time
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
 from examples.idx import (
+    Expected,
     IdxError,
     decompress,
     encode_idx,
@@ -213,3 +219,114 @@ def test_encode_refuses_other_dtypes_and_rank_0() -> None:
         encode_idx(np.zeros(3, dtype=np.int16))
     with pytest.raises(IdxError, match="rank 0"):
         encode_idx(np.array(3, dtype=np.uint8))
+
+
+# --- what a small file may cost: headers are believed only within bounds ----------------------
+
+MB = 1 << 20
+
+
+def gzip_bomb(prefix: bytes, zeros: int) -> bytes:
+    """A valid gzip file of `prefix` then `zeros` zero bytes (whole MiBs), about zeros/1000
+    long: after a full flush, deflate turns equal input into equal output, so one compressed
+    MiB of zeros is repeated."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = c.compress(prefix) + c.flush(zlib.Z_FULL_FLUSH)
+    block = c.compress(bytes(MB)) + c.flush(zlib.Z_FULL_FLUSH)
+    crc, chunk = zlib.crc32(prefix), bytes(MB)
+    for _ in range(zeros // MB):
+        crc = zlib.crc32(chunk, crc)
+    size = (len(prefix) + zeros) & 0xFFFFFFFF
+    return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + head + block * (zeros // MB)
+            + c.flush() + struct.pack("<II", crc, size))
+
+
+def idx_header(*dims: int) -> bytes:
+    return bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+@contextlib.contextmanager
+def cheaply(max_bytes: int) -> Iterator[None]:
+    """The block ends within a few seconds, allocating at most `max_bytes` at its peak
+    (tracemalloc sees numpy's and zlib's buffers)."""
+    start = time.perf_counter()
+    tracemalloc.start()
+    try:
+        yield
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < max_bytes, f"peak {peak / MB:.1f} MiB"
+    assert time.perf_counter() - start < 10.0
+
+
+def test_the_bomb_helper_makes_valid_gzip() -> None:
+    data = gzip_bomb(idx_header(3), 2 * MB)
+    assert gzip.decompress(data) == idx_header(3) + bytes(2 * MB)
+
+
+@pytest.fixture(scope="module")
+def huge_count_bomb() -> bytes:
+    """3 MB of gzip: a header declaring 4 billion images, then 3 GB of zeros."""
+    return gzip_bomb(idx_header(4_000_000_000, 28, 28), 3000 * MB)
+
+
+def test_a_header_declaring_more_than_the_limit_is_refused_before_reading(
+    tmp_path: Path, huge_count_bomb: bytes
+) -> None:
+    path = idx_file(tmp_path, huge_count_bomb, "bomb.gz")
+    assert path.stat().st_size < 4 * MB
+    with cheaply(4 * MB), pytest.raises(IdxError, match=r"declares shape \(4000000000, 28, 28\)"
+                                        r", 3136000000000 bytes of data: more than the limit"):
+        read_idx(path)
+    with cheaply(4 * MB), pytest.raises(IdxError, match=r"expected \(n, 28, 28\) with n at most "
+                                        r"60000"):
+        read_idx(path, expected=Expected(60000, (28, 28)))
+
+
+def test_a_plausible_header_with_gigabytes_after_it_is_refused_after_the_data(
+    tmp_path: Path,
+) -> None:
+    """60000 images as declared, then 2 GB more: the data is read, the rest only probed."""
+    payload = 60000 * 28 * 28
+    path = idx_file(tmp_path, gzip_bomb(idx_header(60000, 28, 28) + bytes(payload), 2000 * MB),
+                    "long.gz")
+    with cheaply(payload + 8 * MB), pytest.raises(IdxError, match=r"at least \d+ trailing bytes"):
+        read_idx(path, expected=Expected(60000, (28, 28)))
+
+
+def test_a_short_stream_after_a_plausible_header_is_truncated(tmp_path: Path) -> None:
+    path = idx_file(tmp_path, encode_idx(images(3))[:100], gz=True)
+    with pytest.raises(IdxError, match=r"truncated: header says shape \(3, 28, 28\)"):
+        read_idx(path, expected=Expected(60000, (28, 28)))
+
+
+@pytest.mark.parametrize(("dims", "message"), [
+    ((60001, 28, 28), "n at most 60000"),
+    ((10, 28, 27), r"\(10, 28, 27\), expected \(n, 28, 28\)"),
+    ((10, 784), "expected \\(n, 28, 28\\)"),
+    ((10,), "expected \\(n, 28, 28\\)"),
+])
+def test_expected_shapes_are_checked_from_the_header(
+    tmp_path: Path, dims: tuple[int, ...], message: str
+) -> None:
+    path = idx_file(tmp_path, idx_header(*dims))  # no data at all: the header decides
+    with pytest.raises(IdxError, match=message):
+        read_idx(path, expected=Expected(60000, (28, 28)))
+
+
+def test_decompress_and_read_idx_bytes_stop_at_their_bound(
+    tmp_path: Path, huge_count_bomb: bytes
+) -> None:
+    with cheaply(8 * MB), pytest.raises(IdxError, match="more than 1048576 bytes once gunzipped"):
+        decompress(huge_count_bomb, max_bytes=MB)
+    path = idx_file(tmp_path, huge_count_bomb, "bomb.gz")
+    with cheaply(8 * MB), pytest.raises(IdxError, match="more than 1048576 bytes"):
+        read_idx_bytes(path, max_bytes=MB)
+
+
+def test_the_digest_sees_exactly_the_uncompressed_file(tmp_path: Path) -> None:
+    data = encode_idx(images(4))
+    digest = hashlib.md5(usedforsecurity=False)
+    read_idx(idx_file(tmp_path, data, gz=True), digest=digest)
+    assert digest.hexdigest() == hashlib.md5(data, usedforsecurity=False).hexdigest()

@@ -6,24 +6,26 @@ files (the md5 table is injected), never the internet.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import hashlib
 import os
 import socket
 import threading
+import tracemalloc
 from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 import examples.mnist_data as mnist_data
-from examples.idx import encode_idx
+from examples.idx import IdxError, encode_idx
 from examples.mnist_data import (
     FILES,
     MIRRORS,
@@ -93,11 +95,13 @@ def assert_loaded(mnist: Mnist, synthetic: Synthetic) -> None:
 
 
 class MirrorServer(ThreadingHTTPServer):
-    """A static file server that records the paths asked for, and can cut bodies short."""
+    """A static file server that records the paths asked for, and can cut bodies short or
+    send one without end (announcing a length, or none)."""
 
     daemon_threads = True
     requests: list[str]
     truncate_bodies: bool
+    endless: Literal["", "announced", "unannounced"]
 
 
 class MirrorHandler(SimpleHTTPRequestHandler):
@@ -105,6 +109,15 @@ class MirrorHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append(self.path)
+        if self.server.endless:
+            self.send_response(200)
+            if self.server.endless == "announced":
+                self.send_header("Content-Length", str(1 << 40))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client hangs up: that is the point
+                while True:
+                    self.wfile.write(bytes(1 << 16))
+            return None
         if not self.server.truncate_bodies:
             return super().do_GET()
         body = Path(self.directory, self.path.lstrip("/")).read_bytes()
@@ -126,10 +139,11 @@ def serve() -> Iterator[Serve]:
     """Start mirrors serving a directory; returns its base URL and the server; stops them all."""
     running: list[tuple[MirrorServer, threading.Thread]] = []
 
-    def start(root: Path, *, truncate: bool = False) -> tuple[str, MirrorServer]:
+    def start(root: Path, *, truncate: bool = False,
+              endless: Literal["", "announced", "unannounced"] = "") -> tuple[str, MirrorServer]:
         root.mkdir(parents=True, exist_ok=True)
         server = MirrorServer(("127.0.0.1", 0), partial(MirrorHandler, directory=str(root)))
-        server.requests, server.truncate_bodies = [], truncate
+        server.requests, server.truncate_bodies, server.endless = [], truncate, endless
         thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
         thread.start()
         running.append((server, thread))
@@ -363,11 +377,80 @@ def test_interrupted_download_leaves_no_partial_file(
     synthetic.write(tmp_path / "mirror")
     url, _ = serve(tmp_path / "mirror")
 
-    def interrupt(path: Path) -> bytes:
+    def interrupt(path: Path, *args: Any) -> None:  # Ctrl-C while the download is checked
         assert path.name.endswith(".part") and path.stat().st_size > 0  # the body was written
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mnist_data, "read_idx_bytes", interrupt)
+    monkeypatch.setattr(mnist_data, "_verify", interrupt)
     with pytest.raises(KeyboardInterrupt):
         load_mnist(tmp_path / "data", mirrors=[url], md5=synthetic.md5)
     assert listing(tmp_path / "data") == []
+
+
+# --- what a small or endless file may cost ---------------------------------------------------
+
+
+def idx_header(*dims: int) -> bytes:
+    return bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+def test_a_file_declaring_more_than_mnist_holds_is_refused_from_its_header(
+    tmp_path: Path, synthetic: Synthetic
+) -> None:
+    """4 billion labels declared in a 10 kB file: refused before anything is allocated."""
+    synthetic.write(tmp_path)
+    bomb = gzip.compress(idx_header(4_000_000_000) + bytes(10 << 20))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(IdxError, match=r"declares shape \(4000000000,\), expected \(n\) "
+                           r"with n at most 10000"):
+            load_mnist(tmp_path, download=False, verify_md5=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+def test_a_mirror_serving_a_bomb_is_refused_within_bounds(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    """A valid labels header, then 100 MB of zeros in 100 kB of gzip: the check inflates
+    no more than the largest labels file could be, and the next mirror is used."""
+    bad_root = tmp_path / "bad"
+    bad_root.mkdir()
+    stem = "t10k-labels-idx1-ubyte"
+    (bad_root / f"{stem}.gz").write_bytes(gzip.compress(idx_header(4) + bytes(100 << 20)))
+    synthetic.write(tmp_path / "good")
+    synthetic.write(tmp_path / "data", FILES[:3])
+    (bad_url, bad), (good_url, _) = serve(bad_root), serve(tmp_path / "good")
+    tracemalloc.start()
+    try:
+        mnist = load_mnist(tmp_path / "data", mirrors=[bad_url, good_url], md5=synthetic.md5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_loaded(mnist, synthetic)
+    assert bad.requests == [f"/{stem}.gz"]
+    assert peak < 16 << 20
+
+
+@pytest.mark.parametrize("endless", ["announced", "unannounced"])
+def test_an_endless_download_is_cut_off(
+    tmp_path: Path,
+    synthetic: Synthetic,
+    serve: Serve,
+    endless: Literal["announced", "unannounced"],
+) -> None:
+    """The test labels (10008 bytes) compress to at most 11132: a body past that is not it."""
+    synthetic.write(tmp_path / "good")
+    synthetic.write(tmp_path / "data", FILES[:3])
+    endless_url, _ = serve(tmp_path / "x", endless=endless)
+    good_url, _ = serve(tmp_path / "good")
+    assert_loaded(load_mnist(tmp_path / "data", mirrors=[endless_url, good_url],
+                             md5=synthetic.md5), synthetic)
+    synthetic.write(tmp_path / "partial", FILES[:3])
+    with pytest.raises(MnistNotFound, match=r"t10k-labels-idx1-ubyte.gz: .*more than (the )?"
+                       r"11132 (bytes sent|this file can take)"):
+        load_mnist(tmp_path / "partial", mirrors=[endless_url], md5=synthetic.md5)
+    assert listing(tmp_path / "partial") == sorted(f"{stem}.gz" for stem in FILES[:3])

@@ -1,7 +1,9 @@
-"""Checkpoints: a bit-identical round trip, and every broken file is a CheckpointError.
+"""Checkpoints: a bit-identical round trip in both formats, and every broken file is a
+CheckpointError.
 
 A failed save never leaves a half-written file: the previous checkpoint stays intact and
-no temporary file is left behind.
+no temporary file is left behind. (Hostile files and destinations:
+tests/test_reliability_checkpoint.py.)
 """
 
 from __future__ import annotations
@@ -41,10 +43,11 @@ def arrays_of(net: list[nn.Layer]) -> list[tuple[str, Any]]:
     return out
 
 
+@pytest.mark.parametrize("name", ["net.npz", "net.safetensors", "net", "NET.NPZ"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_round_trip_is_bit_identical(tmp_path: Path, dtype: Any) -> None:
+def test_round_trip_is_bit_identical(tmp_path: Path, dtype: Any, name: str) -> None:
     net = every_layer(dtype)
-    path = tmp_path / "net.npz"
+    path = tmp_path / name
     nn.save(net, path)
     loaded = nn.load(path)
     assert [type(layer) for layer in loaded] == [type(layer) for layer in net]
@@ -60,19 +63,50 @@ def test_round_trip_is_bit_identical(tmp_path: Path, dtype: Any) -> None:
                                   np.asarray(nn.forward(net, x)))
 
 
-def test_permissions(tmp_path: Path) -> None:
-    """A new checkpoint is rw-r--r-- (not mkstemp's 0600); a replaced one keeps its mode."""
-    path = tmp_path / "net.npz"
-    nn.save([], path)
+@pytest.mark.parametrize("name", ["net.npz", "net.safetensors"])
+def test_permissions(tmp_path: Path, name: str) -> None:
+    """A new checkpoint is rw-r--r-- (not mkstemp's 0600) under the usual umask 022; a
+    replaced one keeps its mode."""
+    path = tmp_path / name
+    umask = os.umask(0o022)
+    try:
+        nn.save([], path)
+    finally:
+        os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
     path.chmod(0o600)
     nn.save([nn.Activation(nn.Relu)], path)
     assert path.stat().st_mode & 0o777 == 0o600
 
 
-def test_empty_network_round_trips(tmp_path: Path) -> None:
-    nn.save([], tmp_path / "empty.npz")
-    assert nn.load(tmp_path / "empty.npz") == []
+@pytest.mark.parametrize("name", ["empty.npz", "empty.safetensors"])
+def test_empty_network_round_trips(tmp_path: Path, name: str) -> None:
+    nn.save([], tmp_path / name)
+    assert nn.load(tmp_path / name) == []
+
+
+@pytest.mark.parametrize(("name", "magic"), [("net.safetensors", b"{"), ("net", b"{"),
+                                             ("net.ckpt", b"{"), ("net.npz", b"PK\x03\x04")])
+def test_the_name_chooses_the_format_and_safetensors_is_the_default(
+        tmp_path: Path, name: str, magic: bytes) -> None:
+    path = tmp_path / name
+    nn.save(every_layer(), path)
+    data = path.read_bytes()
+    if magic == b"{":
+        assert data[8:9] == magic
+        header_length = int.from_bytes(data[:8], "little")
+        assert (8 + header_length) % 8 == 0  # the data starts aligned, as the reference writes
+    else:
+        assert data.startswith(magic)
+
+
+def test_the_content_not_the_name_says_how_to_read(tmp_path: Path) -> None:
+    """A safetensors file renamed .npz, and an archive renamed .safetensors, still load."""
+    nn.save(every_layer(), tmp_path / "a.safetensors")
+    nn.save(every_layer(), tmp_path / "b.npz")
+    (tmp_path / "a.safetensors").rename(tmp_path / "a.npz")
+    (tmp_path / "b.npz").rename(tmp_path / "b.safetensors")
+    assert repr(nn.load(tmp_path / "a.npz")) == repr(nn.load(tmp_path / "b.safetensors"))
 
 
 def test_no_pickle_anywhere(tmp_path: Path) -> None:

@@ -1,0 +1,243 @@
+"""The MNIST command line refuses every mistake it can see in one line on stderr, with exit
+status 2, before training starts: flag values, outputs it cannot write, damaged data files,
+a batch larger than the data, and a `--resume` checkpoint that is not the network the flags
+describe. Each case runs the CLI as a user would, in a subprocess.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nn
+from examples.idx import encode_idx
+from examples.mnist_data import FILES
+from examples.train import seed000_net
+
+ROOT = Path(__file__).resolve().parents[1]
+PROG = "python -m examples.mnist: error: "
+
+
+def run_cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "examples.mnist", *map(str, args)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def assert_refused(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+    """Exit status 2, one line on stderr naming `needles`, nothing started (stdout empty)."""
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(PROG), proc.stderr[-2000:]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert proc.stdout == ""  # the banner that training prints first never came
+    return lines[0]
+
+
+# --- flag values ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--lr", "-1"], "--lr: must be a finite number above 0, got -1"),
+    (["--lr", "0"], "--lr: must be a finite number above 0"),
+    (["--lr", "nan"], "--lr: must be a finite number above 0, got nan"),
+    (["--lr", "inf"], "--lr: must be a finite number above 0, got inf"),
+    (["--lr", "fast"], "--lr: invalid number: 'fast'"),
+    (["--epochs", "0"], "--epochs: must be a positive integer, got 0"),
+    (["--epochs", "1.5"], "--epochs: invalid integer: '1.5'"),
+    (["--batch-size", "-5"], "--batch-size: must be a positive integer, got -5"),
+    (["--limit", "0"], "--limit: must be a positive integer, got 0"),
+    (["--seed", "-1"], "--seed: must be a non-negative integer, got -1"),
+    (["--dropout", "1"], "--dropout: must be in [0, 1), got 1"),
+    (["--dropout", "-0.1"], "--dropout: must be in [0, 1), got -0.1"),
+    (["--optimizer", "lbfgs"], "--optimizer: invalid choice: 'lbfgs'"),
+    (["--init", "zeros"], "--init: invalid choice: 'zeros'"),
+])
+def test_bad_flag_values_are_one_line(flags: list[str], needle: str) -> None:
+    assert_refused(run_cli(*flags), needle)
+
+
+def test_init_with_resume_is_refused(tmp_path: Path) -> None:
+    assert_refused(run_cli("--resume", tmp_path / "net.safetensors", "--init", "he"),
+                   "--init has no effect with --resume")
+
+
+# --- outputs are checked before anything else ------------------------------------------------
+
+
+def unwritable_directory(tmp_path: Path) -> Path:
+    """A directory this process cannot create files in: root ignores permission bits, and
+    sysfs refuses new files even to root."""
+    if os.geteuid() == 0:
+        return Path("/sys")
+    directory = tmp_path / "read-only"
+    directory.mkdir(mode=0o555)
+    return directory
+
+
+@pytest.mark.parametrize("flag", ["--checkpoint", "--metrics-out", "--plot"])
+@pytest.mark.parametrize("where", ["missing-dir", "parent-is-a-file", "is-a-directory",
+                                   "unwritable", "fifo"])
+def test_outputs_that_cannot_be_written_are_refused_up_front(
+        mnist_dir: Path, tmp_path: Path, flag: str, where: str) -> None:
+    (tmp_path / "file").write_text("")
+    (tmp_path / "dir.png").mkdir()
+    os.mkfifo(tmp_path / "fifo.png")
+    path, needle = {
+        "missing-dir": (tmp_path / "no" / "such" / "out.png", "does not exist"),
+        "parent-is-a-file": (tmp_path / "file" / "out.png", "Not a directory"),
+        "is-a-directory": (tmp_path / "dir.png", "is a directory"),
+        "unwritable": (unwritable_directory(tmp_path) / "out.png", "cannot write in"),
+        "fifo": (tmp_path / "fifo.png", "not a regular file"),
+    }[where]
+    start = time.perf_counter()
+    proc = run_cli("--data-dir", mnist_dir, "--no-download", "--epochs", "1", "--limit", "200",
+                   flag, path)
+    assert_refused(proc, f"{flag} {path}", needle)
+    assert time.perf_counter() - start < 60
+
+
+def test_a_plot_format_matplotlib_cannot_write_is_refused(tmp_path: Path) -> None:
+    assert_refused(run_cli("--plot", tmp_path / "acc.docx"), "matplotlib cannot write .docx")
+
+
+def test_two_outputs_naming_one_file_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert_refused(run_cli("--checkpoint", out, "--metrics-out", out), "name the same file")
+    ck = tmp_path / "net.safetensors"
+    nn.save(seed000_net(batchnorm=True), ck)
+    assert_refused(run_cli("--resume", ck, "--metrics-out", ck),
+                   "--metrics-out would overwrite the --resume checkpoint")
+    assert len(nn.load(ck)) == 8  # untouched
+
+
+# --- data files ------------------------------------------------------------------------------
+
+
+def data_dir_with(tmp_path: Path, mnist_dir: Path, stem: str, content: bytes) -> Path:
+    """The shared MNIST (linked), with one file replaced by `content`."""
+    directory = tmp_path / "data"
+    directory.mkdir()
+    for name in FILES:
+        (directory / f"{name}.gz").symlink_to(mnist_dir / f"{name}.gz")
+    (directory / f"{stem}.gz").unlink()
+    (directory / f"{stem}.gz").write_bytes(content)
+    return directory
+
+
+def labels_header(count: int) -> bytes:
+    return bytes([0, 0, 8, 1]) + count.to_bytes(4, "big")
+
+
+DAMAGED = {
+    "garbage": (b"garbage", "bad magic number"),
+    "truncated-gzip": (gzip.compress(labels_header(10000) + bytes(10000))[:-30], "corrupt gzip"),
+    "short-data": (gzip.compress(labels_header(10000) + bytes(9000)), "truncated"),
+    "trailing-data": (gzip.compress(labels_header(10000) + bytes(10100)), "100 trailing bytes"),
+    "huge-count": (gzip.compress(labels_header(4_000_000_000) + bytes(1 << 20)),
+                   "expected (n) with n at most 10000"),
+    "an-images-file": (gzip.compress(encode_idx(np.zeros((3, 28, 28), np.uint8))),
+                       "expected (n) with n at most 10000"),
+    "wrong-content": (gzip.compress(encode_idx(np.zeros(10000, np.uint8))), "md5"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_a_damaged_data_file_is_one_line(mnist_dir: Path, tmp_path: Path, case: str) -> None:
+    content, needle = DAMAGED[case]
+    data = data_dir_with(tmp_path, mnist_dir, "t10k-labels-idx1-ubyte", content)
+    line = assert_refused(run_cli("--data-dir", data, "--no-download", "--limit", "100"),
+                          "cannot read MNIST", needle)
+    assert "t10k-labels-idx1-ubyte.gz" in line
+
+
+def test_an_unreadable_data_file_is_one_line(mnist_dir: Path, tmp_path: Path) -> None:
+    """A file that cannot be read (permission bits do not stop root, so: a regular file
+    whose every read fails, a process's own memory at address 0)."""
+    data = data_dir_with(tmp_path, mnist_dir, "train-labels-idx1-ubyte", b"")
+    (data / "train-labels-idx1-ubyte.gz").unlink()
+    (data / "train-labels-idx1-ubyte.gz").symlink_to("/proc/self/mem")
+    proc = run_cli("--data-dir", data, "--no-download", "--limit", "100")
+    assert_refused(proc, "cannot read MNIST", "train-labels-idx1-ubyte.gz")
+
+
+# --- the data and the batch ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--limit", "50", "--batch-size", "100"], "--batch-size 100 is more than the 50 training"),
+    (["--batch-size", "60001"], "--batch-size 60001 is more than the 60000 training images"),
+    (["--limit", "60001"], "--limit 60001 is more than the 60000 training images"),
+    (["--limit", "10", "--batch-size", "1"], "batchnorm needs at least 2 rows per batch"),
+])
+def test_a_batch_the_data_cannot_fill_is_refused(mnist_dir: Path, flags: list[str],
+                                                 needle: str) -> None:
+    assert_refused(run_cli("--data-dir", mnist_dir, "--no-download", *flags), needle)
+
+
+# --- resuming --------------------------------------------------------------------------------
+
+
+def other_nets() -> dict[str, tuple[nn.Network, list[str], str]]:
+    """Checkpoints that are not what the default flags (or the flags given) build."""
+    small = nn.mlp(784, 10, [100], [nn.Relu, nn.Identity], seed=0)
+    five = nn.mlp(784, 5, [300, 50], [nn.Relu, nn.Relu, nn.Identity], seed=0)
+    f64 = nn.mlp(784, 10, [300, 50], [nn.Relu, nn.Relu, nn.Identity], num_bn_layers=2,
+                 bias_before_bn=False, seed=0, dtype=np.float64)  # seed000_net in float64
+    return {
+        "fewer-layers": (small, [], "holds another network"),
+        "five-classes": (five, ["--no-batchnorm"], "Linear(50->5, float32) where the flags "
+                         "build Linear(50->10, float32)"),
+        "float64": (f64, [], "float64) where the flags build LinearNoBias(784->300, float32)"),
+        "no-batchnorm": (seed000_net(batchnorm=False), [], "add --no-batchnorm"),
+        "batchnorm": (seed000_net(batchnorm=True), ["--no-batchnorm"],
+                      "leave out --no-batchnorm"),
+        "dropout": (seed000_net(batchnorm=True, dropout=0.2), [], "pass --dropout 0.2"),
+        "other-dropout": (seed000_net(batchnorm=True, dropout=0.2), ["--dropout", "0.3"],
+                          "pass --dropout 0.2"),
+        "no-dropout": (seed000_net(batchnorm=True), ["--dropout", "0.3"],
+                       "leave out --dropout"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(other_nets()))
+def test_resuming_another_network_is_refused(mnist_dir: Path, tmp_path: Path,
+                                             case: str) -> None:
+    net, flags, needle = other_nets()[case]
+    ck = tmp_path / "net.safetensors"
+    nn.save(net, ck)
+    proc = run_cli("--data-dir", mnist_dir, "--no-download", "--limit", "200", "--epochs", "1",
+                   "--resume", ck, *flags)
+    assert_refused(proc, f"--resume {ck} holds another network", needle)
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (b"", "truncated or corrupt"),
+    (b"PK\x03\x04 not a zip", "truncated or corrupt"),
+    (None, "no checkpoint at"),
+])
+def test_a_damaged_or_missing_checkpoint_is_one_line(tmp_path: Path, content: bytes | None,
+                                                     needle: str) -> None:
+    ck = tmp_path / "net.safetensors"
+    if content is not None:
+        ck.write_bytes(content)
+    assert_refused(run_cli("--resume", ck), "--resume: ", needle)
+
+
+def test_resuming_the_network_the_flags_describe_trains(mnist_dir: Path,
+                                                        tmp_path: Path) -> None:
+    ck = tmp_path / "net.npz"
+    nn.save(seed000_net(batchnorm=False, dropout=0.2, seed=3), ck)
+    proc = run_cli("--data-dir", mnist_dir, "--no-download", "--limit", "200", "--epochs", "1",
+                   "--resume", ck, "--no-batchnorm", "--dropout", "0.2", "--checkpoint", ck)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "test accuracy" in proc.stdout
+    assert repr(nn.load(ck)) == repr(seed000_net(batchnorm=False, dropout=0.2))
