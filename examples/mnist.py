@@ -64,6 +64,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", choices=list(INITS), default=None,
                    help="weights: small = 0.01*randn (seed 000, the default), normal = randn, "
                         "xavier, he; not with --resume")
+    p.add_argument("--eager", action="store_true",
+                   help="run each step as pass_ then update, not as one compiled call "
+                        "(nn.compile_step: the same maths, traced and compiled once)")
     p.add_argument("--seed", type=_natural, default=0)
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--no-download", action="store_true",
@@ -148,7 +151,8 @@ def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data:
 
     try:
         train(state, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
-              seed=args.seed, on_epoch=on_epoch, on_step=on_step, progress=True)
+              seed=args.seed, on_epoch=on_epoch, on_step=on_step, progress=True,
+              eager=args.eager)
     except KeyboardInterrupt:
         where = "no checkpoint asked for (--checkpoint FILE)"
         if args.checkpoint is not None:

@@ -12,6 +12,7 @@ dropout), in chunks so that memory stays flat.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -115,13 +116,15 @@ def batches(order: NDArray[np.int64], size: int) -> Iterator[NDArray[np.int64]]:
 def train_epoch(state: State, x: Matrix, t: Matrix, *, batch_size: int,
                 rng: np.random.Generator, loss: nn.Loss = SOFTMAX,
                 on_step: Callable[[State], None] | None = None, max_steps: int | None = None,
-                order: NDArray[np.int64] | None = None) -> tuple[State, float, float]:
+                order: NDArray[np.int64] | None = None, eager: bool = False
+                ) -> tuple[State, float, float]:
     """One epoch over the rows of `x` (targets `t`) in a fresh seeded order.
 
     `on_step` sees the state after every step; `max_steps` ends the epoch early (for
     experiments counted in iterations, as seed 001's); `order` replaces the shuffle (the
-    epoch benchmark feeds PyTorch and typedarr the same batches). Returns the new state, the mean
-    training loss and the training accuracy.
+    epoch benchmark feeds PyTorch and typedarr the same batches); `eager` runs each step as
+    `pass_` then `update` instead of the compiled step (`nn.compile_step`), which computes
+    the same. Returns the new state, the mean training loss and the training accuracy.
     """
     if x.rows < batch_size:
         raise ValueError(f"a batch of {batch_size} needs at least that many samples, got "
@@ -133,14 +136,23 @@ def train_epoch(state: State, x: Matrix, t: Matrix, *, batch_size: int,
         order = rng.permutation(x.rows)
     for rows in itertools.islice(batches(order, batch_size), max_steps):
         xb, tb = x[rows], t[rows]
-        pred, grads = nn.pass_(nn.Phase.TRAIN, net, xb, tb, loss=loss, rng=rng)
-        net, opt = opt.update(net, grads)
+        if eager:
+            pred, grads = nn.pass_(nn.Phase.TRAIN, net, xb, tb, loss=loss, rng=rng)
+            net, opt = opt.update(net, grads)
+        else:
+            net, opt, pred = compiled_step(loss)(net, opt, xb, tb, rng=rng)
         total_loss += nn.loss(pred, tb, loss)
         total_correct += nn.accuracy(pred, tb)
         count += 1
         if on_step is not None:
             on_step(State(net, opt))
     return State(net, opt), total_loss / count, total_correct / count
+
+
+@functools.cache
+def compiled_step(loss: nn.Loss) -> nn.Step:
+    """The compiled training step for `loss`, one per process (it caches its traces)."""
+    return nn.compile_step(loss)
 
 
 def evaluate(net: nn.Network, x: Matrix, t: Matrix, *, loss: nn.Loss = SOFTMAX,
@@ -159,13 +171,13 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
           seed: int, classes: int = 10, loss: nn.Loss = SOFTMAX,
           on_epoch: Callable[[EpochMetrics, State], None] | None = None,
           on_step: Callable[[State], None] | None = None,
-          progress: bool = False) -> tuple[State, list[EpochMetrics]]:
+          progress: bool = False, eager: bool = False) -> tuple[State, list[EpochMetrics]]:
     """`epochs` epochs of mini-batch training, each followed by a test evaluation.
 
     `on_epoch` sees each epoch's metrics and state as soon as they exist (printing,
     checkpoints), `on_step` the state after every step (so an interrupted run can keep
     the latest one); `progress` draws a tqdm bar per epoch on a terminal, when tqdm is
-    installed.
+    installed; `eager` trains without the compiled step (see `train_epoch`).
     """
     rng = np.random.default_rng(seed)
     x, t = Matrix.from_numpy(train_data.x), targets(train_data.y, classes, loss)
@@ -175,7 +187,8 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
         start = time.perf_counter()
         with _Bar(progress, epoch, epochs, x.rows // batch_size, on_step) as step:
             state, train_loss, train_acc = train_epoch(state, x, t, batch_size=batch_size,
-                                                       rng=rng, loss=loss, on_step=step)
+                                                       rng=rng, loss=loss, on_step=step,
+                                                       eager=eager)
         trained = time.perf_counter()
         test_loss, test_acc = evaluate(state.net, x_test, t_test, loss=loss)
         metrics = EpochMetrics(epoch, train_loss, train_acc, test_loss, test_acc,

@@ -46,6 +46,7 @@ from ._pass import pass_ as pass_
 
 # isort: split
 # The training step compiled into one call
+from ._compiled import Step as Step
 from ._compiled import compile_step as compile_step
 
 # isort: split
@@ -137,6 +138,7 @@ __all__ = [
     "Sigmoid",
     "SigmoidBinaryCrossEntropy",
     "SoftmaxCrossEntropy",
+    "Step",
     "Tanh",
     "WeightInit",
     "accuracy",
