@@ -102,6 +102,7 @@ def test_several_results_share_their_common_work() -> None:
     dgamma, dbeta = ta.sum_rows(dy * xhat), ta.sum_rows(dy)
     source = _source(dgamma._node, dbeta._node, xhat._node)
     assert source.count("math.tanh(") == 1  # computed once into xhat's output, then read
+    assert source.count("in prange(nchunks)") == 1  # dgamma and dbeta: one pass over dy
     got_dgamma, got_dbeta, got_xhat = ta.compute(dgamma, dbeta, xhat)
     _close(np.asarray(got_dgamma), _reference.evaluate(dgamma._node), 1e-5)
     _close(np.asarray(got_dbeta), _reference.evaluate(dbeta._node), 1e-5)

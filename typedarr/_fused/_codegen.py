@@ -76,13 +76,16 @@ def _copies(graph: Graph) -> list[str]:
 def _nests(graph: Graph) -> list[str]:
     names = count()
     lines: list[str] = []
-    for k in graph.materialised:
+    for group in _groups(graph):
+        for k in group:
+            if graph.target(k).startswith("t"):
+                shape = ", ".join(graph.extents[k])
+                dtype = _scalar.NUMPY_TYPE[graph.instrs[k].dt]
+                lines.append(f"t{k} = np.empty(({shape},), {dtype})")
+        k = group[0]
         ins = graph.instrs[k]
-        if graph.target(k).startswith("t"):
-            shape = ", ".join(graph.extents[k])
-            lines.append(f"t{k} = np.empty(({shape},), {_scalar.NUMPY_TYPE[ins.dt]})")
-        if (ins.op is Form.SUM or ins.op is Form.MAX) and ins.arg == 0:
-            lines += _sum_first(graph, k, names)
+        if _first_axis_reduction(graph, k):
+            lines += _sum_first(graph, group, names)
         elif ins.op is Form.SUM or ins.op is Form.MAX:
             lines += _sum_inner(graph, k, names)
         elif ins.op is Form.MATMUL:
@@ -90,6 +93,44 @@ def _nests(graph: Graph) -> list[str]:
         else:
             lines += _elementwise(graph, k, names)
     return lines
+
+
+def _first_axis_reduction(graph: Graph, k: int) -> bool:
+    ins = graph.instrs[k]
+    return (ins.op is Form.SUM or ins.op is Form.MAX) and ins.arg == 0
+
+
+def _groups(graph: Graph) -> list[list[int]]:
+    """The materialised instructions in order, consecutive reductions over the first axis of
+    same-sized data that do not read each other grouped: one pass computes them all (the
+    gradients of a batchnorm's gamma and beta read `dz` once)."""
+    groups: list[list[int]] = []
+    for k in graph.materialised:
+        last = groups[-1] if groups else []
+        if (last and _first_axis_reduction(graph, k) and _first_axis_reduction(graph, last[0])
+                and graph.extents[graph.instrs[k].src[0]]
+                == graph.extents[graph.instrs[last[0]].src[0]]
+                and not _stored_reads(graph, k) & set(last)):
+            last.append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+def _stored_reads(graph: Graph, k: int) -> set[int]:
+    """The materialised instructions that computing `k` inline reads."""
+    found: set[int] = set()
+    stack, seen = list(graph.instrs[k].src), set()
+    while stack:
+        j = stack.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        if j in graph.materialised:
+            found.add(j)
+        else:
+            stack.extend(graph.instrs[j].src)
+    return found
 
 
 class _Nest:
@@ -201,29 +242,37 @@ def _elementwise(graph: Graph, k: int, names: count[int]) -> list[str]:
     return _loops(heads, nest, 1, [f"{graph.target(k)}[{', '.join(idx)}] = {val}"])
 
 
-def _sum_first(graph: Graph, k: int, names: count[int]) -> list[str]:
-    ins = graph.instrs[k]
-    (x,) = ins.src
-    ext = graph.extents[x]
+def _sum_first(graph: Graph, group: list[int], names: count[int]) -> list[str]:
+    """Reductions over the first axis of same-sized data, in one pass: the first axis split
+    into chunks (a partial result per chunk), the other axes inside, then the partials
+    combined."""
+    k = group[0]
+    ext = graph.extents[graph.instrs[k].src[0]]
     idx = tuple(f"i{k}_{d}" for d in range(len(ext)))
-    c, p, s = f"ch{k}", f"part{k}", f"s{k}"
-    acc = _scalar.NUMPY_TYPE[ins.dt]
+    c, rest, rest_idx = f"ch{k}", ext[1:], idx[1:]
+    at = ", ".join(rest_idx)
     nest = _Nest(graph, k, {i: d + 1 for d, i in enumerate(idx)}, names)
-    val, _ = nest.value(x, idx)
-    rest, rest_idx = ext[1:], idx[1:]
+    setup: list[str] = []
+    folds: list[str] = []
+    tails: list[str] = []
+    for r in group:
+        ins = graph.instrs[r]
+        p, s, acc = f"part{r}", f"s{r}", _scalar.NUMPY_TYPE[ins.dt]
+        val, _ = nest.value(ins.src[0], idx)
+        setup.append(f"{p} = np.full((nchunks, {', '.join(rest)}), "
+                     f"{_start(ins.op, ins.dt)}, {acc})")
+        folds += _fold(ins.op, f"{p}[{c}, {at}]", val)
+        tails += [f"{s} = {p}[0, {at}]", f"for {c} in range(1, nchunks):",
+                  *(_INDENT + line for line in _fold(ins.op, s, f"{p}[{c}, {at}]")),
+                  f"{graph.target(r)}[{at}] = {s}"]
     heads = [f"for {idx[0]} in range(({ext[0]} * {c}) // nchunks, "
              f"({ext[0]} * ({c} + 1)) // nchunks):",
              *(f"for {i} in range({e}):" for i, e in zip(rest_idx, rest, strict=True))]
-    inner = _loops(heads, nest, 1, _fold(ins.op, f"{p}[{c}, {', '.join(rest_idx)}]", val))
+    inner = _loops(heads, nest, 1, folds)
     combine = [f"for {i} in range({e}):" for i, e in zip(rest_idx, rest, strict=True)]
-    at = ", ".join(rest_idx)
-    tail = [f"{s} = {p}[0, {at}]", f"for {c} in range(1, nchunks):",
-            *(_INDENT + line for line in _fold(ins.op, s, f"{p}[{c}, {at}]")),
-            f"{graph.target(k)}[{at}] = {s}"]
-    return [f"{p} = np.full((nchunks, {', '.join(rest)}), {_start(ins.op, ins.dt)}, {acc})",
-            f"for {c} in prange(nchunks):", *(_INDENT + line for line in inner),
+    return [*setup, f"for {c} in prange(nchunks):", *(_INDENT + line for line in inner),
             *(_INDENT * d + h for d, h in enumerate(combine)),
-            *(_INDENT * len(combine) + line for line in tail)]
+            *(_INDENT * len(combine) + line for line in tails)]
 
 
 def _sum_inner(graph: Graph, k: int, names: count[int]) -> list[str]:
@@ -275,7 +324,7 @@ def _fold(op: object, acc: str, val: str) -> list[str]:
 
 def _matmul(graph: Graph, k: int) -> list[str]:
     a, b = (_stored(graph, s) for s in graph.instrs[k].src)
-    return [f"{graph.target(k)}[...] = np.dot({a}, {b})"]
+    return [f"np.dot({a}, {b}, {graph.target(k)})"]  # BLAS writes the stored result
 
 
 def _stored(graph: Graph, k: int) -> str:
