@@ -1,5 +1,6 @@
-"""Seconds per MNIST epoch of seed 000's network: typedarr + nn against PyTorch on the CPU
-and against the same network written by hand in numpy.
+"""Seconds per MNIST epoch of seed 000's network: typedarr + nn (its compiled step, and the
+eager `pass_` + `update`) against PyTorch on the CPU and against the same network written by
+hand in numpy.
 
 Run `python -m benchmarks.epoch` (about two minutes; PyTorch from `pip install
 'typedarr[bench]'`, left out with a note when absent). All train 784-300-50-10 with SGD lr
@@ -32,8 +33,9 @@ Epoch = Callable[[NDArray[np.int64]], object]
 
 
 def typedarr_runner(train_x: NDArray[np.float32], train_y: NDArray[np.int64], *,
-                    batchnorm: bool, batch_size: int) -> Epoch:
-    """A function training typedarr's network for one epoch in the given row order."""
+                    batchnorm: bool, batch_size: int, eager: bool = False) -> Epoch:
+    """A function training typedarr's network for one epoch in the given row order, with
+    the compiled step (`nn.compile_step`) or, `eager`, with `pass_` then `update`."""
     x, t = Matrix.from_numpy(train_x), targets(train_y, 10, SOFTMAX)
     state = [State(seed000_net(batchnorm=batchnorm, seed=0), nn.SGD(lr=0.01))]
 
@@ -41,7 +43,7 @@ def typedarr_runner(train_x: NDArray[np.float32], train_y: NDArray[np.int64], *,
 
     def run(order: NDArray[np.int64]) -> object:
         state[0], loss, _ = train_epoch(state[0], x, t, batch_size=batch_size, rng=rng,
-                                        order=order)
+                                        order=order, eager=eager)
         return loss
 
     return run
@@ -61,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "typedarr, no batchnorm": typedarr_runner(mnist.train_x, mnist.train_y,
                                                   batchnorm=False, batch_size=args.batch_size),
     }
+    for bn, name in ((True, "typedarr eager, batchnorm"), (False, "typedarr eager, no batchnorm")):
+        contenders[name] = typedarr_runner(mnist.train_x, mnist.train_y, batchnorm=bn,
+                                           batch_size=args.batch_size, eager=True)
     for bn, name in ((True, "numpy by hand, batchnorm"), (False, "numpy by hand, no batchnorm")):
         contenders[name] = numpy_mnist.epoch_runner(seed000_net(batchnorm=bn, seed=0),
                                                     mnist.train_x, mnist.train_y,
@@ -92,10 +97,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("|---|---:|---:|")
     for name, t in median.items():
         ours = median[name.replace(name.split(",")[0], "typedarr")]
-        ratio = "" if name.startswith("typedarr") else f"{ours / t:.2f}x"
+        ratio = "" if name.startswith("typedarr,") else f"{ours / t:.2f}x"
         print(f"| {name} | {t:.2f} | {ratio} |")
     print()
-    for who in ("typedarr", "numpy by hand", "PyTorch"):
+    for who in ("typedarr", "typedarr eager", "numpy by hand", "PyTorch"):
         if f"{who}, batchnorm" in median:
             overhead = median[f"{who}, batchnorm"] / median[f"{who}, no batchnorm"] - 1
             print(f"batchnorm adds {100 * overhead:+.0f}% to a {who} epoch")

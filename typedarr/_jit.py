@@ -90,7 +90,7 @@ class Jitted(Generic[P, T]):
                 if compiled is None:
                     compiled = self._compiled[key] = self._trace(args, kwargs, arrays,
                                                                  generators)
-        inputs = [a._values() for a in arrays]
+        inputs = [_contiguous(a._values()) for a in arrays]
         inputs += [np.empty(0)] * (compiled.ninputs - len(inputs))
         for slot, d in compiled.draws:
             inputs[slot] = _construct.draw(d.kind, d.shape, generators[d.generator], d.params,
@@ -123,6 +123,11 @@ class Jitted(Generic[P, T]):
         return _Compiled(_compute.compile_program(roots, tuple(trace.inputs), strategy),
                          tuple(trace.draws), len(trace.inputs),
                          _results(tree, iter(where), iter(outputs)))
+
+
+def _contiguous(a: Array) -> Array:
+    """`a`, or a C-contiguous copy where BLAS could not read it (a strided view)."""
+    return a if a.flags.c_contiguous or a.flags.f_contiguous else np.ascontiguousarray(a)
 
 
 def _flatten(x: Any, arrays: list[_Array], generators: list[np.random.Generator],

@@ -17,8 +17,8 @@ this is numpy's own order for `sum(axis=0)`, so the result is bitwise the refere
 over the last axis accumulates each output element in float64: numpy sums a contiguous row
 pairwise, and a float32 chain would be less accurate than the reference. A sum over a middle
 axis accumulates into its output in the node's dtype, as numpy adds slices in order.
-Products call `np.dot` (BLAS through numba) on stored operands; a transposed leaf is read as
-a view.
+Products call `np.dot` (BLAS through numba) on stored operands; a transposed operand is read
+as a view of the stored one.
 """
 
 from __future__ import annotations
@@ -331,6 +331,6 @@ def _stored(graph: Graph, k: int) -> str:
     ins = graph.instrs[k]
     if ins.op is Form.LEAF:
         return f"a{ins.arg}"
-    if ins.op is Form.PERMUTE and k not in graph.materialised:  # a transposed leaf
-        return f"a{graph.instrs[ins.src[0]].arg}.T"
+    if ins.op is Form.PERMUTE and k not in graph.materialised:  # a transposed operand
+        return _stored(graph, ins.src[0]) + ".T"
     return graph.target(k)

@@ -73,9 +73,15 @@ def _materialised(program: Program) -> tuple[int, ...]:
     for k, ins in enumerate(instrs):
         if ins.op in stored and ins.op is not Form.LEAF:
             chosen.add(k)
-        if ins.op is Form.EXPAND or ins.op is Form.MATMUL:
+        if ins.op is Form.EXPAND:
+            (s,) = ins.src
+            if instrs[s].op not in stored:
+                chosen.add(s)
+        if ins.op is Form.MATMUL:
             for s in ins.src:
-                if instrs[s].op not in stored and not _transposed_stored(instrs, s):
+                if _transposed(instrs, s):  # BLAS reads the stored operand transposed
+                    s = instrs[s].src[0]
+                if instrs[s].op is not Form.LEAF:
                     chosen.add(s)
     size = [0] * len(instrs)  # operations inline in each instruction's element expression
     for k, ins in enumerate(instrs):
@@ -88,7 +94,6 @@ def _materialised(program: Program) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
-def _transposed_stored(instrs: tuple[Instr, ...], k: int) -> bool:
-    """A transposed LEAF: a product reads it as a view, nothing to store."""
-    ins = instrs[k]
-    return ins.op is Form.PERMUTE and ins.arg == (1, 0) and instrs[ins.src[0]].op is Form.LEAF
+def _transposed(instrs: tuple[Instr, ...], k: int) -> bool:
+    """A transpose a product reads as a view of its stored operand: nothing to copy."""
+    return instrs[k].op is Form.PERMUTE and instrs[k].arg == (1, 0)
