@@ -192,3 +192,25 @@ def test_the_reference_engine_computes_several_roots_too(monkeypatch: pytest.Mon
     a, b = ta.compute(x * 2.0, ta.sum_rows(x))
     np.testing.assert_array_equal(np.asarray(a), np.asarray(x) * 2)
     np.testing.assert_allclose(np.asarray(b), np.asarray(x).sum(0), rtol=1e-6)
+
+
+# Recycled result buffers ----------------------------------------------------------------------
+
+
+def test_a_large_result_reuses_the_memory_of_a_freed_one() -> None:
+    from typedarr import _pool
+
+    x = ta.Matrix.random_normal(600, 500, seed=10)  # 1.2 MB results: pooled
+    first = ta.compute(x * 2.0 + 1.0)
+    address = np.asarray(first).ctypes.data
+    view = np.asarray(first)[::2]  # a view keeps the memory in use
+    del first
+    second = ta.compute(x * 3.0)
+    second_address = np.asarray(second).ctypes.data
+    assert second_address != address
+    np.testing.assert_array_equal(view, np.asarray(x)[::2] * 2.0 + 1.0)
+    del view, second
+    third = ta.compute(x * 4.0 - 1.0)
+    np.testing.assert_allclose(np.asarray(third), np.asarray(x) * 4.0 - 1.0, rtol=1e-6)
+    assert np.asarray(third).ctypes.data in {address, second_address}  # a freed block
+    assert _pool.held() <= _pool.MAX_BYTES

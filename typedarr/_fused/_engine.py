@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numba  # after the environment it must see (ruff allows code before imports here)
 import numpy as np
 
-from .. import _reference
+from .. import _pool, _reference
 from .._expr import Form, Node, leaf, postorder, with_src
 from .._strategy import Par, Strategy
 from ._cache import kernel_for
@@ -71,7 +71,7 @@ def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, .
 
 def _run(plan: Plan, roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     kernel = kernel_for(plan.program)
-    outs = tuple(np.empty(r.shape, r.dtype) for r in roots)
+    outs = tuple(_pool.empty(r.shape, r.dtype) for r in roots)
     if strategy is Par and plan.work >= PAR_THRESHOLD:
         with _par_lock:
             kernel.par(*outs, *plan.leaves, plan.consts, plan.dims, numba.get_num_threads())
@@ -115,7 +115,7 @@ def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy:
     lock = _par_lock if par else contextlib.nullcontext()
 
     def call(arrays: list[Array]) -> list[Array]:
-        outs = [np.empty(shape, dtype) for shape, dtype in shapes]
+        outs = [_pool.empty(shape, dtype) for shape, dtype in shapes]
         with lock:
             run(*outs, *arrays, *captured, consts, dims, nchunks)
         for out in outs:
