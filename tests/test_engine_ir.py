@@ -213,4 +213,4 @@ def test_a_large_result_reuses_the_memory_of_a_freed_one() -> None:
     third = ta.compute(x * 4.0 - 1.0)
     np.testing.assert_allclose(np.asarray(third), np.asarray(x) * 4.0 - 1.0, rtol=1e-6)
     assert np.asarray(third).ctypes.data in {address, second_address}  # a freed block
-    assert _pool.held() <= _pool.MAX_BYTES
+    assert _pool.kept() <= _pool.MAX_BYTES

@@ -3,18 +3,19 @@ reuses its memory instead of fresh pages.
 
 Fresh memory of a large allocation arrives unmapped, and the first write to each page costs
 a page fault: on a memory-bound kernel that is a large share of the time. So a result of at
-least `MIN_BYTES` is carved from a recycled block when one of its size is free, and its block
-goes back to the pool when the result (and every view of it) is garbage: a finaliser on the
-array returns it. The pool holds at most `MAX_BYTES` of free blocks (oldest dropped first),
-so it never keeps more memory than a few results' worth. Small results are plain `np.empty`:
-the allocator already recycles them, and a finaliser would cost more than it saves.
+least `MIN_BYTES` is carved from a block the pool keeps; a block is free again when nothing
+but the pool refers to it. Every array that shares a block's memory, a view of a view
+included, holds the block itself as its numpy `base`, so the block's reference count says
+exactly whether any of them is alive (this is CPython's reference counting, which typedarr
+relies on here; an array whose memory is still in use is never handed out twice). The pool
+keeps at most `MAX_BYTES` of blocks; beyond that, results are plain `np.empty`. Small results
+are always plain `np.empty`: the allocator already recycles them.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
-import weakref
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,8 @@ Array = np.ndarray[Any, np.dtype[Any]]
 MIN_BYTES = 1 << 20
 MAX_BYTES = 256 << 20
 
-_free: OrderedDict[int, list[Array]] = OrderedDict()  # block size -> free blocks (uint8)
-_held = [0]
+_blocks: dict[int, list[Array]] = {}  # block size -> blocks (uint8), in use or free
+_kept = [0]
 _lock = threading.Lock()
 
 
@@ -35,32 +36,24 @@ def empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
     with _lock:
-        blocks = _free.get(nbytes)
-        block = blocks.pop() if blocks else None
-        if block is not None:
-            _held[0] -= nbytes
-            if not blocks:
-                del _free[nbytes]
-    if block is None:
-        block = np.empty(nbytes, np.uint8)
-    out: Array = block.view(dtype).reshape(shape)
-    weakref.finalize(out, _give_back, block)
+        block = _free_block(nbytes)
+        if block is None:
+            block = np.empty(nbytes, np.uint8)
+            if _kept[0] + nbytes <= MAX_BYTES:
+                _blocks.setdefault(nbytes, []).append(block)
+                _kept[0] += nbytes
+        out: Array = block.view(dtype).reshape(shape)
     return out
 
 
-def _give_back(block: Array) -> None:
-    with _lock:
-        _free.setdefault(block.nbytes, []).append(block)
-        _free.move_to_end(block.nbytes)
-        _held[0] += block.nbytes
-        while _held[0] > MAX_BYTES and _free:
-            size, blocks = next(iter(_free.items()))
-            blocks.pop(0)
-            _held[0] -= size
-            if not blocks:
-                del _free[size]
+def _free_block(nbytes: int) -> Array | None:
+    for block in _blocks.get(nbytes, ()):
+        # Referred to by the list, the loop variable and getrefcount's argument: nothing else.
+        if sys.getrefcount(block) <= 3:
+            return block
+    return None
 
 
-def held() -> int:
-    """Bytes of free blocks the pool holds now."""
-    return _held[0]
+def kept() -> int:
+    """Bytes of blocks the pool keeps (in use or free)."""
+    return _kept[0]
