@@ -27,7 +27,7 @@ from itertools import count
 
 from .._expr import BinaryOp, Form, UnaryOp
 from . import _scalar
-from ._graph import Graph, analyse
+from ._graph import Graph, analyse, scratch
 from ._plan import Program
 
 _INDENT = "    "
@@ -41,12 +41,15 @@ def generate(program: Program) -> str:
 
     Both take `(out0, ..., a0, a1, ..., consts, dims, nchunks)`: the result arrays, the leaf
     arrays, the constant values (float64), the sizes of the broadcasts and the number of
-    chunks a reduction over the first axis is split into.
+    chunks a reduction over the first axis is split into; then, for a `scratch` program, its
+    temporaries (`_graph.scratch`), which it otherwise allocates itself.
     """
     graph = analyse(program)
     nleaves = sum(1 for ins in program.instrs if ins.op is Form.LEAF)
+    temps = [f"{kind}{k}" for kind, k in scratch(graph)] if program.scratch else []
     params = ", ".join([*(f"out{i}" for i in range(len(program.outputs))),
-                        *(f"a{i}" for i in range(nleaves)), "consts", "dims", "nchunks"])
+                        *(f"a{i}" for i in range(nleaves)), "consts", "dims", "nchunks",
+                        *temps])
     body = [*_preamble(graph), *_nests(graph), *_copies(graph)]
     lines = ['"""A typedarr fused kernel, generated from its program: do not edit."""', "",
              "import math", "", "import numba", "import numpy as np",
@@ -78,7 +81,7 @@ def _nests(graph: Graph) -> list[str]:
     lines: list[str] = []
     for group in _groups(graph):
         for k in group:
-            if graph.target(k).startswith("t"):
+            if graph.target(k).startswith("t") and not graph.scratch:
                 shape = ", ".join(graph.extents[k])
                 dtype = _scalar.NUMPY_TYPE[graph.instrs[k].dt]
                 lines.append(f"t{k} = np.empty(({shape},), {dtype})")
@@ -259,7 +262,8 @@ def _sum_first(graph: Graph, group: list[int], names: count[int]) -> list[str]:
         ins = graph.instrs[r]
         p, s, acc = f"part{r}", f"s{r}", _scalar.NUMPY_TYPE[ins.dt]
         val, _ = nest.value(ins.src[0], idx)
-        setup.append(f"{p} = np.full((nchunks, {', '.join(rest)}), "
+        setup.append(f"{p}.fill({_start(ins.op, ins.dt)})" if graph.scratch else
+                     f"{p} = np.full((nchunks, {', '.join(rest)}), "
                      f"{_start(ins.op, ins.dt)}, {acc})")
         folds += _fold(ins.op, f"{p}[{c}, {at}]", val)
         tails += [f"{s} = {p}[0, {at}]", f"for {c} in range(1, nchunks):",

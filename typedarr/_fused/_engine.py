@@ -8,7 +8,6 @@ in numpy.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from .. import _pool, _reference
 from .._expr import Form, Node, leaf, postorder, with_src
 from .._strategy import Par, Strategy
 from ._cache import kernel_for
+from ._graph import analyse, scratch
 from ._plan import Plan, Unfusable, make_plan
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -102,9 +102,13 @@ def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
 def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
                     ) -> Callable[[list[Array]], list[Array]]:
     """One kernel computing `roots` from the arrays of `inputs` (a traced function's INPUT
-    nodes), as a function of those arrays: what `typedarr.jit` calls."""
+    nodes), as a function of those arrays: what `typedarr.jit` calls.
+
+    The kernel's temporaries are allocated once here and reused by every call (a lock makes
+    calls from several threads take turns with them); its results are fresh each call.
+    """
     try:
-        plan = make_plan(roots, inputs)
+        plan = make_plan(roots, inputs, scratch=True)
     except Unfusable:
         return _reference.program(roots, inputs)
     kernel = kernel_for(plan.program)
@@ -112,15 +116,18 @@ def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy:
     run, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
     shapes = [(r.shape, r.dtype) for r in roots]
     captured, consts, dims = plan.leaves, plan.consts, plan.dims
-    lock = _par_lock if par else contextlib.nullcontext()
+    instrs = plan.program.instrs
+    temps = [np.empty(plan.shapes[k] if kind == "t" else (nchunks, *plan.shapes[k]),
+                      np.float32 if instrs[k].dt == "f" else np.float64)
+             for kind, k in scratch(analyse(plan.program))]
+    lock = _par_lock if par else threading.Lock()
 
     def call(arrays: list[Array]) -> list[Array]:
         outs = [_pool.empty(shape, dtype) for shape, dtype in shapes]
         with lock:
-            run(*outs, *arrays, *captured, consts, dims, nchunks)
+            run(*outs, *arrays, *captured, consts, dims, nchunks, *temps)
         for out in outs:
             out.flags.writeable = False
         return outs
 
     return call
-

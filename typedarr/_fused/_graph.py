@@ -28,6 +28,7 @@ class Graph:
     extents: tuple[tuple[str, ...], ...]
     materialised: tuple[int, ...]  # in dependency order
     outputs: tuple[int, ...]
+    scratch: bool  # temporaries are the kernel's arguments
 
     def target(self, k: int) -> str:
         """The array a materialised instruction is written to (its first output, if any)."""
@@ -42,7 +43,8 @@ def analyse(program: Program) -> Graph:
     extents: list[tuple[str, ...]] = []
     for ins in instrs:
         extents.append(_extents(ins, [extents[s] for s in ins.src]))
-    return Graph(instrs, tuple(extents), _materialised(program), program.outputs)
+    return Graph(instrs, tuple(extents), _materialised(program), program.outputs,
+                 program.scratch)
 
 
 def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
@@ -97,3 +99,17 @@ def _materialised(program: Program) -> tuple[int, ...]:
 def _transposed(instrs: tuple[Instr, ...], k: int) -> bool:
     """A transpose a product reads as a view of its stored operand: nothing to copy."""
     return instrs[k].op is Form.PERMUTE and instrs[k].arg == (1, 0)
+
+
+def scratch(graph: Graph) -> list[tuple[str, int]]:
+    """The temporaries of a kernel, in its parameter order: `("t", k)` holds materialised
+    instruction `k` (its node's shape), `("part", k)` the per-chunk partial results of a
+    reduction `k` over the first axis (`(nchunks, *shape of k)`)."""
+    out: list[tuple[str, int]] = []
+    for k in graph.materialised:
+        ins = graph.instrs[k]
+        if k not in graph.outputs:
+            out.append(("t", k))
+        if ins.op in (Form.SUM, Form.MAX) and ins.arg == 0:
+            out.append(("part", k))
+    return out

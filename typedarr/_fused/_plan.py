@@ -56,17 +56,23 @@ class Instr:
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """A kernel's structure: its instructions and which of them it writes out."""
+    """A kernel's structure: its instructions and which of them it writes out.
+
+    `scratch`: the kernel takes its temporaries as arguments instead of allocating them, so
+    a compiled function can keep them from call to call.
+    """
 
     instrs: tuple[Instr, ...]
     outputs: tuple[int, ...]
+    scratch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What a kernel call needs: the structure to look the kernel up by, and its arguments.
 
-    `work` is the element count of the largest node, the size `Par` is decided on.
+    `work` is the element count of the largest node, the size `Par` is decided on;
+    `shapes` the shape of each instruction's node.
     """
 
     program: Program
@@ -74,13 +80,16 @@ class Plan:
     consts: Array
     dims: Array
     work: int
+    shapes: tuple[tuple[int, ...], ...]
 
 
-def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = ()) -> Plan:
+def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: bool = False
+              ) -> Plan:
     """The program and the arguments of the graph of `roots` (none of them a LEAF).
 
     `inputs` are the INPUT nodes of a traced function: the kernel's first array arguments,
     in order, whether the roots read them or not; `Plan.leaves` are the arrays that follow.
+    `scratch` asks for a kernel taking its temporaries as arguments (`Program.scratch`).
 
     Raises Unfusable for graphs the fused kernels do not cover.
     """
@@ -88,11 +97,13 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = ()) -> Plan:
     position: dict[int, int] = {}
     data_position: dict[int, int] = {}  # two LEAF nodes over one array are one input
     leaves: list[Array] = []
+    shapes: list[tuple[int, ...]] = []
     for node in inputs:
         dt = _CHARS.get(node.dtype)
         if dt is None:
             raise Unfusable(f"dtype {node.dtype}")
         instrs.append(Instr(Form.LEAF, dt, node.arg, (), len(node.shape)))
+        shapes.append(node.shape)
         position[id(node)] = len(instrs) - 1
     consts: list[float] = []
     dims: list[int] = []
@@ -132,10 +143,11 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = ()) -> Plan:
             if b.op is Form.CONST and b.arg in SPECIAL_EXPONENTS:
                 arg, src = float(b.arg), src[:1]
         instrs.append(Instr(op, dt, arg, src, rank))
+        shapes.append(node.shape)
         position[id(node)] = len(instrs) - 1
         if op is Form.LEAF:
             data_position[id(node.arg)] = len(instrs) - 1
     outputs = tuple(position[id(r)] for r in roots)
-    return Plan(Program(tuple(instrs), outputs), tuple(leaves),
+    return Plan(Program(tuple(instrs), outputs, scratch), tuple(leaves),
                 np.array(consts, np.float64) if consts else _NO_FLOATS,
-                np.array(dims, np.int64) if dims else _NO_INTS, work)
+                np.array(dims, np.int64) if dims else _NO_INTS, work, tuple(shapes))
