@@ -13,6 +13,7 @@ from ._broadcast import colsLike as colsLike
 from ._broadcast import rows_like as rows_like
 from ._broadcast import rowsLike as rowsLike
 from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
+from ._compute import KernelCacheWarning as KernelCacheWarning
 
 # Strategies and errors
 from ._errors import DTypeError as DTypeError
@@ -56,6 +57,7 @@ __all__ = [
     "DTypeError",
     "DVector",
     "FusionUnavailableWarning",
+    "KernelCacheWarning",
     "Matrix",
     "MatrixLike",
     "Par",
