@@ -249,11 +249,15 @@ def _garbage(path: Path) -> None:
     path.write_bytes(os.urandom(200))
 
 
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
 DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
     "a flipped byte in the module": (".py", _flip_middle_byte),
     "a truncated index": (".nbi", _truncate),
     "a garbage index": (".nbi", _garbage),
-    "an empty index": (".nbi", lambda p: p.write_bytes(b"")),
+    "an empty index": (".nbi", _empty),
     "a truncated data file": (".nbc", _truncate),
     "a flipped byte in the data file": (".nbc", _flip_middle_byte),
     "a garbage data file": (".nbc", _garbage),
