@@ -13,6 +13,9 @@ therefore accepts a directory only when nobody else can write it or swap it:
 - the levels typedarr creates (the directory itself, missing parents, `__pycache__`) are
   created 0700.
 
+These are POSIX checks; on Windows, where access is governed by ACLs and the default
+directory is in the user's private profile, the configured directory is used as it is.
+
 The directory is bounded: after a new kernel is written, the least recently used kernels
 (the module's access time, set on every use) are removed with numba's files until the
 directory holds at most `TYPEDARR_CACHE_MAX_MB` megabytes (default `DEFAULT_MAX_MB`).
@@ -82,6 +85,9 @@ def private_directory(path: Path) -> Path:
     if not os.path.lexists(path):
         _make_parents(path.parent)
         _make(path)
+    if not hasattr(os, "geteuid"):  # Windows: access is ACLs, the user's profile is private
+        _make(path / "__pycache__")
+        return path
     real_parent = _resolve(path.parent, 0)
     _check_own(real_parent / path.name)
     pycache = real_parent / path.name / "__pycache__"

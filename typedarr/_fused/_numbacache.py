@@ -10,8 +10,9 @@ load in any way, is deleted with the rest of its entry and the variant is compil
 (one `KernelCacheWarning` per process); a file that cannot be written costs the disk cache,
 not the compute.
 
-This leans on numba's cache classes (`numba.core.caching`, stable since numba 0.4x): the
-locator, the cache implementation and the index/data file pair are subclassed, not copied.
+This leans on numba's cache classes (`numba.core.caching`, the same from numba 0.60 to 0.68):
+the locator, the implementation and the index/data file pair are subclassed, not copied;
+`tests/test_fusion.py` checks that a second process loads what the first compiled.
 """
 
 from __future__ import annotations
