@@ -20,17 +20,16 @@ no file: there is no shared fallback directory. Inside a trusted directory nothi
 on faith either: a module file must hold exactly its source (its name is the hash of it),
 numba's files end in a digest of their content, and a damaged entry is removed, compiled
 again and replaced (one warning). The directory is bounded (`TYPEDARR_CACHE_MAX_MB`, least
-recently used kernels evicted), and so is the table in memory (`MAX_KERNELS_IN_MEMORY`).
+recently used kernels evicted), and so is the table in memory (`MAX_KERNELS_IN_MEMORY`,
+oldest first).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sys
 import threading
 import types
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,9 @@ from ._plan import Key
 
 # A structure's kernel costs a fraction of a megabyte of process memory once loaded, more
 # while numba compiles it; a program that builds ever new structures (a loop that grows an
-# expression) must not keep them all. An evicted kernel is loaded from disk when needed again.
+# expression) must not keep them all. The oldest kernel goes first: keeping recency on every
+# look-up would cost each compute more than reloading an evicted kernel from disk (a few
+# milliseconds, once per MAX_KERNELS_IN_MEMORY new structures) costs.
 MAX_KERNELS_IN_MEMORY = 256
 
 
@@ -69,7 +70,7 @@ class CacheStats:
     loaded: int
 
 
-_kernels: OrderedDict[Key, Kernel] = OrderedDict()  # least recently used first
+_kernels: dict[Key, Kernel] = {}  # oldest first
 _lock = threading.Lock()
 _retired = [0, 0, 0]  # structures, compiled, loaded: the counts of evicted kernels
 
@@ -80,17 +81,14 @@ def kernel_for(key: Key) -> Kernel:
     The table only ever holds complete kernels: an interrupted load leaves no entry.
     """
     found = _kernels.get(key)
-    if found is not None:
-        with contextlib.suppress(KeyError):  # evicted by another thread meanwhile
-            _kernels.move_to_end(key)
-        return found
-    with _lock:
-        found = _kernels.get(key)
-        if found is None:
-            found = _load(key)
-            _kernels[key] = found
-            while len(_kernels) > MAX_KERNELS_IN_MEMORY:
-                _retire(_kernels.popitem(last=False)[1])
+    if found is None:
+        with _lock:
+            found = _kernels.get(key)
+            if found is None:
+                found = _load(key)
+                _kernels[key] = found
+                while len(_kernels) > MAX_KERNELS_IN_MEMORY:
+                    _retire(_kernels.pop(next(iter(_kernels))))
     return found
 
 

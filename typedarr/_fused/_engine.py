@@ -28,7 +28,7 @@ from ._plan import Unfusable, make_plan
 # Below this many elements in the largest node, `Par` runs the sequential variant: waking
 # the threads costs more than they give. Measured by `python -m benchmarks.fusion` (its
 # threshold sweep).
-PAR_THRESHOLD = 1 << 20
+PAR_THRESHOLD = 1 << 21
 
 # From this many elements (and for a variant's first call, which compiles it) the kernel runs
 # in a worker thread while the main thread waits in a way Ctrl-C interrupts: a kernel cannot
@@ -69,16 +69,18 @@ def evaluate(node: Node, strategy: Strategy) -> np.ndarray[Any, np.dtype[Any]]:
     else:
         kernel = kernel_for(plan.key)
         out = np.empty(node.shape, node.dtype)
-        parallel = strategy is Par and plan.work >= PAR_THRESHOLD
-        variant = kernel.par if parallel else kernel.seq
-        args = (out, *plan.leaves, plan.consts, plan.dims,
-                numba.get_num_threads() if parallel else 1)
-        call, call_args = (_call_parallel, (variant, *args)) if parallel else (variant, args)
+        if strategy is Par and plan.work >= PAR_THRESHOLD:
+            variant, call = kernel.par, _call_parallel
+            args = (kernel.par, out, *plan.leaves, plan.consts, plan.dims,
+                    numba.get_num_threads())
+        else:
+            variant = call = kernel.seq
+            args = (out, *plan.leaves, plan.consts, plan.dims, 1)
         if ((plan.work >= BACKGROUND_WORK or not variant.overloads)
                 and threading.current_thread() is threading.main_thread()):
-            _in_background(call, *call_args)
+            _in_background(call, *args)
         else:
-            call(*call_args)
+            call(*args)
     out.flags.writeable = False
     return out
 
