@@ -196,3 +196,39 @@ def test_ctrl_c_while_the_engine_loads_leaves_it_loadable(module: str, tmp_path:
                           env=_env(tmp_path), text=True, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "interrupted\n"
+
+
+_DURING_LOAD = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    import typedarr as ta
+    from typedarr._fused import _cache, _cachedir, _numbacache
+    owner, name = {"generate": (_cache, "generate"), "evict": (_cachedir, "evict"),
+                   "enable": (_numbacache, "enable")}[sys.argv[1]]
+    original = getattr(owner, name)
+
+    def interrupted(*args, **kwargs):
+        setattr(owner, name, original)
+        result = original(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C just as this step ends
+        return result
+
+    setattr(owner, name, interrupted)
+    x = ta.Matrix.random_normal(5, 4, seed=4)
+    try:
+        ta.compute(ta.exp(x) * 3.0)
+        print("finished")
+    except KeyboardInterrupt:
+        print("interrupted", len(_cache._kernels))
+    got = np.asarray(ta.compute(ta.exp(x) * 3.0))
+    assert np.allclose(got, np.exp(np.asarray(x)) * 3.0)
+""")
+
+
+@pytest.mark.parametrize("step", ["generate", "evict", "enable"])
+def test_ctrl_c_while_a_kernel_is_made_leaves_no_half_made_kernel(step: str,
+                                                                   tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _DURING_LOAD, step], env=_env(tmp_path),
+                          text=True, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "interrupted 0\n"
