@@ -63,7 +63,7 @@ def run_child(cache: Path | str, *, plan: str = "0", table: int = 256,
               env: dict[str, str] | None = None) -> dict[str, Any]:
     """Compute the structures `plan` names in a new process; check their values."""
     full_env = {**os.environ, "TYPEDARR_CACHE_DIR": str(cache), "TYPEDARR_ENGINE": "fused",
-                **(env or {})}
+                "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})}
     done = subprocess.run([sys.executable, "-c", _CHILD, str(table), plan], env=full_env,
                           text=True, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
