@@ -53,6 +53,7 @@ from ._reduce import var as var
 # isort: split
 # Strategies, errors and warnings
 from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
+from ._compute import KernelCacheWarning as KernelCacheWarning
 from ._errors import DTypeError as DTypeError
 from ._errors import ShapeError as ShapeError
 from ._errors import TraceError as TraceError
@@ -68,6 +69,7 @@ __all__ = [
     "DVector",
     "FusionUnavailableWarning",
     "Jitted",
+    "KernelCacheWarning",
     "Matrix",
     "MatrixLike",
     "Par",

@@ -2,16 +2,20 @@
 
 The fused engine (`_fused`, numba) computes a whole expression in one compiled kernel; the
 reference evaluator (`_reference`, plain numpy) defines what every node means and is used
-when numba cannot be imported, with one `FusionUnavailableWarning`. Set
-`TYPEDARR_ENGINE=reference` (or `fused`, the default) before the first compute to choose.
+when numba cannot be imported, with one `FusionUnavailableWarning`. `KernelCacheWarning` is
+the fused engine's one warning about its disk cache (refused or damaged, see
+`_fused._cache`). Set `TYPEDARR_ENGINE=reference` (or `fused`, the default) before the first
+compute to choose.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +42,12 @@ class Engine:
 class FusionUnavailableWarning(RuntimeWarning):
     """numba could not be imported: delayed arrays are computed by the plain-numpy reference
     evaluator, which is correct but allocates a temporary per operation."""
+
+
+class KernelCacheWarning(RuntimeWarning):
+    """The fused engine's disk cache of compiled kernels was refused or found damaged: the
+    kernels are compiled again (and the damaged entry replaced), so results are unaffected,
+    only the time a compile takes is spent again."""
 
 
 # The engine, chosen on the first compute (numba's import is paid only then): empty until
@@ -104,7 +114,8 @@ def _choose() -> Engine:
 
 def _fused_engine() -> Engine:
     try:
-        from ._fused import compile_program, evaluate_many
+        with _interrupts_held():
+            from ._fused import compile_program, evaluate_many
     except ImportError as err:
         warnings.warn(FusionUnavailableWarning(
             f"typedarr's fused engine needs numba, which failed to import ({err}); delayed "
@@ -126,3 +137,26 @@ def _load_engine(name: str) -> Engine:
     if load is None:
         raise ValueError(f"TYPEDARR_ENGINE must be one of {sorted(_ENGINES)}, not {name!r}")
     return load()
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives during the block and raise it when the block ends.
+
+    An import that Ctrl-C stops halfway leaves numba's submodules registered but unattached,
+    and every later import fails; numba's import takes well under a second, so holding the
+    interrupt that long is the lesser harm. Only Python's own handler, in the main thread, is
+    replaced: a handler the program installed is left alone.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if held:
+        raise KeyboardInterrupt

@@ -4,36 +4,54 @@ numba caches only functions defined in a real source file, so each structure's k
 source is written to a module file named by the hash of that source (so two versions of
 typedarr sharing a directory never overwrite each other's kernels), in the kernel
 directory (`$TYPEDARR_CACHE_DIR`, else `$XDG_CACHE_HOME/typedarr/kernels`, else
-`~/.cache/typedarr/kernels`), and imported; `cache=True` then keeps numba's machine code
-beside it, so a second process loads instead of compiling. A module file is published
-atomically and never rewritten (a hard link of a finished temporary file, first writer
-wins), so concurrent processes compiling the same kernel both succeed, and numba's cache
-entries, which are stamped with the file's modification time, stay valid.
+`~/.cache/typedarr/kernels`), and executed from the source in memory; numba's machine code
+is kept beside it (`_numbacache`), so a second process loads instead of compiling. A module
+file is published with `atomic_writer` and never rewritten while intact (a hard link of a
+finished temporary file: first writer wins), so concurrent processes compiling the same
+kernel both succeed, and numba's entries, stamped with the file, stay valid.
+
+What the cache trusts: numba unpickles its cache files, so whoever can write the kernel
+directory could run code in every process that computes. typedarr uses a directory only if
+it and its `__pycache__` are real directories owned by the current user that nobody else can
+write, reached through directories and links that only the user or root control
+(`_cachedir` says exactly what is checked); it creates its directories 0700. Otherwise it
+warns once (`KernelCacheWarning`) and compiles in memory for the process, reading and writing
+no file: there is no shared fallback directory. Inside a trusted directory nothing is taken
+on faith either: a module file must hold exactly its source (its name is the hash of it),
+numba's files end in a digest of their content, and a damaged entry is removed, compiled
+again and replaced (one warning). The directory is bounded (`TYPEDARR_CACHE_MAX_MB`, least
+recently used kernels evicted), and so is the table in memory (`MAX_KERNELS_IN_MEMORY`,
+oldest first).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import os
 import sys
-import tempfile
 import threading
-import uuid
+import types
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from .._atomic import atomic_writer
+from . import _cachedir, _numbacache
+from ._cachedir import kernel_dir as kernel_dir
 from ._codegen import generate
 from ._plan import Program as Key
+
+# A structure's kernel costs a fraction of a megabyte of process memory once loaded, more
+# while numba compiles it; a program that builds ever new structures (a loop that grows an
+# expression) must not keep them all. The oldest kernel goes first: keeping recency on every
+# look-up would cost each compute more than reloading an evicted kernel from disk (a few
+# milliseconds, once per MAX_KERNELS_IN_MEMORY new structures) costs.
+MAX_KERNELS_IN_MEMORY = 256
 
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
     """The two compiled variants of one structure (each compiled on its first call)."""
 
-    name: str
     seq: Any  # numba dispatchers: typed as Any, numba has no type information
     par: Any
 
@@ -42,9 +60,9 @@ class Kernel:
 class CacheStats:
     """What the engine has done in this process.
 
-    `structures`: kernels created (one per structural key); `compiled`: variants compiled
-    by numba (a variant compiles once per combination of argument types and layouts);
-    `loaded`: variants loaded from numba's disk cache instead.
+    `structures`: kernels created (one per structural key, again if evicted and needed
+    again); `compiled`: variants compiled by numba (a variant compiles once per combination
+    of argument types and layouts); `loaded`: variants loaded from numba's disk cache instead.
     """
 
     structures: int
@@ -52,90 +70,98 @@ class CacheStats:
     loaded: int
 
 
-_kernels: dict[Key, Kernel] = {}
+_kernels: dict[Key, Kernel] = {}  # oldest first
 _lock = threading.Lock()
+_retired = [0, 0, 0]  # structures, compiled, loaded: the counts of evicted kernels
 
 
 def kernel_for(key: Key) -> Kernel:
-    """The kernel of the structure `key`, generating and importing it on first use."""
+    """The kernel of the structure `key`, generating and importing it on first use.
+
+    The table only ever holds complete kernels: an interrupted load leaves no entry.
+    """
     found = _kernels.get(key)
     if found is None:
         with _lock:
             found = _kernels.get(key)
             if found is None:
-                found = _kernels[key] = _load(key)
+                found = _load(key)
+                _kernels[key] = found
+                while len(_kernels) > MAX_KERNELS_IN_MEMORY:
+                    _retire(_kernels.pop(next(iter(_kernels))))
     return found
 
 
 def stats() -> CacheStats:
     """Counts of kernels created, compiled and loaded in this process so far."""
-    kernels = list(_kernels.values())
+    with _lock:
+        kernels = list(_kernels.values())
+        structures, compiled, loaded = _retired
     variants = [v for k in kernels for v in (k.seq, k.par)]
-    return CacheStats(len(kernels), sum(sum(v.stats.cache_misses.values()) for v in variants),
-                      sum(sum(v.stats.cache_hits.values()) for v in variants))
+    return CacheStats(structures + len(kernels),
+                      compiled + sum(sum(v.stats.cache_misses.values()) for v in variants),
+                      loaded + sum(sum(v.stats.cache_hits.values()) for v in variants))
 
 
-def kernel_dir() -> Path:
-    """Where kernel modules and numba's cache of them live."""
-    configured = os.environ.get("TYPEDARR_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(base) / "typedarr" / "kernels"
+def _retire(kernel: Kernel) -> None:
+    variants = (kernel.seq, kernel.par)
+    _retired[0] += 1
+    _retired[1] += sum(sum(v.stats.cache_misses.values()) for v in variants)
+    _retired[2] += sum(sum(v.stats.cache_hits.values()) for v in variants)
+    # The module holds the dispatchers; numba finds it by name only while loading a kernel.
+    sys.modules.pop(kernel.seq.py_func.__module__, None)
 
 
 def _load(key: Key) -> Kernel:
     source = generate(key)
-    name = "typedarr_kernel_" + hashlib.sha256(source.encode()).hexdigest()[:24]
-    module = sys.modules.get(name)
-    if module is None:
-        module = _import(name, _publish(name, source))
-    return Kernel(name, module.seq, module.par)
-
-
-def _publish(name: str, source: str) -> Path:
-    """The path of a module file holding exactly `source`, writing it if needed."""
-    try:
-        return _write(kernel_dir(), name, source)
-    except OSError:
-        # An unwritable cache directory costs the disk cache, not the kernel.
-        fallback = Path(tempfile.gettempdir()) / f"typedarr-kernels-{os.getuid()}"
-        return _write(fallback, name, source)
-
-
-def _write(directory: Path, name: str, source: str) -> Path:
-    path = directory / f"{name}.py"
-    if path.exists() and path.read_text() == source:
-        return path
-    directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / f".{name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    temporary.write_text(source)
-    try:
-        if path.exists():  # damaged (the name is the hash of the content): replace it
-            os.replace(temporary, path)
-        else:
-            _link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
-
-
-def _link(temporary: Path, path: Path) -> None:
-    """Publish `temporary` as `path` atomically, keeping a file another process published."""
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass  # the same content, published first by another process
-    except OSError:
-        os.replace(temporary, path)  # a file system without hard links
-
-
-def _import(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import kernel module {path}")
-    module = importlib.util.module_from_spec(spec)
-    # numba's disk cache re-imports the module by name when it loads a kernel.
+    name = _cachedir.PREFIX + hashlib.sha256(source.encode()).hexdigest()[:24]
+    path = _publish(name, source)
+    module = types.ModuleType(name)
+    module.__file__ = str(path) if path else None
+    exec(compile(source, str(path) if path else f"<typedarr kernel {name}>", "exec"),
+         module.__dict__)
+    if path is not None:
+        for variant in (module.seq, module.par):
+            _numbacache.enable(variant)
+    # Registered only once complete: numba's disk cache imports the module by name.
     sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return Kernel(module.seq, module.par)
+
+
+def _publish(name: str, source: str) -> Path | None:
+    """The path of a module file holding exactly `source` in the trusted kernel directory,
+    written if needed; None when no trusted directory can hold it."""
+    configured = kernel_dir()
+    try:
+        directory = _cachedir.private_directory(configured)
+        return _write(directory, name, source.encode())
+    except _cachedir.Refused as why:
+        _cachedir.warn_once("refused", f"typedarr does not trust the kernel directory "
+                                       f"{configured} ({why}); kernels are compiled in memory "
+                                       f"for this process only. Set TYPEDARR_CACHE_DIR to a "
+                                       f"directory only you can write.")
+    except OSError as err:
+        _cachedir.warn_once("unusable", f"typedarr cannot keep kernels in {configured} "
+                                        f"({err}); kernels are compiled in memory for this "
+                                        f"process only")
+    return None
+
+
+def _write(directory: Path, name: str, data: bytes) -> Path:
+    path = directory / f"{name}.py"
+    try:
+        found: bytes | None = path.read_bytes()
+    except FileNotFoundError:
+        found = None
+    if found == data:
+        _cachedir.touch(path)
+        return path
+    if found is not None:
+        _cachedir.warn_once("damaged", f"typedarr's kernel module {path} does not hold the "
+                                       f"source its name is the hash of; it was replaced")
+    # Hash-named: a new file is linked, keeping one another process published meanwhile.
+    with atomic_writer(path, mode=0o600, replace=found is not None) as f:
+        f.write(data)
+    if found is None:
+        _cachedir.evict(directory, _cachedir.max_bytes(), keep=name)
+    return path

@@ -56,9 +56,10 @@ def generate(program: Program) -> str:
              "from numba import prange", ""]
     for variant in ("seq", "par"):
         lines += ["", f"def {variant}_kernel({params}):", *(_INDENT + b for b in body), ""]
-    lines += ["", 'seq = numba.njit(cache=True, nogil=True, error_model="numpy")(seq_kernel)',
-              'par = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)'
-              '(par_kernel)', ""]
+    # No `cache=True`: `_cache` gives each variant its checked disk cache, or none.
+    lines += ["", 'seq = numba.njit(nogil=True, error_model="numpy")(seq_kernel)',
+              'par = numba.njit(nogil=True, error_model="numpy", parallel=True)(par_kernel)',
+              ""]
     return "\n".join(lines)
 
 

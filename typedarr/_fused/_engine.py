@@ -3,26 +3,20 @@
 Importing this module imports numba: `_compute` treats an ImportError here as "the fused
 engine is unavailable". The per-call path is kept short (one walk over the graph, one dict
 look-up, one allocation, one call), since a 100x300 batch takes only tens of microseconds
-in numpy.
+in numpy. Importing it also chooses numba's threading layer (fork safety, see
+`_choose_threading_layer`); big kernels and first compiles run where Ctrl-C cannot hold
+them up (`_in_background`).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
-# numba's OpenMP threads spin after each parallel kernel (libgomp's default) and OpenBLAS's
-# threads spin after each matmul: on few cores the two pools starve each other, and a
-# training loop that alternates matmuls and fused kernels slows down several times (an
-# MNIST step, 784-300-50-10 batch 100: 8.5 ms instead of 2.7 ms on 2 cores). Waiting
-# passively costs a thread wake-up per parallel kernel instead, which PAR_THRESHOLD pays
-# for. libgomp reads this when numba loads it, at the first parallel kernel; a value the
-# user set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numba  # after the environment it must see (ruff allows code before imports here)
+import numba
 import numpy as np
 
 from .. import _pool, _reference
@@ -36,13 +30,35 @@ Array = np.ndarray[Any, np.dtype[Any]]
 
 # Below this many elements in the largest node, `Par` runs the sequential variant: waking
 # the threads costs more than they give (`python -m benchmarks.fusion` sweeps it).
-PAR_THRESHOLD = 1 << 20
+PAR_THRESHOLD = 1 << 21
 # The most instructions one kernel holds: a deeper graph (a loop of many updates) is
 # computed in pieces of at most this size, which compile once when they repeat.
 MAX_PROGRAM = 512
 
-# numba's default threading layer may be workqueue, which aborts the process when two
-# threads launch parallel kernels at once; sequential kernels release the GIL and need no lock.
+# From this many elements (and for a variant's first call, which compiles it) the kernel runs
+# in a worker thread while the main thread waits in a way Ctrl-C interrupts: a kernel cannot
+# be stopped, but the caller gets control back at once. Below it, starting a thread would
+# cost a noticeable part of the kernel's time, and the kernel ends soon anyway.
+BACKGROUND_WORK = 1 << 22
+
+
+def _choose_threading_layer() -> None:
+    """numba's threading layer: 'workqueue' unless the user chose one.
+
+    GNU OpenMP ('omp', numba's choice on Linux when TBB is absent) kills any child forked
+    after a parallel kernel ran, and data loaders and `multiprocessing` fork. 'workqueue' is
+    fork-safe on every platform and ships with numba (TBB is faster but pip's TBB is not
+    found by numba in a virtual environment, and forking from a thread other than the one
+    that started TBB is undefined). Its workers wait passively, so they do not starve BLAS's
+    threads between kernels. It is not thread-safe: `_par_lock` serialises parallel kernels.
+    numba reads this setting when it starts its threads, at the first parallel kernel.
+    """
+    config: Any = importlib.import_module("numba.core.config")  # untyped in numba's stubs
+    if "NUMBA_THREADING_LAYER" not in os.environ and config.THREADING_LAYER == "default":
+        config.THREADING_LAYER = "workqueue"
+
+
+_choose_threading_layer()
 _par_lock = threading.Lock()
 
 
@@ -72,14 +88,61 @@ def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, .
 def _run(plan: Plan, roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     kernel = kernel_for(plan.program)
     outs = tuple(_pool.empty(r.shape, r.dtype) for r in roots)
-    if strategy is Par and plan.work >= PAR_THRESHOLD:
-        with _par_lock:
-            kernel.par(*outs, *plan.leaves, plan.consts, plan.dims, numba.get_num_threads())
-    else:
-        kernel.seq(*outs, *plan.leaves, plan.consts, plan.dims, 1)
+    par = strategy is Par and plan.work >= PAR_THRESHOLD
+    variant, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
+    _launch(variant, par, plan.work, *outs, *plan.leaves, plan.consts, plan.dims, nchunks)
     for out in outs:
         out.flags.writeable = False
     return outs
+
+
+def _launch(variant: Any, par: bool, work: int, *args: Any) -> None:
+    """Call a kernel variant: under `_par_lock` when parallel, and in the background when it
+    is big or compiles on this call (see `_in_background`)."""
+    call = _call_parallel if par else _call
+    if ((work >= BACKGROUND_WORK or not variant.overloads)
+            and threading.current_thread() is threading.main_thread()):
+        _in_background(call, variant, *args)
+    else:
+        call(variant, *args)
+
+
+def _call(variant: Any, *args: Any) -> None:
+    variant(*args)
+
+
+def _call_parallel(variant: Any, *args: Any) -> None:
+    with _par_lock:
+        variant(*args)
+
+
+def _in_background(function: Callable[..., object], *args: Any) -> None:
+    """Run `function(*args)` in a worker thread; wait for it so that Ctrl-C (delivered to the
+    main thread) interrupts the wait.
+
+    An interrupted wait abandons the call: the kernel (or the compile) runs to its end in its
+    daemon thread, its result is dropped, and the memory it writes is freed when it ends; a
+    parallel kernel holds `_par_lock` until then, so the next parallel compute waits for it
+    (interruptibly too). A compile finished this way is kept, so an interrupted first compute
+    leaves a working kernel, never a half-made one. At exit the thread does not delay the
+    interpreter.
+    """
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            function(*args)
+        except BaseException as err:  # handed to the waiting thread
+            failure.append(err)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="typedarr-kernel", daemon=True).start()
+    while not done.wait(0.1):  # a timed wait: interruptible everywhere, Windows included
+        pass
+    if failure:
+        raise failure[0]
 
 
 def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
@@ -113,19 +176,20 @@ def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy:
         return _reference.program(roots, inputs)
     kernel = kernel_for(plan.program)
     par = strategy is Par and plan.work >= PAR_THRESHOLD
-    run, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
+    variant, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
     shapes = [(r.shape, r.dtype) for r in roots]
     captured, consts, dims = plan.leaves, plan.consts, plan.dims
     instrs = plan.program.instrs
     temps = [np.empty(plan.shapes[k] if kind == "t" else (nchunks, *plan.shapes[k]),
                       np.float32 if instrs[k].dt == "f" else np.float64)
              for kind, k in scratch(analyse(plan.program))]
-    lock = _par_lock if par else threading.Lock()
+    lock = threading.Lock()  # the temporaries are one set
 
     def call(arrays: list[Array]) -> list[Array]:
         outs = [_pool.empty(shape, dtype) for shape, dtype in shapes]
         with lock:
-            run(*outs, *arrays, *captured, consts, dims, nchunks, *temps)
+            _launch(variant, par, plan.work, *outs, *arrays, *captured, consts, dims, nchunks,
+                    *temps)
         for out in outs:
             out.flags.writeable = False
         return outs
