@@ -214,3 +214,12 @@ def test_vector_programs_and_vector_results() -> None:
     v, m = Vector.random_normal(5, seed=8), Matrix.random_normal(3, 5, seed=9)
     for g, w in zip(ta.jit(norms)(v, m), norms(v, m), strict=True):
         _close(g, w, np.float32)
+
+
+def test_a_static_argument_that_keeps_changing_keeps_few_traces_alive() -> None:
+    compiled = ta.jit(lambda x, k: ta.compute(x * float(k)))
+    x = Matrix.ones(2, 2)
+    for k in range(ta.Jitted.MAX_STRUCTURES + 10):
+        np.testing.assert_array_equal(np.asarray(compiled(x, k)), np.full((2, 2), k))
+    assert compiled.traces == ta.Jitted.MAX_STRUCTURES + 10
+    assert len(compiled._compiled) == ta.Jitted.MAX_STRUCTURES

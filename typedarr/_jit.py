@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar
@@ -67,29 +68,39 @@ class _Compiled:
 
 
 class Jitted(Generic[P, T]):
-    """A compiled function (see `jit`); `traces` counts the structures traced so far."""
+    """A compiled function (see `jit`); `traces` counts the structures traced so far.
+
+    It keeps the `MAX_STRUCTURES` most recently used structures: a static argument that
+    changes at every call (an optimiser's step count, say) traces again at every call, and
+    must not keep every trace alive.
+    """
+
+    MAX_STRUCTURES = 64
 
     def __init__(self, fn: Callable[P, T]) -> None:
         self._fn = fn
-        self._compiled: dict[Tree, _Compiled] = {}
+        self._compiled: OrderedDict[Tree, _Compiled] = OrderedDict()
+        self._traces = 0
         self._lock = threading.Lock()
         functools.update_wrapper(self, fn)
 
     @property
     def traces(self) -> int:
-        return len(self._compiled)
+        return self._traces
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
         arrays: list[_Array] = []
         generators: list[np.random.Generator] = []
         key = _flatten((args, kwargs), arrays, generators)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            with self._lock:
-                compiled = self._compiled.get(key)
-                if compiled is None:
-                    compiled = self._compiled[key] = self._trace(args, kwargs, arrays,
-                                                                 generators)
+        with self._lock:
+            compiled = self._compiled.get(key)
+            if compiled is None:
+                compiled = self._compiled[key] = self._trace(args, kwargs, arrays, generators)
+                self._traces += 1
+                if len(self._compiled) > self.MAX_STRUCTURES:
+                    self._compiled.popitem(last=False)
+            else:
+                self._compiled.move_to_end(key)
         inputs = [_contiguous(a._values()) for a in arrays]
         inputs += [np.empty(0)] * (compiled.ninputs - len(inputs))
         for slot, d in compiled.draws:
