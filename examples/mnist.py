@@ -30,7 +30,7 @@ from typing import NoReturn
 
 import nn
 from examples.idx import IdxError
-from examples.mnist_data import MnistChecksumError, MnistNotFound, load_mnist
+from examples.mnist_data import DATASETS, MnistChecksumError, MnistNotFound, load_mnist
 from examples.train import INITS, OPTIMIZERS, Data, EpochMetrics, State, seed000_net, train
 from typedarr._atomic import destination
 
@@ -68,6 +68,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="run each step as pass_ then update, not as one compiled call "
                         "(nn.compile_step: the same maths, traced and compiled once)")
     p.add_argument("--seed", type=_natural, default=0)
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist",
+                   help="which MNIST-layout dataset to train on (each with its own mirrors "
+                        "and checksums; Fashion-MNIST is the usual drop-in for MNIST)")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--no-download", action="store_true",
                    help="never download: fail when the files are not found")
@@ -107,7 +110,8 @@ def _prepare(args: argparse.Namespace) -> tuple[nn.Network, Data, Data]:
                          seed=args.seed, dropout=args.dropout)
     net = wanted if args.resume is None else _resume(args.resume, wanted, args)
     try:
-        mnist = load_mnist(args.data_dir, download=not args.no_download)
+        mnist = load_mnist(args.data_dir, dataset=DATASETS[args.dataset],
+                           download=not args.no_download)
     except (IdxError, MnistChecksumError, OSError) as e:
         raise UsageError(f"cannot read MNIST: {e}") from e
     train_data = Data(mnist.train_x, mnist.train_y)

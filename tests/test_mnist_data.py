@@ -454,3 +454,69 @@ def test_an_endless_download_is_cut_off(
                        r"11132 (bytes sent|this file can take)"):
         load_mnist(tmp_path / "partial", mirrors=[endless_url], md5=synthetic.md5)
     assert listing(tmp_path / "partial") == sorted(f"{stem}.gz" for stem in FILES[:3])
+
+
+# --- Fashion-MNIST and KMNIST: the same layout, their own mirrors and .gz checksums -------------
+
+
+def test_the_datasets_have_their_own_mirrors_checksums_and_caches(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    names = sorted(mnist_data.DATASETS)
+    assert names == ["fashion-mnist", "kmnist", "mnist"]
+    sets = [mnist_data.DATASETS[n] for n in names]
+    assert len({d.mirrors for d in sets}) == 3
+    assert len({tuple(d.md5.values()) for d in sets}) == 3
+    assert all(set(d.md5) == set(FILES) for d in sets)
+    monkeypatch.setenv("TYPEDARR_DATA", str(tmp_path / "env"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    # $TYPEDARR_DATA names the MNIST copy: another dataset never looks there
+    assert resolve_data_dir(None, mnist_data.FASHION_MNIST) == tmp_path / "xdg" / "typedarr" \
+        / "fashion-mnist"
+    assert resolve_data_dir(None) == tmp_path / "env"
+
+
+def _gz_dataset(synthetic: Synthetic, mirror: Path, url: str) -> mnist_data.Dataset:
+    """A dataset published as the files in `mirror`, checked by their .gz md5 sums."""
+    sums = {stem: hashlib.md5((mirror / f"{stem}.gz").read_bytes(),
+                              usedforsecurity=False).hexdigest() for stem in FILES}
+    return mnist_data.Dataset("fashion-mnist", (url,), sums, compressed_md5=True)
+
+
+def test_a_gz_checksummed_dataset_downloads_and_verifies_its_files(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    synthetic.write(tmp_path / "mirror")
+    url, _ = serve(tmp_path / "mirror")
+    dataset = _gz_dataset(synthetic, tmp_path / "mirror", url)
+    assert_loaded(load_mnist(tmp_path / "data", dataset=dataset), synthetic)
+    assert_loaded(load_mnist(tmp_path / "data", dataset=dataset, download=False), synthetic)
+    # a .gz on disk with other bytes (recompressed: same content) fails the published sum
+    stem = FILES[0]
+    (tmp_path / "data" / f"{stem}.gz").write_bytes(gzip.compress(synthetic.raw[stem], 1))
+    with pytest.raises(MnistChecksumError, match="md5 of the .gz file"):
+        load_mnist(tmp_path / "data", dataset=dataset, download=False)
+
+
+def test_a_mirror_serving_other_gz_bytes_is_rejected(
+    tmp_path: Path, synthetic: Synthetic, serve: Serve
+) -> None:
+    synthetic.write(tmp_path / "mirror")
+    url, _ = serve(tmp_path / "mirror")
+    sums = dict(_gz_dataset(synthetic, tmp_path / "mirror", url).md5, **{FILES[1]: "0" * 32})
+    dataset = mnist_data.Dataset("kmnist", (url,), sums, compressed_md5=True)
+    with pytest.raises(MnistNotFound, match="md5 of the .gz file"):
+        load_mnist(tmp_path / "data", dataset=dataset)
+    assert not (tmp_path / "data" / f"{FILES[1]}.gz").exists()
+
+
+def test_uncompressed_files_of_a_gz_checksummed_dataset_are_checked_structurally(
+    tmp_path: Path, synthetic: Synthetic
+) -> None:
+    synthetic.write(tmp_path, gz=False)
+    dataset = mnist_data.Dataset("kmnist", (), {stem: "0" * 32 for stem in FILES},
+                                 compressed_md5=True)
+    assert_loaded(load_mnist(tmp_path, dataset=dataset, download=False), synthetic)
+    (tmp_path / FILES[1]).write_bytes(synthetic.raw[FILES[1]][:-1])  # one label short
+    with pytest.raises(IdxError):
+        load_mnist(tmp_path, dataset=dataset, download=False)

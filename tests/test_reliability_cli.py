@@ -241,3 +241,13 @@ def test_resuming_the_network_the_flags_describe_trains(mnist_dir: Path,
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout
     assert repr(nn.load(ck)) == repr(seed000_net(batchnorm=False, dropout=0.2))
+
+
+def test_another_dataset_is_looked_for_under_its_own_name(tmp_path: Path) -> None:
+    proc = run_cli("--dataset", "fashion-mnist", "--no-download", "--data-dir", tmp_path,
+                   "--epochs", "1")
+    assert proc.returncode == 2 and not proc.stdout
+    assert "fashion-mnist not found" in proc.stderr
+    assert "fashion-mnist.s3-website" in proc.stderr  # its own mirrors, not MNIST's
+    refused = run_cli("--dataset", "cifar10", "--epochs", "1")
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
