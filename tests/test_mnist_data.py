@@ -494,7 +494,7 @@ def test_a_gz_checksummed_dataset_downloads_and_verifies_its_files(
     # a .gz on disk with other bytes (recompressed: same content) fails the published sum
     stem = FILES[0]
     (tmp_path / "data" / f"{stem}.gz").write_bytes(gzip.compress(synthetic.raw[stem], 1))
-    with pytest.raises(MnistChecksumError, match="md5 of the .gz file"):
+    with pytest.raises(MnistChecksumError, match=r"md5 of the \.gz file"):
         load_mnist(tmp_path / "data", dataset=dataset, download=False)
 
 
@@ -505,7 +505,7 @@ def test_a_mirror_serving_other_gz_bytes_is_rejected(
     url, _ = serve(tmp_path / "mirror")
     sums = dict(_gz_dataset(synthetic, tmp_path / "mirror", url).md5, **{FILES[1]: "0" * 32})
     dataset = mnist_data.Dataset("kmnist", (url,), sums, compressed_md5=True)
-    with pytest.raises(MnistNotFound, match="md5 of the .gz file"):
+    with pytest.raises(MnistNotFound, match=r"md5 of the \.gz file"):
         load_mnist(tmp_path / "data", dataset=dataset)
     assert not (tmp_path / "data" / f"{FILES[1]}.gz").exists()
 
