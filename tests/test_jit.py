@@ -223,3 +223,9 @@ def test_a_static_argument_that_keeps_changing_keeps_few_traces_alive() -> None:
         np.testing.assert_array_equal(np.asarray(compiled(x, k)), np.full((2, 2), k))
     assert compiled.traces == ta.Jitted.MAX_STRUCTURES + 10
     assert len(compiled._compiled) == ta.Jitted.MAX_STRUCTURES
+
+
+def test_non_array_results_come_back_as_they_are() -> None:
+    rng = np.random.default_rng(0)
+    out = ta.jit(lambda x, g: (ta.compute(x * 2.0), g, "label", None))(Matrix.ones(1, 2), rng)
+    assert out[1] is rng and out[2:] == ("label", None)

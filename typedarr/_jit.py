@@ -154,11 +154,11 @@ def _flatten(x: Any, arrays: list[_Array], generators: list[np.random.Generator]
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return (type(x), tuple((f.name, _flatten(getattr(x, f.name), arrays, generators,
                                                  results)) for f in dataclasses.fields(x)))
+    if results:  # anything else a traced function returns comes back as it is
+        return ("static", x)
     if isinstance(x, np.random.Generator):
         generators.append(x)
         return ("generator",)
-    if results:
-        return ("static", x)
     if isinstance(x, np.ndarray):
         raise TraceError("a jit function takes typed arrays, not numpy arrays: convert with "
                          "Matrix.from_numpy or Vector.from_numpy")
