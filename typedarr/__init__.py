@@ -1,18 +1,27 @@
-"""typedarr: typed Matrix and Vector arrays that never broadcast behind your back.
+"""typedarr: typed Matrix, Vector and Tensor4 arrays that never broadcast behind your back.
 
 Modelled on Haskell's massiv: manifest (`U`) and delayed (`D`) representations, `Seq` and
-`Par` strategies, explicit broadcasts (`br`, `rows_like`, `cols_like`) and reductions
-(`sum_rows`, `sum_cols`), and `compute` to turn an expression into memory.
+`Par` strategies, explicit broadcasts (`br`, `rows_like`, `cols_like`, `channels_like`) and
+reductions (`sum_rows`, `sum_cols`, `sum_channels`), convolution and pooling with their
+adjoints, and `compute` to turn an expression into memory.
 """
 
 # Construct
 # Broadcast and reduce
 from ._broadcast import br as br
+from ._broadcast import channels_like as channels_like
 from ._broadcast import cols_like as cols_like
 from ._broadcast import colsLike as colsLike
 from ._broadcast import rows_like as rows_like
 from ._broadcast import rowsLike as rowsLike
 from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
+
+# Convolution and pooling
+from ._conv import avg_pool2d as avg_pool2d
+from ._conv import avg_pool2d_grad as avg_pool2d_grad
+from ._conv import conv2d as conv2d
+from ._conv import conv2d_grad_input as conv2d_grad_input
+from ._conv import conv2d_grad_weight as conv2d_grad_weight
 
 # Strategies and errors
 from ._errors import DTypeError as DTypeError
@@ -37,6 +46,7 @@ from ._reduce import max_cols as max_cols
 from ._reduce import max_rows as max_rows
 from ._reduce import mean as mean
 from ._reduce import sum_all as sum_all
+from ._reduce import sum_channels as sum_channels
 from ._reduce import sum_cols as sum_cols
 from ._reduce import sum_rows as sum_rows
 from ._reduce import sumCols as sumCols
@@ -47,12 +57,18 @@ from ._strategy import Seq as Seq
 from ._strategy import Strategy as Strategy
 from ._strategy import default_strategy as default_strategy
 from ._strategy import set_default_strategy as set_default_strategy
+from ._tensor4 import DTensor4 as DTensor4
+from ._tensor4 import Tensor4 as Tensor4
+from ._tensor4 import Tensor4Like as Tensor4Like
+from ._tensor4 import flatten as flatten
+from ._tensor4 import unflatten as unflatten
 from ._vector import DVector as DVector
 from ._vector import Vector as Vector
 from ._vector import VectorLike as VectorLike
 
 __all__ = [
     "DMatrix",
+    "DTensor4",
     "DTypeError",
     "DVector",
     "FusionUnavailableWarning",
@@ -62,15 +78,24 @@ __all__ = [
     "Seq",
     "ShapeError",
     "Strategy",
+    "Tensor4",
+    "Tensor4Like",
     "Vector",
     "VectorLike",
+    "avg_pool2d",
+    "avg_pool2d_grad",
     "br",
+    "channels_like",
     "colsLike",
     "cols_like",
     "compute",
     "concat_rows",
+    "conv2d",
+    "conv2d_grad_input",
+    "conv2d_grad_weight",
     "default_strategy",
     "exp",
+    "flatten",
     "log",
     "max_cols",
     "max_rows",
@@ -86,9 +111,11 @@ __all__ = [
     "sumCols",
     "sumRows",
     "sum_all",
+    "sum_channels",
     "sum_cols",
     "sum_rows",
     "tanh",
+    "unflatten",
     "var",
     "where",
 ]

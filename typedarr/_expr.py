@@ -185,10 +185,15 @@ def matmul(a: Node, b: Node) -> Node:
     return _node(Form.MATMUL, (a, b), None, a.shape[:1] + b.shape[1:], a.dtype)
 
 
+def conv2d_shape(x: Shape, w: Shape, stride: int, padding: int) -> Shape:
+    """The shape of the convolution of an `x` `(N, C, H, W)` with a `w` `(O, C, KH, KW)`."""
+    (n, _, h, wd), (o, _, kh, kw) = x, w
+    return n, o, (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+
+
 def conv2d(x: Node, w: Node, stride: int, padding: int) -> Node:
     """The cross-correlation of `x` `(N, C, H, W)` with `w` `(O, C, KH, KW)` (checked)."""
-    (n, _, h, wd), (o, _, kh, kw) = x.shape, w.shape
-    shape = (n, o, (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1)
+    shape = conv2d_shape(x.shape, w.shape, stride, padding)
     return _node(Form.CONV2D, (x, w), (stride, padding), shape, x.dtype)
 
 
