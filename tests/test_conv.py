@@ -259,8 +259,11 @@ REFUSALS: list[tuple[str, Callable[[], object], type[Exception], list[str]]] = [
         _ones(2, 4, 6, 6), _ones(4, 3, 3, 3), (2, 2, 8, 8)), ShapeError,
      ["(2, 4, 6, 6)", "(2, 2, 8, 8)"]),
     ("grad_input bad x_shape", lambda: ta.conv2d_grad_input(_ones(2, 4, 6, 6),
-                                                            _ones(4, 3, 3, 3), (2, 3, 8)),  # type: ignore[arg-type]
+                                                            _ones(4, 3, 3, 3), (2, 3, 8)),
      ShapeError, ["(2, 3, 8)"]),
+    ("grad_weight bad kernel", lambda: ta.conv2d_grad_weight(_ones(*X), _ones(2, 4, 6, 6),
+                                                             (3, 3, 1)),
+     ShapeError, ["(3, 3, 1)"]),
     ("grad_weight samples", lambda: ta.conv2d_grad_weight(_ones(*X), _ones(3, 4, 6, 6),
                                                           (3, 3)), ShapeError,
      ["(2, 3, 8, 8)", "(3, 4, 6, 6)"]),

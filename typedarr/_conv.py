@@ -61,7 +61,7 @@ def conv2d(x: Tensor4Like[N, C, Any, Any], w: Tensor4Like[O, C, Any, Any], *, st
 
 
 def conv2d_grad_input(dy: Tensor4Like[N, O, Any, Any], w: Tensor4Like[O, C, Any, Any],
-                      x_shape: Shape4, *, stride: int = 1, padding: int = 0
+                      x_shape: tuple[int, ...], *, stride: int = 1, padding: int = 0
                       ) -> Tensor4[N, C, Any, Any]:
     """The gradient with respect to the input `x` of shape `x_shape` of `conv2d(x, w)`, given
     the gradient `dy` with respect to its output (the transposed convolution of `dy`).
@@ -85,7 +85,7 @@ def conv2d_grad_input(dy: Tensor4Like[N, O, Any, Any], w: Tensor4Like[O, C, Any,
 
 
 def conv2d_grad_weight(x: Tensor4Like[N, C, Any, Any], dy: Tensor4Like[N, O, Any, Any],
-                       kernel: tuple[int, int], *, stride: int = 1, padding: int = 0
+                       kernel: tuple[int, ...], *, stride: int = 1, padding: int = 0
                        ) -> Tensor4[O, C, Any, Any]:
     """The gradient with respect to the weights (of `kernel` rows and columns) of
     `conv2d(x, w)`, given the gradient `dy` with respect to its output.
@@ -128,7 +128,7 @@ def avg_pool2d(x: Tensor4Like[N, C, Any, Any], k: int) -> Tensor4[N, C, Any, Any
     return _run(avg_pool2d_node(x._node, k), x, x)
 
 
-def avg_pool2d_grad(dy: Tensor4Like[N, C, Any, Any], k: int, x_shape: Shape4
+def avg_pool2d_grad(dy: Tensor4Like[N, C, Any, Any], k: int, x_shape: tuple[int, ...]
                     ) -> Tensor4[N, C, Any, Any]:
     """The gradient with respect to the input `x` of shape `x_shape` of `avg_pool2d(x, k)`,
     given the gradient `dy` with respect to its output: each window's gradient shared by its
