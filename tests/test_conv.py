@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import typedarr as ta
 from typedarr import DTypeError, ShapeError, Tensor4, _compute, _expr, _fused, _reference
 from typedarr._expr import Form, UnaryOp, leaf, unary
-from typedarr._fused import _codegen
+from typedarr._fused import _codegen, _convolution
 from typedarr._fused._plan import make_plan
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -197,6 +197,29 @@ def test_the_fused_engine_agrees_with_the_reference(case: tuple[Array, Array, in
     tol = 1e-4 if dtype == np.float32 else 1e-11
     for strategy in (ta.Seq, ta.Par):
         got = _fused.evaluate_many(nodes, strategy)
+        for g, node in zip(got, nodes, strict=True):
+            np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("stride", "padding"), FUSED_STEPS)
+def test_large_products_span_blocks_of_samples(dtype: Any, stride: int, padding: int) -> None:
+    """Past `_convolution.SMALL` multiply-adds per sample, one product covers a block of
+    samples (and the block's rows are copied to their samples); with more samples than a
+    block holds, several blocks."""
+    rng = np.random.default_rng(6)
+    x, w = _data(rng, (9, 8, 16, 16), dtype), _data(rng, (80, 8, 3, 3), dtype)
+    y = _expr.conv2d(leaf(x), leaf(w), stride, padding)
+    per_sample = y.shape[1] * 8 * 9 * y.shape[2] * y.shape[3]
+    assert per_sample > _convolution.SMALL
+    dy = leaf(_data(rng, y.shape, dtype))
+    nodes = (y, _expr.conv2d_grad_input(dy, leaf(w), x.shape, stride, padding),
+             _expr.conv2d_grad_weight(leaf(x), dy, w.shape, stride, padding))
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for block in (_convolution.BLOCK, 4 * 8 * 9 * y.shape[2] * y.shape[3]):  # 1 and 3 blocks
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_convolution, "BLOCK", block)
+            got = _fused.evaluate_many(nodes, ta.Par)
         for g, node in zip(got, nodes, strict=True):
             np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
 

@@ -1,14 +1,20 @@
 """Kernel source for convolution and pooling: the loop nests `_codegen` emits for them.
 
-A convolution is lowered to matrix products (im2col). For a block of samples, generated
-loops copy the windows each sample reads into its own `(C*KH*KW, H'*W')` columns (split
-over the block's samples under `Par`); then, sample by sample, one `np.dot` (BLAS) writes
-`weights @ columns` straight into that sample's `(O, H'*W')` slice of the result, which is
-the `(N, O, H', W')` layout: no copy of the product is needed. The gradients are the same
-products transposed: the weights' gradient accumulates `dy_n @ columns_n.T` over samples,
-the input's gradient computes `weights.T @ dy_n` and adds the columns back onto the windows
-they came from (col2im). BLAS is called outside `prange` only: OpenBLAS called from OpenMP
-threads warns that it may hang. Pooling is generated loops.
+A convolution is lowered to matrix products (im2col): generated loops copy the windows a
+block of samples reads into the columns of a `(C*KH*KW, samples*H'*W')` matrix (split over
+the block's samples under `Par`), and one `np.dot` (BLAS) multiplies them by the weights;
+the product's rows are then copied to their samples' places in the `(N, O, H', W')` result.
+The gradients are the same products transposed: the weights' gradient accumulates
+`dy_block @ columns.T` over blocks, the input's gradient computes `weights.T @ dy_block` and
+adds the columns back onto the windows they came from (col2im).
+
+How big a block is, is a matter of BLAS threads. A product that OpenBLAS splits over threads
+wakes them and waits for them; many small such products (one per sample) are slow, and
+very slow when other thread pools compete for the cores (numpy's own OpenBLAS, numba's,
+another process's). So such products span blocks of many samples. A product that OpenBLAS
+runs on one thread anyway is done per sample, written straight into that sample's slice of
+the result: no copies, the least work. BLAS is called outside `prange` only: OpenBLAS called
+from OpenMP threads warns that it may hang. Pooling is generated loops.
 
 Stride, padding and window size are literals of the source (part of the kernel's structural
 key). A padded input is copied into a zero-bordered buffer first, so that every window lies
@@ -24,8 +30,14 @@ other name in a kernel does, so nests never collide.
 
 from __future__ import annotations
 
-# Floats of im2col columns per block of samples (the block's samples are copied in parallel).
-BLOCK = 1 << 17
+from collections.abc import Callable
+from functools import partial
+
+# Floats of im2col columns per block of samples, for products BLAS runs on several threads.
+BLOCK = 1 << 20
+# Multiply-adds of a product OpenBLAS runs on one thread (its GEMM_MULTITHREAD_THRESHOLD
+# default): no threads to wake, so one product per sample costs nothing extra.
+SMALL = 1 << 18
 
 
 def conv2d(k: int, x: str, w: str, out: str, dt: str, stride: int, padding: int
@@ -39,10 +51,12 @@ def conv2d(k: int, x: str, w: str, out: str, dt: str, stride: int, padding: int
         *_padded(k, x, dt, padding),
         f"w2_{k} = np.ascontiguousarray({w}).reshape(O_{k}, K_{k})",
         f"outf_{k} = {out}.reshape(N_{k}, O_{k}, HW_{k})",
-        *_blocks(k, [
-            *_im2col(k, f"xp_{k}" if padding else x, stride),
+        *_blocks(k, dt, partial(_im2col, k, f"xp_{k}" if padding else x, stride), [
             f"for m_{k} in range(nb_{k}):",
-            f"    np.dot(w2_{k}, cols_{k}[m_{k}], outf_{k}[n0_{k} + m_{k}])",
+            f"    np.dot(w2_{k}, cols3_{k}[m_{k}], outf_{k}[n0_{k} + m_{k}])",
+        ], [
+            f"res_{k} = np.dot(w2_{k}, cols_{k})",
+            *_per_sample(k, f"outf_{k}[n0_{k} + m_{k}, o_{k}] = res_{k}[o_{k}, {_sample(k)}]"),
         ]),
     ]
 
@@ -58,12 +72,12 @@ def conv2d_grad_weight(k: int, x: str, dy: str, out: str, dt: str, stride: int,
         *_padded(k, x, dt, padding),
         f"dyf_{k} = np.ascontiguousarray({dy}).reshape(N_{k}, O_{k}, HW_{k})",
         f"acc_{k} = np.zeros((O_{k}, K_{k}), {dt})",
-        f"part_{k} = np.empty((O_{k}, K_{k}), {dt})",
-        *_blocks(k, [
-            *_im2col(k, f"xp_{k}" if padding else x, stride),
+        *_blocks(k, dt, partial(_im2col, k, f"xp_{k}" if padding else x, stride), [
             f"for m_{k} in range(nb_{k}):",
-            f"    np.dot(dyf_{k}[n0_{k} + m_{k}], cols_{k}[m_{k}].T, part_{k})",
-            f"    acc_{k} += part_{k}",
+            f"    acc_{k} += np.dot(dyf_{k}[n0_{k} + m_{k}], cols3_{k}[m_{k}].T)",
+        ], [
+            *_gather(k, dt),
+            f"acc_{k} += np.dot(dyb_{k}, cols_{k}.T)",
         ]),
         f"{out}[...] = acc_{k}.reshape(O_{k}, C_{k}, KH_{k}, KW_{k})",
     ]
@@ -76,6 +90,17 @@ def conv2d_grad_input(k: int, dy: str, w: str, out: str, dt: str, stride: int,
     p = padding
     dx = f"dxp_{k}" if p else out
     at = f"{_at('i', k, stride, 'a')}, {_at('j', k, stride, 'b')}"
+
+    def col2im(column: str) -> list[str]:
+        return [f"for m_{k} in prange(nb_{k}):",
+                f"    for c_{k} in range(C_{k}):",
+                f"        for h_{k} in range({dx}.shape[2]):",
+                f"            for w_{k} in range({dx}.shape[3]):",
+                f"                {dx}[n0_{k} + m_{k}, c_{k}, h_{k}, w_{k}] = 0",
+                f"    for c_{k} in range(C_{k}):",
+                *("        " + line for line in _window_loops(
+                    k, [f"{dx}[n0_{k} + m_{k}, c_{k}, {at}] += {column}"]))]
+
     return [
         f"N_{k}, O_{k}, Ho_{k}, Wo_{k} = {dy}.shape",
         f"C_{k}, KH_{k}, KW_{k} = {w}.shape[1], {w}.shape[2], {w}.shape[3]",
@@ -85,18 +110,17 @@ def conv2d_grad_input(k: int, dy: str, w: str, out: str, dt: str, stride: int,
           if p else []),
         f"w2t_{k} = np.ascontiguousarray(np.ascontiguousarray({w}).reshape(O_{k}, K_{k}).T)",
         f"dyf_{k} = np.ascontiguousarray({dy}).reshape(N_{k}, O_{k}, HW_{k})",
-        *_blocks(k, [
+        *_blocks(k, dt, lambda column: [], [
             f"for m_{k} in range(nb_{k}):",
-            f"    np.dot(w2t_{k}, dyf_{k}[n0_{k} + m_{k}], cols_{k}[m_{k}])",
-            f"for m_{k} in prange(nb_{k}):",
-            f"    {dx}[n0_{k} + m_{k}] = 0",
-            f"    for c_{k} in range(C_{k}):",
-            *("        " + line for line in _window_loops(k, [
-                f"{dx}[n0_{k} + m_{k}, c_{k}, {at}] += cols_{k}[m_{k}, r_{k}, "
-                f"i_{k} * Wo_{k} + j_{k}]"])),
+            f"    np.dot(w2t_{k}, dyf_{k}[n0_{k} + m_{k}], cols3_{k}[m_{k}])",
+            *col2im(f"cols3_{k}[m_{k}, r_{k}, i_{k} * Wo_{k} + j_{k}]"),
+        ], [
+            *_gather(k, dt),
+            f"cols_{k} = np.dot(w2t_{k}, dyb_{k})",
+            *col2im(f"cols_{k}[r_{k}, m_{k} * HW_{k} + i_{k} * Wo_{k} + j_{k}]"),
         ]),
-        *([f"for n_{k} in prange(N_{k}):",
-           f"    {out}[n_{k}] = {dx}[n_{k}, :, {p}:{p} + H_{k}, {p}:{p} + W_{k}]"] if p else []),
+        *(_planes(k, "N", "C", "H", "W", f"{out}[n_{k}, c_{k}, h_{k}, w_{k}] = "
+                  f"{dx}[n_{k}, c_{k}, h_{k} + {p}, w_{k} + {p}]") if p else []),
     ]
 
 
@@ -135,11 +159,11 @@ def avg_pool2d_grad(k: int, dy: str, out: str, dt: str, size: int) -> list[str]:
 
 
 def _sizes(k: int, dt: str) -> list[str]:
-    """The column count, the block size `B` and the columns of one block, `cols[m]` for its
-    sample `m`."""
+    """The column count, the block size `B`, and whether one product per sample is done
+    (`small`, see the module docstring)."""
     return [f"K_{k} = C_{k} * KH_{k} * KW_{k}", f"HW_{k} = Ho_{k} * Wo_{k}",
-            f"B_{k} = max(1, min(N_{k}, {BLOCK} // max(1, K_{k} * HW_{k})))",
-            f"cols_{k} = np.empty((B_{k}, K_{k}, HW_{k}), {dt})"]
+            f"B_{k} = max(1, {BLOCK} // max(1, K_{k} * HW_{k}))",
+            f"small_{k} = O_{k} * K_{k} * HW_{k} <= {SMALL}"]
 
 
 def _padded(k: int, x: str, dt: str, p: int) -> list[str]:
@@ -147,15 +171,56 @@ def _padded(k: int, x: str, dt: str, p: int) -> list[str]:
     if not p:
         return []
     return [f"xp_{k} = np.zeros((N_{k}, C_{k}, H_{k} + {2 * p}, W_{k} + {2 * p}), {dt})",
-            f"for n_{k} in prange(N_{k}):",
-            f"    xp_{k}[n_{k}, :, {p}:{p} + H_{k}, {p}:{p} + W_{k}] = {x}[n_{k}]"]
+            *_planes(k, "N", "C", "H", "W", f"xp_{k}[n_{k}, c_{k}, h_{k} + {p}, w_{k} + {p}] = "
+                     f"{x}[n_{k}, c_{k}, h_{k}, w_{k}]")]
 
 
-def _blocks(k: int, body: list[str]) -> list[str]:
-    """`body` once per block of at most `B` samples, `n0` the block's first, `nb` its size."""
+def _planes(k: int, n: str, c: str, h: str, w: str, line: str) -> list[str]:
+    """`line` for every `n, c, h, w` below the sizes named (explicit loops: numba's parallel
+    analysis fails on some slice assignments inside `prange`)."""
+    return [f"for n_{k} in prange({n}_{k}):", f"    for c_{k} in range({c}_{k}):",
+            f"        for h_{k} in range({h}_{k}):", f"            for w_{k} in range({w}_{k}):",
+            f"                {line}"]
+
+
+def _blocks(k: int, dt: str, fill: Callable[[str], list[str]], small: list[str],
+            large: list[str]) -> list[str]:
+    """Per block of at most `B` samples (`n0` the first, `nb` how many): the columns, then
+    `small`, with `cols3[m]` the `(C*KH*KW, H'*W')` columns of sample `m`, or `large`, with
+    `cols` the `(C*KH*KW, nb*H'*W')` columns of the block. `fill(layout)` writes the columns
+    in either layout."""
+    by_sample, by_block = (f"cols3_{k}[m_{k}, r_{k}, i_{k} * Wo_{k} + j_{k}]",
+                           f"cols_{k}[r_{k}, m_{k} * HW_{k} + i_{k} * Wo_{k} + j_{k}]")
     return [f"for n0_{k} in range(0, N_{k}, B_{k}):",
             f"    nb_{k} = min(B_{k}, N_{k} - n0_{k})",
-            *("    " + line for line in body)]
+            f"    if small_{k}:",
+            f"        cols3_{k} = np.empty((nb_{k}, K_{k}, HW_{k}), {dt})",
+            *("        " + line for line in [*fill(by_sample), *small]),
+            "    else:",
+            f"        cols_{k} = np.empty((K_{k}, nb_{k} * HW_{k}), {dt})",
+            *("        " + line for line in [*fill(by_block), *large])]
+
+
+def _sample(k: int) -> str:
+    """The columns of the block's sample `m`."""
+    return f"m_{k} * HW_{k}:(m_{k} + 1) * HW_{k}"
+
+
+def _per_sample(k: int, line: str) -> list[str]:
+    """`line` for every sample `m` of the block and channel `o`: whole rows of `H'*W'`."""
+    return [f"for m_{k} in prange(nb_{k}):", f"    for o_{k} in range(O_{k}):",
+            f"        {line}"]
+
+
+def _gather(k: int, dt: str) -> list[str]:
+    """`dyb (O, nb*H'*W')`: the block's gradients, in the columns' order (a view of `dy` for
+    a block of one sample)."""
+    return [f"if nb_{k} == 1:",
+            f"    dyb_{k} = dyf_{k}[n0_{k}]",
+            "else:",
+            f"    dyb_{k} = np.empty((O_{k}, nb_{k} * HW_{k}), {dt})",
+            *("    " + line for line in _per_sample(
+                k, f"dyb_{k}[o_{k}, {_sample(k)}] = dyf_{k}[n0_{k} + m_{k}, o_{k}]"))]
 
 
 def _at(axis: str, k: int, s: int, tap: str) -> str:
@@ -176,13 +241,13 @@ def _window_loops(k: int, body: list[str]) -> list[str]:
     ]
 
 
-def _im2col(k: int, x: str, s: int) -> list[str]:
-    """`cols[m, (c, a, b), i*W' + j]` = the (padded) input that output `(i, j)` of the
-    block's sample `m` reads at tap `(a, b)` of channel `c`."""
+def _im2col(k: int, x: str, s: int, column: str) -> list[str]:
+    """`column`, the place of tap `(a, b)` of channel `c` and output `(i, j)` of the block's
+    sample `m` in the columns, = the (padded) input it reads."""
     return [
         f"for m_{k} in prange(nb_{k}):",
         f"    for c_{k} in range(C_{k}):",
         *("        " + line for line in _window_loops(k, [
-            f"cols_{k}[m_{k}, r_{k}, i_{k} * Wo_{k} + j_{k}] = "
-            f"{x}[n0_{k} + m_{k}, c_{k}, {_at('i', k, s, 'a')}, {_at('j', k, s, 'b')}]"])),
+            f"{column} = {x}[n0_{k} + m_{k}, c_{k}, {_at('i', k, s, 'a')}, "
+            f"{_at('j', k, s, 'b')}]"])),
     ]
