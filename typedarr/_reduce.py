@@ -8,7 +8,7 @@ log-sum-exp shift) are computed at once and return manifest Vectors.
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any
 
 from typing_extensions import TypeVar
 
@@ -60,10 +60,6 @@ def sum_channels(x: Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
     return DVector._wrap(reduce_sum(reduce_sum(reduce_sum(x._node, 0), 2), 1), x.strategy)
 
 
-@overload
-def mean(m: MatrixLike[Any, C]) -> DVector[C]: ...
-@overload
-def mean(m: Tensor4Like[Any, C, Any, Any]) -> DVector[C]: ...
 def mean(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
     """The mean of each column of a Matrix (a batch mean: one value per feature), or of each
     channel of a Tensor4 (over samples, rows and columns: seed 003's batchnorm mean)."""
@@ -73,10 +69,6 @@ def mean(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
     return sum_rows(m) * (1.0 / m.rows)
 
 
-@overload
-def var(m: MatrixLike[Any, C]) -> DVector[C]: ...
-@overload
-def var(m: Tensor4Like[Any, C, Any, Any]) -> DVector[C]: ...
 def var(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
     """The population variance of each column of a Matrix, or of each channel of a Tensor4
     (divided by the count, as batchnorm does).
