@@ -1,15 +1,20 @@
-"""typedarr: typed Matrix and Vector arrays that never broadcast behind your back.
+"""typedarr: typed Matrix, Vector and Tensor4 arrays that never broadcast behind your back.
 
 Modelled on Haskell's massiv: manifest (`U`) and delayed (`D`) representations, `Seq` and
 `Par` strategies, explicit broadcasts (`br`, `rows_like`, `cols_like`) and reductions
 (`sum_rows`, `sum_cols`), and `compute` to turn an expression into memory.
 """
 
-# Construct: arrays in memory (U) and delayed (D), Matrix and Vector
+# Construct: arrays in memory (U) and delayed (D), Matrix, Vector and Tensor4
 from ._matrix import DMatrix as DMatrix
 from ._matrix import Matrix as Matrix
 from ._matrix import MatrixLike as MatrixLike
 from ._matrix import concat_rows as concat_rows
+from ._tensor4 import DTensor4 as DTensor4
+from ._tensor4 import Tensor4 as Tensor4
+from ._tensor4 import Tensor4Like as Tensor4Like
+from ._tensor4 import flatten as flatten
+from ._tensor4 import unflatten as unflatten
 from ._vector import DVector as DVector
 from ._vector import Vector as Vector
 from ._vector import VectorLike as VectorLike
@@ -36,6 +41,7 @@ from ._trace import tracing as tracing
 # isort: split
 # Broadcast and reduce
 from ._broadcast import br as br
+from ._broadcast import channels_like as channels_like
 from ._broadcast import cols_like as cols_like
 from ._broadcast import colsLike as colsLike
 from ._broadcast import rows_like as rows_like
@@ -44,11 +50,20 @@ from ._reduce import max_cols as max_cols
 from ._reduce import max_rows as max_rows
 from ._reduce import mean as mean
 from ._reduce import sum_all as sum_all
+from ._reduce import sum_channels as sum_channels
 from ._reduce import sum_cols as sum_cols
 from ._reduce import sum_rows as sum_rows
 from ._reduce import sumCols as sumCols
 from ._reduce import sumRows as sumRows
 from ._reduce import var as var
+
+# isort: split
+# Convolution and pooling, and their adjoints
+from ._conv import avg_pool2d as avg_pool2d
+from ._conv import avg_pool2d_grad as avg_pool2d_grad
+from ._conv import conv2d as conv2d
+from ._conv import conv2d_grad_input as conv2d_grad_input
+from ._conv import conv2d_grad_weight as conv2d_grad_weight
 
 # isort: split
 # Strategies, errors and warnings
@@ -65,6 +80,7 @@ from ._strategy import set_default_strategy as set_default_strategy
 
 __all__ = [
     "DMatrix",
+    "DTensor4",
     "DTypeError",
     "DVector",
     "FusionUnavailableWarning",
@@ -76,16 +92,25 @@ __all__ = [
     "Seq",
     "ShapeError",
     "Strategy",
+    "Tensor4",
+    "Tensor4Like",
     "TraceError",
     "Vector",
     "VectorLike",
+    "avg_pool2d",
+    "avg_pool2d_grad",
     "br",
+    "channels_like",
     "colsLike",
     "cols_like",
     "compute",
     "concat_rows",
+    "conv2d",
+    "conv2d_grad_input",
+    "conv2d_grad_weight",
     "default_strategy",
     "exp",
+    "flatten",
     "jit",
     "log",
     "max_cols",
@@ -102,10 +127,12 @@ __all__ = [
     "sumCols",
     "sumRows",
     "sum_all",
+    "sum_channels",
     "sum_cols",
     "sum_rows",
     "tanh",
     "tracing",
+    "unflatten",
     "var",
     "where",
 ]

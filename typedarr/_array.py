@@ -158,7 +158,18 @@ def _hint(a: _Array, b: _Array) -> str:
                 return "use cols_like(v, m) to repeat the Vector over columns"
             return ("sizes do not match either axis; rows_like(v, m) repeats a Vector over "
                     "rows, cols_like(v, m) over columns")
+        if m._RANK == 4 and v._RANK == 1:
+            if v.shape[0] == m.shape[1]:
+                return "use channels_like(v, x) to repeat the Vector over each channel"
+            return (f"channels_like(v, x) repeats a Vector of one value per channel, but the "
+                    f"Vector's size is not the {m.shape[1]} channels")
+        if m._RANK == 4 and v._RANK == 2:
+            return ("flatten(x) makes a Matrix of one row per sample, unflatten(m, c, h, w) "
+                    "a Tensor4")
         return f"a {a._KIND} and a {b._KIND} do not combine elementwise"
+    if 1 in a.shape + b.shape and a._RANK == 4:
+        return ("size-1 dimensions do not broadcast: make a Vector per channel (sum_channels, "
+                "mean, var) and repeat it with channels_like")
     if 1 in a.shape + b.shape:
         return ("size-1 dimensions do not broadcast: make a Vector (sum_rows, sum_cols) and "
                 "repeat it with rows_like, cols_like or br")

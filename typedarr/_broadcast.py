@@ -1,7 +1,8 @@
-"""The explicit broadcasts of seed 000: `br`, `rows_like`, `cols_like` (DESIGN §1).
+"""The explicit broadcasts: seed 000's `br`, `rows_like`, `cols_like` (DESIGN §1), and
+seed 003's per-channel `channels_like` (DESIGN §7).
 
-Each returns a delayed Matrix whose node is an index map over the Vector: nothing of the
-Matrix's size exists until `compute`, and a fused kernel never builds it at all.
+Each returns a delayed array whose node is an index map over the Vector: nothing of the
+result's size exists until `compute`, and a fused kernel never builds it at all.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from ._args import Size, size
 from ._errors import ShapeError
 from ._expr import expand
 from ._matrix import DMatrix, MatrixLike
+from ._tensor4 import DTensor4, Tensor4Like
 from ._vector import VectorLike
 
 R = TypeVar("R", default=Any)
 C = TypeVar("C", default=Any)
 N = TypeVar("N", default=Any)
+H = TypeVar("H", default=Any)
+W = TypeVar("W", default=Any)
 
 
 def br(n: Size, v: VectorLike[N]) -> DMatrix[Any, N]:
@@ -58,6 +62,27 @@ def cols_like(v: VectorLike[R], m: MatrixLike[Any, C]) -> DMatrix[R, C]:
     """
     _check_pair("cols_like", v, m)
     return DMatrix._wrap(expand(v._node, 1, m.cols), v.strategy)
+
+
+def channels_like(v: VectorLike[C], x: Tensor4Like[N, C, H, W]) -> DTensor4[N, C, H, W]:
+    """`v` repeated over the samples, rows and columns of `x`: `out[n, c, h, w] = v[c]`.
+
+    Seed 003's `v.reshape((1, C, 1, 1))`, made explicit: a Vector of one value per channel
+    (a batchnorm mean, a convolution's bias) meets a Tensor4 of that many channels. Raises
+    ShapeError when the Vector's size is not `x`'s channel count.
+
+    >>> channels_like(Vector.from_list([1, 2]), Tensor4.zeros(3, 2, 4, 5)).shape
+    (3, 2, 4, 5)
+    """
+    if not isinstance(v, VectorLike) or not isinstance(x, Tensor4Like):
+        raise ShapeError(f"channels_like(v, x) takes a Vector and a Tensor4, got "
+                         f"{type(v).__name__} and {type(x).__name__}")
+    n, c, h, w = x.shape
+    if v.size != c:
+        raise ShapeError(f"channels_like(v, x): Vector {v.shape} does not have one value per "
+                         f"channel of Tensor4 {x.shape} ({c} channels)")
+    node = expand(expand(expand(v._node, 0, n), 2, h), 3, w)
+    return DTensor4._wrap(node, v.strategy)
 
 
 def _check_pair(name: str, v: object, m: object) -> None:

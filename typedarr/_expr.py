@@ -72,6 +72,17 @@ class Form(Enum):
     NaN if any is (`arg`: the axis); INPUT: an argument of a function being traced by
     `typedarr.jit`, whose values exist only when the compiled function runs (`arg`: its
     position among the inputs).
+
+    Convolution and pooling read rank-4 `(N, C, H, W)` sources and, like MATMUL, read them
+    whole (an engine stores their sources first). CONV2D: the cross-correlation of `src[0]`
+    `(N, C, H, W)` with the weights `src[1]` `(O, C, KH, KW)`, giving `(N, O, H', W')`
+    (`arg`: `(stride, padding)`, zero padding on every side); CONV2D_GRAD_INPUT: its adjoint
+    with respect to the input, from `dy` `src[0]` and the weights `src[1]`, shaped as the
+    input (`arg`: `(stride, padding)`); CONV2D_GRAD_WEIGHT: its adjoint with respect to the
+    weights, from the input `src[0]` and `dy` `src[1]`, shaped as the weights (`arg`:
+    `(stride, padding)`); AVG_POOL2D: the mean of each non-overlapping `k x k` window
+    (`arg`: `k`; a remainder of rows or columns is dropped); AVG_POOL2D_GRAD: its adjoint,
+    shaped as the pooled input (`arg`: `k`).
     """
 
     LEAF = "array"
@@ -83,6 +94,11 @@ class Form(Enum):
     MATMUL = "matmul"
     MAX = "max"
     INPUT = "input"
+    CONV2D = "conv2d"
+    CONV2D_GRAD_INPUT = "conv2d_grad_input"
+    CONV2D_GRAD_WEIGHT = "conv2d_grad_weight"
+    AVG_POOL2D = "avg_pool2d"
+    AVG_POOL2D_GRAD = "avg_pool2d_grad"
 
 
 Op: TypeAlias = UnaryOp | BinaryOp | Form
@@ -183,6 +199,39 @@ def matmul(a: Node, b: Node) -> Node:
     return _node(Form.MATMUL, (a, b), None, a.shape[:1] + b.shape[1:], a.dtype)
 
 
+def conv2d_shape(x: Shape, w: Shape, stride: int, padding: int) -> Shape:
+    """The shape of the convolution of an `x` `(N, C, H, W)` with a `w` `(O, C, KH, KW)`."""
+    (n, _, h, wd), (o, _, kh, kw) = x, w
+    return n, o, (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+
+
+def conv2d(x: Node, w: Node, stride: int, padding: int) -> Node:
+    """The cross-correlation of `x` `(N, C, H, W)` with `w` `(O, C, KH, KW)` (checked)."""
+    shape = conv2d_shape(x.shape, w.shape, stride, padding)
+    return _node(Form.CONV2D, (x, w), (stride, padding), shape, x.dtype)
+
+
+def conv2d_grad_input(dy: Node, w: Node, x_shape: Shape, stride: int, padding: int) -> Node:
+    """The gradient of a convolution's input: `dy` `(N, O, H', W')`, `w` `(O, C, KH, KW)`."""
+    return _node(Form.CONV2D_GRAD_INPUT, (dy, w), (stride, padding), x_shape, dy.dtype)
+
+
+def conv2d_grad_weight(x: Node, dy: Node, w_shape: Shape, stride: int, padding: int) -> Node:
+    """The gradient of a convolution's weights: `x` `(N, C, H, W)`, `dy` `(N, O, H', W')`."""
+    return _node(Form.CONV2D_GRAD_WEIGHT, (x, dy), (stride, padding), w_shape, x.dtype)
+
+
+def avg_pool2d(x: Node, k: int) -> Node:
+    """The mean of each `k x k` window of `x` `(N, C, H, W)`: `(N, C, H // k, W // k)`."""
+    n, c, h, w = x.shape
+    return _node(Form.AVG_POOL2D, (x,), k, (n, c, h // k, w // k), x.dtype)
+
+
+def avg_pool2d_grad(dy: Node, k: int, x_shape: Shape) -> Node:
+    """The gradient of `avg_pool2d` with respect to its input of shape `x_shape`."""
+    return _node(Form.AVG_POOL2D_GRAD, (dy,), k, x_shape, dy.dtype)
+
+
 def postorder(roots: Iterable[Node]) -> Iterator[Node]:
     """Every node reachable from `roots`, once each, after all of its sources.
 
@@ -235,6 +284,12 @@ def render(node: Node, budget: int = 40) -> str:
                 return f"input{n.arg}(" + ", ".join(map(str, n.shape)) + ")"
             case Form.PERMUTE:
                 return f"permute({go(n.src[0])}, {n.arg})"
+            case Form.CONV2D | Form.CONV2D_GRAD_INPUT | Form.CONV2D_GRAD_WEIGHT:
+                stride, padding = n.arg
+                return (f"{n.op.value}(" + ", ".join(go(s) for s in n.src)
+                        + f", stride={stride}, padding={padding})")
+            case Form.AVG_POOL2D | Form.AVG_POOL2D_GRAD:
+                return f"{n.op.value}({go(n.src[0])}, k={n.arg})"
         return f"{n.op.value}(" + ", ".join(go(s) for s in n.src) + ")"
 
     return go(node)

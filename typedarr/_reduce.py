@@ -1,4 +1,5 @@
-"""Reductions of seed 000 (`sum_rows`, `sum_cols`), the per-column statistics, and maxima.
+"""Reductions of seed 000 (`sum_rows`, `sum_cols`), seed 003's per-channel `sum_channels`,
+the batch statistics (per column of a Matrix, per channel of a Tensor4), and maxima.
 
 The sums return delayed Vectors, so `sum_rows((x - rows_like(mu, x)) ** 2)` stays one
 expression that a fused `compute` evaluates in a single pass over `x`. The maxima (for the
@@ -15,6 +16,7 @@ from ._array import _Array
 from ._errors import ShapeError
 from ._expr import reduce_max, reduce_sum
 from ._matrix import MatrixLike
+from ._tensor4 import Tensor4Like
 from ._vector import DVector, Vector
 
 R = TypeVar("R", default=Any)
@@ -43,24 +45,47 @@ def sum_cols(m: MatrixLike[R, Any]) -> DVector[R]:
     return DVector._wrap(reduce_sum(m._node, 1), m.strategy)
 
 
-def mean(m: MatrixLike[Any, C]) -> DVector[C]:
-    """The mean of each column (a batch mean: one value per feature)."""
+def sum_channels(x: Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
+    """The sum of each channel over samples, rows and columns (seed 003's
+    `nd.sum(x, axis=(0, 2, 3))`).
+
+    >>> sum_channels(Tensor4.ones(2, 3, 4, 5)).compute()
+    Vector U Par (Sz1 3) float32
+    [ 40.0, 40.0, 40.0 ]
+    """
+    if not isinstance(x, Tensor4Like):
+        raise ShapeError(f"sum_channels reduces a Tensor4, got {type(x).__name__}")
+    # The samples first: a fused kernel adds whole contiguous (C, H, W) blocks, which
+    # vectorise, and the two sums left run over a tensor the batch size smaller.
+    return DVector._wrap(reduce_sum(reduce_sum(reduce_sum(x._node, 0), 2), 1), x.strategy)
+
+
+def mean(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
+    """The mean of each column of a Matrix (a batch mean: one value per feature), or of each
+    channel of a Tensor4 (over samples, rows and columns: seed 003's batchnorm mean)."""
+    if isinstance(m, Tensor4Like):
+        return sum_channels(m) * (1.0 / _per_channel("mean", m))
     _check_rows("mean", m)
     return sum_rows(m) * (1.0 / m.rows)
 
 
-def var(m: MatrixLike[Any, C]) -> DVector[C]:
-    """The population variance of each column (divided by the row count, as batchnorm does).
+def var(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
+    """The population variance of each column of a Matrix, or of each channel of a Tensor4
+    (divided by the count, as batchnorm does).
 
     >>> var(Matrix.from_list([[1, 0], [3, 0]])).compute()
     Vector U Par (Sz1 2) float32
     [ 1.0, 0.0 ]
     """
-    from ._broadcast import rows_like
+    from ._broadcast import channels_like, rows_like
 
+    if isinstance(m, Tensor4Like):
+        count = _per_channel("var", m)
+        centred = m - channels_like(mean(m), m)
+        return sum_channels(centred * centred) * (1.0 / count)
     _check_rows("var", m)
-    centred = m - rows_like(mean(m), m)
-    return sum_rows(centred * centred) * (1.0 / m.rows)
+    centred_rows = m - rows_like(mean(m), m)
+    return sum_rows(centred_rows * centred_rows) * (1.0 / m.rows)
 
 
 def max_rows(m: MatrixLike[Any, C]) -> Vector[C]:
@@ -96,6 +121,15 @@ def sum_all(x: _Array) -> float:
     if not isinstance(x, _Array):
         raise TypeError(f"sum_all takes a Matrix or Vector, got {type(x).__name__}")
     return float(x._values().sum(dtype=x.dtype))
+
+
+def _per_channel(name: str, x: Tensor4Like[Any, Any, Any, Any]) -> int:
+    """How many values each channel of `x` has; ShapeError when there are none."""
+    n, _, h, w = x.shape
+    if n * h * w == 0:
+        raise ShapeError(f"{name} of a Tensor4 {x.shape} with no values per channel is "
+                         f"undefined")
+    return n * h * w
 
 
 def _check_matrix(name: str, m: object) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, assert_never
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._errors import TraceError
 from ._expr import COMPARISONS, BinaryOp, Form, Node, UnaryOp, leaf, postorder, substitute
@@ -131,5 +132,75 @@ def _eval_once(node: Node, src: list[Array]) -> Array:
         case Form.MATMUL:
             product: Array = np.matmul(src[0], src[1])
             return product
+        case Form.CONV2D:
+            return conv2d(src[0], src[1], *node.arg)
+        case Form.CONV2D_GRAD_INPUT:
+            return conv2d_grad_input(src[0], src[1], node.shape, *node.arg)
+        case Form.CONV2D_GRAD_WEIGHT:
+            return conv2d_grad_weight(src[0], src[1], node.shape, *node.arg)
+        case Form.AVG_POOL2D:
+            return avg_pool2d(src[0], node.arg)
+        case Form.AVG_POOL2D_GRAD:
+            return avg_pool2d_grad(src[0], node.arg, node.shape)
         case _:
             assert_never(node.op)
+
+
+# Convolution by lowering to one matrix product (im2col): the windows of the padded input
+# are a strided view, and tensordot copies them into columns and calls BLAS.
+
+
+def _windows(x: Array, kh: int, kw: int, stride: int, padding: int) -> Array:
+    """The view `(N, C, H', W', KH, KW)` of every window a convolution reads."""
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    view: Array = sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return view[:, :, ::stride, ::stride]
+
+
+def conv2d(x: Array, w: Array, stride: int, padding: int) -> Array:
+    """`out[n, o, i, j] = sum(x_padded[n, :, i*s:i*s+KH, j*s:j*s+KW] * w[o])`."""
+    cols = _windows(x, w.shape[2], w.shape[3], stride, padding)
+    out: Array = np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, H', W', O)
+    return out.transpose(0, 3, 1, 2)
+
+
+def conv2d_grad_weight(x: Array, dy: Array, w_shape: tuple[int, ...], stride: int,
+                       padding: int) -> Array:
+    """`dw[o, c, a, b] = sum over n, i, j of dy[n, o, i, j] * x_padded[n, c, i*s+a, j*s+b]`."""
+    cols = _windows(x, w_shape[2], w_shape[3], stride, padding)
+    out: Array = np.tensordot(dy, cols, axes=([0, 2, 3], [0, 2, 3]))
+    return out
+
+
+def conv2d_grad_input(dy: Array, w: Array, x_shape: tuple[int, ...], stride: int,
+                      padding: int) -> Array:
+    """Each output's gradient spread back over the window it read (col2im)."""
+    n, c, h, wd = x_shape
+    _, _, ho, wo = dy.shape
+    cols = np.tensordot(dy, w, axes=([1], [0]))  # (N, H', W', C, KH, KW)
+    padded = np.zeros((n, c, h + 2 * padding, wd + 2 * padding), dy.dtype)
+    for a in range(w.shape[2]):
+        for b in range(w.shape[3]):
+            rows = slice(a, a + stride * (ho - 1) + 1, stride)
+            columns = slice(b, b + stride * (wo - 1) + 1, stride)
+            padded[:, :, rows, columns] += cols[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+    return padded[:, :, padding:padding + h, padding:padding + wd]
+
+
+def avg_pool2d(x: Array, k: int) -> Array:
+    """The mean of each non-overlapping `k x k` window; a remainder is dropped."""
+    n, c, h, w = x.shape
+    ho, wo = h // k, w // k
+    windows = x[:, :, :ho * k, :wo * k].reshape(n, c, ho, k, wo, k)
+    out: Array = windows.sum(axis=(3, 5), dtype=x.dtype) / x.dtype.type(k * k)
+    return out
+
+
+def avg_pool2d_grad(dy: Array, k: int, x_shape: tuple[int, ...]) -> Array:
+    """Each window's gradient shared equally by its `k * k` inputs; the remainder gets 0."""
+    ho, wo = dy.shape[2:]
+    out = np.zeros(x_shape, dy.dtype)
+    share = dy / dy.dtype.type(k * k)
+    out[:, :, :ho * k, :wo * k] = np.repeat(np.repeat(share, k, axis=2), k, axis=3)
+    return out

@@ -33,7 +33,9 @@ def format_array(kind: str, manifest: bool, strategy: Strategy, node: Node) -> s
 def _size(shape: tuple[int, ...]) -> str:
     if len(shape) == 1:
         return f"Sz1 {shape[0]}"
-    return "Sz (" + " :. ".join(map(str, shape)) + ")"
+    # massiv: `:.` joins the last two sizes, `:>` every size before them
+    outer = "".join(f"{n} :> " for n in shape[:-2])
+    return f"Sz ({outer}{shape[-2]} :. {shape[-1]})"
 
 
 def _number(v: Any) -> str:

@@ -18,7 +18,8 @@ over the last axis accumulates each output element in float64: numpy sums a cont
 pairwise, and a float32 chain would be less accurate than the reference. A sum over a middle
 axis accumulates into its output in the node's dtype, as numpy adds slices in order.
 Products call `np.dot` (BLAS through numba) on stored operands; a transposed operand is read
-as a view of the stored one.
+as a view of the stored one. Convolutions and pooling have nests of their own
+(`_convolution`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from __future__ import annotations
 from itertools import count
 
 from .._expr import BinaryOp, Form, UnaryOp
-from . import _scalar
+from . import _convolution, _scalar
 from ._graph import Graph, analyse, scratch
-from ._plan import Program
+from ._plan import WINDOWED, Program
 
 _INDENT = "    "
 _TYPED_CONSTANTS = [f"{name}_{s} = {t}({value})"
@@ -94,6 +95,8 @@ def _nests(graph: Graph) -> list[str]:
             lines += _sum_inner(graph, k, names)
         elif ins.op is Form.MATMUL:
             lines += _matmul(graph, k)
+        elif ins.op in WINDOWED:
+            lines += _windowed(graph, k)
         else:
             lines += _elementwise(graph, k, names)
     return lines
@@ -330,6 +333,27 @@ def _fold(op: object, acc: str, val: str) -> list[str]:
 def _matmul(graph: Graph, k: int) -> list[str]:
     a, b = (_stored(graph, s) for s in graph.instrs[k].src)
     return [f"np.dot({a}, {b}, {graph.target(k)})"]  # BLAS writes the stored result
+
+
+def _windowed(graph: Graph, k: int) -> list[str]:
+    """A convolution, its gradients or a pooling: a nest of its own over stored sources."""
+    ins = graph.instrs[k]
+    assert isinstance(ins.arg, tuple)
+    a = _stored(graph, ins.src[0])
+    b = _stored(graph, ins.src[-1])  # the second source (pooling has one)
+    out, dt, (first, *rest) = graph.target(k), _scalar.NUMPY_TYPE[ins.dt], ins.arg
+    match ins.op:
+        case Form.CONV2D:
+            return _convolution.conv2d(k, a, b, out, dt, first, rest[0])
+        case Form.CONV2D_GRAD_INPUT:
+            return _convolution.conv2d_grad_input(k, a, b, out, dt, first, rest[0])
+        case Form.CONV2D_GRAD_WEIGHT:
+            return _convolution.conv2d_grad_weight(k, a, b, out, dt, first, rest[0])
+        case Form.AVG_POOL2D:
+            return _convolution.avg_pool2d(k, a, out, dt, first)
+        case Form.AVG_POOL2D_GRAD:
+            return _convolution.avg_pool2d_grad(k, a, out, dt, first)
+    raise ValueError(f"{ins.op} is not a windowed operation")
 
 
 def _stored(graph: Graph, k: int) -> str:

@@ -2,13 +2,13 @@
 
 For each instruction: the kernel source expressions of its extents (`a0.shape[1]`,
 `dims[0]`, ...). And which instructions a kernel materialises: every output (into `out0`,
-`out1`, ...), every reduction (sum or max) and product (into a temporary, computed by its
-own loop nest before the loops that read it), every computed node under a broadcast (so
-`rows_like(exp(v), x)` takes one `exp` per column, not one per element), every computed
-operand of a product, and every node whose inline expression would grow past
-`MAX_INLINE` operations (a deep chain is cut into loop nests of bounded size, which keeps
-numba's compile time bounded). Everything else is computed inline, element by element, and
-never stored.
+`out1`, ...), every reduction (sum or max), product, convolution and pooling (into a
+temporary, computed by its own loop nest before the loops that read it), every computed
+node under a broadcast (so `rows_like(exp(v), x)` takes one `exp` per column, not one per
+element), every computed operand of a product, a convolution or a pooling, and every node
+whose inline expression would grow past `MAX_INLINE` operations (a deep chain is cut into
+loop nests of bounded size, which keeps numba's compile time bounded). Everything else is
+computed inline, element by element, and never stored.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._expr import Form
-from ._plan import Instr, Program
+from ._plan import WINDOWED, Instr, Program
 
 # The most operations one element's inline expression may hold before it is stored.
 MAX_INLINE = 64
@@ -65,13 +65,36 @@ def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
             return tuple(src[0][p] for p in ins.arg)
         case Form.MATMUL:
             return src[0][:1] + src[1][1:]
+        case Form.CONV2D:
+            assert isinstance(ins.arg, tuple)
+            s, p = ins.arg
+            (n, _, h, w), (o, _, kh, kw) = src
+            return (n, o, f"({h} + {2 * p} - {kh}) // {s} + 1",
+                    f"({w} + {2 * p} - {kw}) // {s} + 1")
+        case Form.AVG_POOL2D:
+            assert isinstance(ins.arg, tuple)
+            n, c, h, w = src[0]
+            return (n, c, f"{h} // {ins.arg[0]}", f"{w} // {ins.arg[0]}")
+        case Form.CONV2D_GRAD_INPUT:  # (N, C) of (dy, w), then H, W
+            assert isinstance(ins.arg, tuple)
+            return (src[0][0], src[1][1], *_dims(ins.arg[-1]))
+        case Form.CONV2D_GRAD_WEIGHT:  # (O, C) of (x, dy), then KH, KW
+            assert isinstance(ins.arg, tuple)
+            return (src[1][1], src[0][1], *_dims(ins.arg[-1]))
+        case Form.AVG_POOL2D_GRAD:  # (N, C) of dy, then H, W
+            assert isinstance(ins.arg, tuple)
+            return (*src[0][:2], *_dims(ins.arg[-1]))
     return max(src, key=len)  # elementwise: the extents of an array operand
+
+
+def _dims(d: int) -> tuple[str, str]:
+    return f"dims[{d}]", f"dims[{d + 1}]"
 
 
 def _materialised(program: Program) -> tuple[int, ...]:
     instrs = program.instrs
     chosen = set(program.outputs)
-    stored = (Form.LEAF, Form.SUM, Form.MAX, Form.MATMUL)
+    stored = (Form.LEAF, Form.SUM, Form.MAX, Form.MATMUL, *WINDOWED)
     for k, ins in enumerate(instrs):
         if ins.op in stored and ins.op is not Form.LEAF:
             chosen.add(k)
@@ -79,7 +102,7 @@ def _materialised(program: Program) -> tuple[int, ...]:
             (s,) = ins.src
             if instrs[s].op not in stored:
                 chosen.add(s)
-        if ins.op is Form.MATMUL:
+        if ins.op is Form.MATMUL or ins.op in WINDOWED:
             for s in ins.src:
                 if _transposed(instrs, s):  # BLAS reads the stored operand transposed
                     s = instrs[s].src[0]

@@ -33,6 +33,13 @@ _NO_FLOATS: Array = np.zeros(0, np.float64)
 _NO_INTS: Array = np.zeros(0, np.int64)
 
 
+# Convolution and pooling: stored operands, own loop nests (see `_convolution`); those in
+# SIZED take their output's last two sizes from `dims`.
+WINDOWED = frozenset({Form.CONV2D, Form.CONV2D_GRAD_INPUT, Form.CONV2D_GRAD_WEIGHT,
+                      Form.AVG_POOL2D, Form.AVG_POOL2D_GRAD})
+SIZED = frozenset({Form.CONV2D_GRAD_INPUT, Form.CONV2D_GRAD_WEIGHT, Form.AVG_POOL2D_GRAD})
+
+
 class Unfusable(Exception):
     """The graph has a node the fused kernels do not cover (a rank-0 result, or a dtype other
     than float32/float64); the caller evaluates it with the reference evaluator."""
@@ -44,7 +51,9 @@ class Instr:
 
     LEAF: the index of its array among the kernel's inputs; CONST: the index of its value;
     EXPAND: `(axis, index of its size among the dims)`; SUM, MAX: the axis; PERMUTE: the
-    permutation; POW with a special exponent: the exponent (and one source); else None.
+    permutation; POW with a special exponent: the exponent (and one source); CONV2D:
+    `(stride, padding)`; AVG_POOL2D: `(k,)`; the gradients of both: the same, then the
+    index among the dims of the first of their output's last two sizes; else None.
     """
 
     op: Op
@@ -138,6 +147,14 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             raise Unfusable(f"input {node.arg} is not among the traced function's inputs")
         elif op is Form.SUM or op is Form.MAX or op is Form.PERMUTE:
             arg = node.arg
+        elif op in WINDOWED:
+            # Stride, padding and window size are structural; an output size that the
+            # sources do not determine (a gradient's) travels in `dims`.
+            arg = node.arg if isinstance(node.arg, tuple) else (node.arg,)
+            if op in SIZED:
+                dims.extend(node.shape[2:])
+                arg = (*arg, len(dims) - 2)
+            work = max(work, _window_work(node))
         elif op is BinaryOp.POW:
             b = node.src[1]
             if b.op is Form.CONST and b.arg in SPECIAL_EXPONENTS:
@@ -151,3 +168,13 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
     return Plan(Program(tuple(instrs), outputs, scratch), tuple(leaves),
                 np.array(consts, np.float64) if consts else _NO_FLOATS,
                 np.array(dims, np.int64) if dims else _NO_INTS, work, tuple(shapes))
+
+
+def _window_work(node: Node) -> int:
+    """The multiply-adds of a convolution or pooling node (what `Par` is decided on)."""
+    if node.op is Form.CONV2D or node.op is Form.CONV2D_GRAD_INPUT:
+        reads = int(np.prod(node.src[1].shape[1:]))  # per output element: C*KH*KW or O*KH*KW
+        return int(np.prod(node.shape)) * reads
+    if node.op is Form.CONV2D_GRAD_WEIGHT:
+        return int(np.prod(node.shape)) * int(np.prod(node.src[1].shape)) // node.shape[0]
+    return int(np.prod(node.shape if node.op is Form.AVG_POOL2D_GRAD else node.src[0].shape))
