@@ -5,7 +5,8 @@ scope) and where the MNIST copy for tests is.
 Hypothesis draws fresh examples on every run, CI included (never derandomized: a fixed seed
 explores nothing new), prints the blob that reproduces a failure, and keeps failures in
 `.hypothesis/examples` (git-ignored) so a local rerun tries them first. `CI=true` selects
-the `ci` profile, anything else `dev`; `HYPOTHESIS_PROFILE` names one explicitly.
+the `ci` profile, anything else `dev`; `HYPOTHESIS_PROFILE` names one explicitly (the
+`mutation` profile is scripts/mutation.sh's).
 """
 
 import os
@@ -38,6 +39,10 @@ _COMMON: dict[str, Any] = {
 }
 settings.register_profile("dev", max_examples=50, **_COMMON)
 settings.register_profile("ci", max_examples=100, **_COMMON)
+# scripts/mutation.sh runs the tests once per mutant: the same few examples every time, so
+# whether a mutant is killed does not depend on the draw.
+settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
+                          database=None)
 settings.load_profile(os.environ.get(
     "HYPOTHESIS_PROFILE", "ci" if in_ci() else "dev"))
 
@@ -45,8 +50,13 @@ settings.load_profile(os.environ.get(
 def pytest_configure(config: pytest.Config) -> None:
     """Every kernel the tests compile goes to a fresh private directory, never the user's
     cache: set before any test computes (the cache reads the variable when it writes), and
-    removed at the end. A test that needs its own directory sets its own."""
-    kernels = tempfile.mkdtemp(prefix="typedarr-test-kernels-")  # mode 0700
+    removed at the end. A test that needs its own directory sets its own.
+
+    `TYPEDARR_TEST_CACHE_DIR` names a directory to use instead, kept: scripts/mutation.sh
+    runs the tests once per mutant and would otherwise compile every kernel every time.
+    """
+    kept = os.environ.get("TYPEDARR_TEST_CACHE_DIR")
+    kernels = kept or tempfile.mkdtemp(prefix="typedarr-test-kernels-")  # mode 0700
     before = os.environ.get("TYPEDARR_CACHE_DIR")
     os.environ["TYPEDARR_CACHE_DIR"] = kernels
 
@@ -55,7 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ.pop("TYPEDARR_CACHE_DIR", None)
         else:
             os.environ["TYPEDARR_CACHE_DIR"] = before
-        shutil.rmtree(kernels, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(kernels, ignore_errors=True)
 
     config.add_cleanup(restore)
 
