@@ -19,6 +19,9 @@ fi
 kernels=$(mktemp -d)
 trap 'rm -rf "$kernels"' EXIT
 export TYPEDARR_TEST_CACHE_DIR="$kernels" HYPOTHESIS_PROFILE=mutation
+# mutmut forks a process per mutant from one that has run Par kernels: numba's OpenMP layer
+# does not survive a fork (the child's Par kernels hang), its workqueue layer does.
+export NUMBA_THREADING_LAYER=workqueue
 rm -rf mutants
 "$PYTHON" -m mutmut run --max-children "${MUTMUT_CHILDREN:-2}" "$@" || true
 "$PYTHON" -m mutmut results --all true > mutants/results.txt
