@@ -1,50 +1,32 @@
-"""The fused engine against the reference evaluator, and its caches, strategies and fallback.
+"""The fused engine against the reference evaluator: random graphs, IEEE edges, shapes, fusion
+(sharing, hoisting, allocation), Seq against Par, and choosing the engine.
 
-Tolerance, element by element (`error_bounds`): a fused kernel does the reference's IEEE
-arithmetic in the same dtype and order, except that numba's exp/log/tanh/pow may differ from
-numpy's by a few ulps and reductions may add in another order (Par's per-thread partials;
-sum_cols accumulates in float64). So each element may differ from the reference by what an
-error analysis of that element allows: a few ulps of every operation's result, carried to
-the output through each operation's derivative, and the reordering bound of each sum. A
-small element gets a small bound (no slack borrowed from the largest value of the result),
-and NaN and infinities must match exactly.
+Every comparison with the reference is element by element (`_reference_bounds`): each
+element within what an error analysis of that element allows, NaN and infinities exact.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import subprocess
 import sys
-import textwrap
 import tracemalloc
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from _compare import assert_elementwise_close
+from _reference_bounds import assert_matches_reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import typedarr as ta
 from typedarr import _compute, _fused, _reference
 from typedarr._expr import (
-    COMPARISONS,
-    Binary,
     BinaryOp,
     Const,
-    Expand,
     Leaf,
     Node,
-    Permute,
-    Reduce,
-    Unary,
     UnaryOp,
-    Where,
     binary,
     expand,
     permute,
@@ -55,127 +37,6 @@ from typedarr._expr import (
 )
 from typedarr._fused import _codegen, _engine
 from typedarr._fused._plan import make_plan
-
-Array = np.ndarray[Any, np.dtype[Any]]
-# Each operation may be this many ulps of its result away from the reference (numba's and
-# numpy's exp/log/tanh/pow round differently; x**3 is two products, not one pow).
-ULPS = 8
-
-
-def assert_matches_reference(got: Array, node: Node) -> None:
-    want = _reference.evaluate(node)
-    assert got.shape == want.shape and got.dtype == want.dtype
-    assert got.flags.c_contiguous and not got.flags.writeable
-    value, bound = error_bounds(node)
-    np.testing.assert_array_equal(value, want)  # the analysis follows the reference's values
-    # First-order bounds: twice them covers the second-order terms.
-    assert_elementwise_close(got, want, 2 * bound, context=render(node))
-
-
-def error_bounds(root: Node) -> tuple[Array, Array]:
-    """The reference's value of every element of `root` and how far from it a correct engine
-    may be: each operation adds ULPS ulps of its result (and of underflow), and carries its
-    operands' bounds through its derivative (first order). A comparison or a `where` whose
-    operands lie within their bounds of the decision may go either way: its bound is then
-    the distance between the two outcomes. A sum adds its reordering bound, n eps sum|x|.
-    Walked with an explicit stack, so graphs of any depth are analysed.
-    """
-    done: dict[int, tuple[Array, Array]] = {}
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in done:
-            continue
-        children = _children(node)
-        if ready:
-            done[id(node)] = _bound_of(node, [done[id(c)] for c in children])
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in done)
-    value, bound = done[id(root)]
-    return np.broadcast_to(value, root.shape), np.broadcast_to(bound, root.shape)
-
-
-def _children(node: Node) -> tuple[Node, ...]:
-    match node:
-        case Leaf() | Const():
-            return ()
-        case Unary() | Expand() | Reduce() | Permute():
-            return (node.x,)
-        case Binary():
-            return (node.a, node.b)
-        case Where():
-            return (node.cond, node.a, node.b)
-    raise AssertionError(f"unknown node {node!r}")
-
-
-def _carried(derivative: Any, bound: Any) -> Array:
-    """|derivative| * bound, 0 where the operand is exact, unbounded where that is NaN."""
-    out: Array = np.where(np.asarray(bound) == 0, 0.0, np.abs(derivative) * bound)
-    return np.where(np.isnan(out), np.inf, out)
-
-
-def _bound_of(node: Node, operands: list[tuple[Array, Array]]) -> tuple[Array, Array]:
-    info = np.finfo(node.dtype)
-    vs = [v for v, _ in operands]
-    es = [e for _, e in operands]
-
-    def rounded(v: Array) -> Array:
-        return ULPS * (float(info.eps) * np.abs(v) + float(info.smallest_subnormal))
-
-    with np.errstate(all="ignore"):
-        match node:
-            case Leaf():
-                return node.data, np.zeros(())
-            case Const():
-                return np.asarray(node.value, dtype=node.dtype), np.zeros(())
-            case Unary(op=UnaryOp.CAST):
-                v = vs[0].astype(node.dtype)
-                return v, es[0] + rounded(v)
-            case Unary(op=op):
-                (x,) = vs
-                v = _reference.UNARY[op](x).astype(node.dtype, copy=False)
-                slope = {UnaryOp.EXP: v, UnaryOp.LOG: 1 / x, UnaryOp.SQRT: 0.5 / v,
-                         UnaryOp.TANH: 1 - v * v, UnaryOp.SIGMOID: v * (1 - v)}.get(op, 1.0)
-                return v, _carried(slope, es[0]) + rounded(v)
-            case Binary(op=op) if op in COMPARISONS:
-                (a, b), (ea, eb) = vs, es
-                v = _reference.BINARY[op](a, b).astype(node.dtype)
-                decided = (np.isnan(a) | np.isnan(b) | (ea + eb == 0)
-                           | (np.abs(a - b) > 2 * (ea + eb)))
-                return v, np.where(decided, 0.0, 1.0)
-            case Binary(op=BinaryOp.MAX | BinaryOp.MIN as op):
-                v = _reference.BINARY[op](*vs).astype(node.dtype, copy=False)
-                return v, np.maximum(*es)  # 1-Lipschitz in each operand
-            case Binary(op=op):
-                (a, b), (ea, eb) = vs, es
-                v = _reference.BINARY[op](a, b).astype(node.dtype, copy=False)
-                slopes = {BinaryOp.ADD: (1.0, 1.0), BinaryOp.SUB: (1.0, 1.0),
-                          BinaryOp.MUL: (b, a), BinaryOp.DIV: (1 / b, v / b),
-                          BinaryOp.POW: (b * a ** (b - 1), v * np.log(a))}[op]
-                return v, _carried(slopes[0], ea) + _carried(slopes[1], eb) + rounded(v)
-            case Where():
-                (c, a, b), (ec, ea, eb) = vs, es
-                v = np.where(c != 0, a, b).astype(node.dtype)
-                either = (ec > 0) & ~(np.abs(c) > 2 * ec) & ~np.isnan(c)
-                both = np.abs(a - b) + np.maximum(ea, eb)
-                return v, np.where(either, np.where(np.isnan(both), np.inf, both),
-                                   np.where(c != 0, ea, eb))
-            case Expand():
-                def expanded(a: Array) -> Array:
-                    return np.broadcast_to(np.expand_dims(a, node.axis), node.shape)
-                return expanded(vs[0]), expanded(np.broadcast_to(es[0], node.x.shape))
-            case Reduce():
-                (x,), (ex,) = vs, es
-                v = x.sum(axis=node.axis, dtype=node.dtype)
-                terms = np.abs(x).astype(np.float64).sum(axis=node.axis)
-                carried = np.broadcast_to(ex, x.shape).sum(axis=node.axis)
-                return v, carried + ULPS * x.shape[node.axis] * float(info.eps) * terms
-            case Permute():
-                return (np.transpose(vs[0], node.perm),
-                        np.transpose(np.broadcast_to(es[0], node.x.shape), node.perm))
-    raise AssertionError(f"unknown node {node!r}")
-
 
 # Specials, signed zeros, the sigmoid's tails, magnitudes near overflow and underflow.
 EDGES = [np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 2.0, -12.0, -30.0, 40.0, -90.0, 1e-30,
@@ -414,96 +275,6 @@ def _peak_allocation(run: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
-# Caches ----------------------------------------------------------------------------------------
-
-
-# Counts of kernels made in this process depend on what ran before, so the tests of counts run
-# their computations in a fresh process, with a fresh kernel directory.
-
-
-def _fresh_process(source: str, cache: Path, **env: str) -> Any:
-    """What `source`, run in a new interpreter with an empty kernel directory `cache`,
-    prints as JSON on its last line (`env` adds to, or with "" removes from, the
-    environment)."""
-    child_env = {**os.environ, "TYPEDARR_CACHE_DIR": str(cache), **env}
-    child_env = {k: v for k, v in child_env.items() if v}
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(source)], env=child_env,
-                          text=True, capture_output=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-_SIZES_AND_SCALARS = [(3, 4, 2.5), (17, 2, -1.0), (0, 5, 3.0), (6, 1, 0.25)]
-
-
-def _one_structure(rows: int, cols: int, c: float) -> Node:
-    x = ta.Matrix.random_normal(rows, cols, seed=rows, dtype=np.float64)
-    return ta.sum_cols(ta.tanh(x) * c - abs(x))._node
-
-
-def test_one_kernel_serves_every_size_and_scalar(tmp_path: Path) -> None:
-    counts = _fresh_process(f"""
-        import dataclasses, json
-        import numpy as np
-        import typedarr as ta
-        from typedarr import _fused
-        counts = []
-        for rows, cols, c in {_SIZES_AND_SCALARS!r}:
-            x = ta.Matrix.random_normal(rows, cols, seed=rows, dtype=np.float64)
-            _fused.evaluate(ta.sum_cols(ta.tanh(x) * c - abs(x))._node, ta.Seq)
-            counts.append(dataclasses.asdict(_fused.stats()))
-        print(json.dumps(counts))
-    """, tmp_path, TYPEDARR_ENGINE="fused")
-    assert counts[0] == {"structures": 1, "compiled": 1, "loaded": 0}
-    assert counts == [counts[0]] * len(_SIZES_AND_SCALARS)  # no other kernel, no recompile
-    for rows, cols, c in _SIZES_AND_SCALARS:  # and every one of them computes the right values
-        node = _one_structure(rows, cols, c)
-        assert_matches_reference(_fused.evaluate(node, ta.Seq), node)
-
-
-_CHILD = textwrap.dedent("""
-    import dataclasses, json, sys
-    import numpy as np
-    import typedarr as ta
-    from typedarr import _fused
-    x = ta.Matrix.random_normal(50, 40, seed=0, dtype=np.float64)
-    mu = ta.Vector.random_normal(40, seed=1, dtype=np.float64)
-    d = ta.sum_cols(ta.maximum(x - ta.rows_like(mu, x), 0.125) * 1.75)
-    values = np.asarray(d.with_strategy(ta.Seq).compute()).tolist()
-    print(json.dumps({"values": values, **dataclasses.asdict(_fused.stats())}))
-""")
-
-
-def _child(cache: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "TYPEDARR_CACHE_DIR": str(cache), "TYPEDARR_ENGINE": "fused"}
-    return subprocess.Popen([sys.executable, "-c", _CHILD], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _result(child: subprocess.Popen[str]) -> dict[str, Any]:
-    out, err = child.communicate(timeout=120)
-    assert child.returncode == 0, err
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
-def test_a_second_process_loads_the_kernel_from_disk(tmp_path: Path) -> None:
-    first = _result(_child(tmp_path))
-    second = _result(_child(tmp_path))
-    assert first["compiled"] == 1 and first["loaded"] == 0
-    assert second["compiled"] == 0 and second["loaded"] == 1
-    assert first["values"] == second["values"]
-    assert len(list(tmp_path.glob("typedarr_kernel_*.py"))) == 1
-
-
-def test_two_processes_compiling_the_same_kernel_both_succeed(tmp_path: Path) -> None:
-    children = [_child(tmp_path), _child(tmp_path)]
-    results = [_result(child) for child in children]
-    assert results[0]["values"] == results[1]["values"]
-    assert len(list(tmp_path.glob("typedarr_kernel_*.py"))) == 1
-    assert not list(tmp_path.glob(".*.tmp"))
-
-
 # Strategies ------------------------------------------------------------------------------------
 
 
@@ -539,24 +310,6 @@ def test_seq_and_par_agree(case: Callable[[ta.Strategy], Node],
     assert_matches_reference(got_par, par)
 
 
-def test_small_arrays_run_sequentially_under_par(tmp_path: Path) -> None:
-    x = ta.Matrix.random_normal(3, 4, seed=10).with_strategy(ta.Par)
-    d = ta.sqrt(abs(x)) * 1.5 + x
-    assert_matches_reference(_compute.evaluate(d._node, ta.Par), d._node)
-    ran = _fresh_process("""
-        import json
-        import typedarr as ta
-        from typedarr import _compute, _fused
-        from typedarr._fused._plan import make_plan
-        x = ta.Matrix.random_normal(3, 4, seed=10).with_strategy(ta.Par)
-        d = ta.sqrt(abs(x)) * 1.5 + x
-        _compute.evaluate(d._node, ta.Par)
-        kernel = _fused._cache.kernel_for(make_plan(d._node).key)
-        print(json.dumps([len(kernel.seq.signatures), len(kernel.par.signatures)]))
-    """, tmp_path, TYPEDARR_ENGINE="fused")
-    assert ran == [1, 0]  # the sequential variant ran, the parallel one never compiled
-
-
 # Choosing the engine ---------------------------------------------------------------------------
 
 
@@ -583,21 +336,3 @@ def test_the_engine_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _compute._load_engine("fused") is _fused.evaluate
     with pytest.raises(ValueError, match="TYPEDARR_ENGINE"):
         _compute._load_engine("numexpr")
-
-
-def test_compute_uses_the_fused_engine_by_default(tmp_path: Path) -> None:
-    made = _fresh_process("""
-        import json
-        import numpy as np
-        import typedarr as ta
-        from typedarr import _compute, _fused
-        x = ta.Matrix.random_normal(2, 3, seed=12, dtype=np.float64)
-        ta.compute(ta.relu(x) * ta.sigmoid(x) - 0.5)
-        print(json.dumps([_compute._engine == [_fused.evaluate], _fused.stats().structures]))
-    """, tmp_path, TYPEDARR_ENGINE="")  # unset: the default
-    assert made == [True, 1]
-
-
-def test_stats_are_plain_values() -> None:
-    stats = _fused.stats()
-    assert dataclasses.asdict(stats).keys() == {"structures", "compiled", "loaded"}
