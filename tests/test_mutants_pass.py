@@ -1,5 +1,6 @@
 """Tests that kill mutants of `nn/_pass.py` which the rest of the suite let live
-(scripts/mutation.sh): dropout's inverted scaling, and the EVAL phase's formulas.
+(scripts/mutation.sh): dropout's inverted scaling, the EVAL phase's formulas, invalid values
+reported as the layer that made them (not as numpy's warning), and what errors name.
 
 The gradient tests check dropout against finite differences with the mask held fixed, which
 holds whatever the scale of the kept values, so the scale is pinned here by its value. The
@@ -94,3 +95,28 @@ def test_forward_reports_an_invalid_value_as_the_layer_that_made_it() -> None:
                                      Vector.zeros(2, dtype=np.float64))]
     with pytest.raises(nn.NetworkError, match=r"layer 0 \(Linear 2->2\)"):
         nn.forward(net, Matrix.ones(3, 2, dtype=np.float64))
+
+
+@pytest.mark.parametrize("phase", list(nn.Phase), ids=lambda p: p.name)
+def test_pass_reports_an_invalid_value_as_the_layer_that_made_it(phase: nn.Phase) -> None:
+    w = np.array([[np.inf, 1.0], [-np.inf, 1.0]])
+    net: list[nn.Layer] = [nn.Linear(Matrix.from_numpy(w, nonfinite="allow"),
+                                     Vector.zeros(2, dtype=np.float64))]
+    target = nn.one_hot([0, 1, 0], 2, dtype=np.float64)
+    with pytest.raises(nn.NetworkError, match=r"output of layer 0 \(Linear 2->2\) holds nan"):
+        nn.pass_(phase, net, Matrix.ones(3, 2, dtype=np.float64), target)
+
+
+def test_pass_and_forward_name_what_they_refuse() -> None:
+    x, target = Matrix.ones(3, 2), nn.one_hot([0, 1, 0], 2)
+    net: list[nn.Layer] = [nn.Linear(Matrix.ones(2, 2), Vector.zeros(2))]
+    with pytest.raises(TypeError, match=r"^rng must be a numpy.random.Generator, got int$"):
+        nn.pass_(nn.Phase.TRAIN, net, x, target, rng=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^x must be a typedarr Matrix, got ndarray"):
+        nn.pass_(nn.Phase.TRAIN, net, np.ones((3, 2)), target)  # type: ignore[arg-type]
+    with pytest.raises(nn.NetworkError, match=r"^x has no rows"):
+        nn.pass_(nn.Phase.TRAIN, net, Matrix.ones(0, 2), Matrix.zeros(0, 2))
+    with pytest.raises(nn.NetworkError, match=r"^output \(SoftmaxCrossEntropy\): cannot subtract"):
+        nn.pass_(nn.Phase.TRAIN, net, x, nn.one_hot([0, 1, 0], 2, dtype=np.float64))
+    with pytest.raises(nn.NetworkError, match=r"^layer 1 is not a layer: 3"):
+        nn.forward([*net, 3], x)  # type: ignore[list-item]

@@ -1,6 +1,7 @@
 """Tests that kill mutants of `typedarr/_reduce.py` and `_broadcast.py` which the rest of the
 suite let live (scripts/mutation.sh): a refused call says which function refused it and
-what it got (the error tables elsewhere check only the exception's type)."""
+what it got (the error tables elsewhere check only the exception's type), and a maximum
+keeps its operand's strategy."""
 
 from __future__ import annotations
 
@@ -28,6 +29,27 @@ def test_a_reduction_of_a_vector_names_itself_and_what_it_got(reduce: Callable[[
 def test_a_reduction_of_no_rows_names_itself(reduce: Callable[[Any], Any]) -> None:
     with pytest.raises(ShapeError, match=f"^{reduce.__name__} of a Matrix with no rows"):
         reduce(Matrix.zeros(0, 3))
+
+
+def test_max_cols_of_no_columns_names_itself() -> None:
+    with pytest.raises(ShapeError, match=r"^max_cols of a Matrix with no columns is undefined$"):
+        ta.max_cols(Matrix.zeros(3, 0))
+
+
+@pytest.mark.parametrize("reduce", [ta.max_rows, ta.max_cols], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("strategy", [ta.Seq, ta.Par], ids=str)
+def test_a_maximum_keeps_the_strategy(reduce: Callable[[Any], Any], strategy: ta.Strategy
+                                      ) -> None:
+    assert reduce(Matrix.ones(2, 3).with_strategy(strategy)).strategy is strategy
+
+
+def test_the_broadcasts_name_themselves_and_what_they_got() -> None:
+    with pytest.raises(ShapeError, match=r"^rows_like\(v, m\) takes a Vector and a Matrix, "
+                                         r"got Matrix and Matrix$"):
+        ta.rows_like(Matrix.ones(2, 2), Matrix.ones(2, 2))  # type: ignore[arg-type]
+    with pytest.raises(ShapeError, match=r"^cols_like\(v, m\) takes a Vector and a Matrix, "
+                                         r"got Vector and Vector$"):
+        ta.cols_like(Vector.ones(2), Vector.ones(2))  # type: ignore[arg-type]
 
 
 def test_sum_all_names_what_it_got() -> None:
