@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 import typedarr
@@ -30,19 +30,25 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-# deadline=None: a first example may compile a numba kernel (about a second), later ones not.
+# Built on hypothesis's own defaults, not on whatever profile it loaded by itself (with CI
+# set it loads a derandomized one). deadline=None: a first example may compile a numba
+# kernel (about a second), later ones not; too_slow off: the machines are shared, so how
+# long drawing an example takes is noise.
 _COMMON: dict[str, Any] = {
+    "parent": settings.get_profile("default"),
     "deadline": None,
-    "derandomize": False,
+    "suppress_health_check": [HealthCheck.too_slow],
     "print_blob": True,
-    "database": DirectoryBasedExampleDatabase(ROOT / ".hypothesis" / "examples"),
 }
-settings.register_profile("dev", max_examples=50, **_COMMON)
-settings.register_profile("ci", max_examples=100, **_COMMON)
+_DATABASE = DirectoryBasedExampleDatabase(ROOT / ".hypothesis" / "examples")
+settings.register_profile("dev", max_examples=50, derandomize=False, database=_DATABASE,
+                          **_COMMON)
+settings.register_profile("ci", max_examples=100, derandomize=False, database=_DATABASE,
+                          **_COMMON)
 # scripts/mutation.sh runs the tests once per mutant: the same few examples every time, so
 # whether a mutant is killed does not depend on the draw.
-settings.register_profile("mutation", max_examples=20, deadline=None, derandomize=True,
-                          database=None)
+settings.register_profile("mutation", max_examples=20, derandomize=True, database=None,
+                          **_COMMON)
 settings.load_profile(os.environ.get(
     "HYPOTHESIS_PROFILE", "ci" if in_ci() else "dev"))
 
