@@ -864,9 +864,12 @@ def test_par_wins_when_combining() -> None:
 def test_par_and_seq_compute_the_same_values() -> None:
     a = np.random.default_rng(0).integers(-50, 50, (600, 400)).astype(np.float64)  # exact sums
     x = Matrix.from_numpy(a)
-    for make in (lambda m: m * 2.0 - 1.0, lambda m: ta.sum_rows(m * m),
-                 lambda m: ta.sum_cols(m - ta.rows_like(ta.sum_rows(m), m))):
+    cases: list[tuple[Callable[[Any], Any], Array]] = [
+        (lambda m: m * 2.0 - 1.0, a * 2 - 1), (lambda m: ta.sum_rows(m * m), (a * a).sum(0)),
+        (lambda m: ta.sum_cols(m - ta.rows_like(ta.sum_rows(m), m)), (a - a.sum(0)).sum(1))]
+    for make, want in cases:
         par = values(make(x.with_strategy(Par)))
         seq = values(make(x.with_strategy(Seq)))
         np.testing.assert_array_equal(par, seq)
+        np.testing.assert_array_equal(par, want)  # integers: exact in any order
     np.testing.assert_array_equal(values(ta.sum_rows(x * x)), (a * a).sum(0))

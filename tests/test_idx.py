@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import os
 import struct
 import time
 import tracemalloc
@@ -42,23 +41,6 @@ SHARED_MD5 = {
 }
 
 
-def shared_mnist_dir() -> Path:
-    """The shared MNIST copy: `$TYPEDARR_TEST_MNIST`, else `../shared/datasets/mnist`."""
-    if env := os.environ.get("TYPEDARR_TEST_MNIST"):
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mnist"
-
-
-@pytest.fixture(scope="module")
-def shared() -> Path:
-    directory = shared_mnist_dir()
-    if not (directory / "train-images-idx3-ubyte.gz").is_file():
-        if os.environ.get("TYPEDARR_TEST_MNIST"):
-            pytest.fail(f"TYPEDARR_TEST_MNIST={directory} holds no MNIST files")
-        pytest.skip(f"no shared MNIST copy at {directory}")
-    return directory
-
-
 def idx_file(tmp_path: Path, data: bytes, name: str = "data.idx", *, gz: bool = False) -> Path:
     path = tmp_path / name
     path.write_bytes(gzip.compress(data) if gz else data)
@@ -73,13 +55,14 @@ def images(n: int, rows: int = 28, cols: int = 28) -> NDArray[np.uint8]:
 
 
 @pytest.mark.parametrize("stem", sorted(SHARED_MD5))
-def test_shared_files_have_the_published_md5(shared: Path, stem: str) -> None:
-    raw = read_idx_bytes(shared / f"{stem}.gz")
+def test_shared_files_have_the_published_md5(mnist_dir: Path, stem: str) -> None:
+    raw = read_idx_bytes(mnist_dir / f"{stem}.gz")
     assert hashlib.md5(raw, usedforsecurity=False).hexdigest() == SHARED_MD5[stem]
 
 
-def test_shared_test_split_loads_as_float_pixels_and_int_labels(shared: Path) -> None:
-    x, y = load_split(shared / "t10k-images-idx3-ubyte.gz", shared / "t10k-labels-idx1-ubyte.gz")
+def test_shared_test_split_loads_as_float_pixels_and_int_labels(mnist_dir: Path) -> None:
+    x, y = load_split(mnist_dir / "t10k-images-idx3-ubyte.gz",
+                      mnist_dir / "t10k-labels-idx1-ubyte.gz")
     assert x.shape == (10000, 784) and x.dtype == np.float32
     assert y.shape == (10000,) and y.dtype == np.int64
     assert x.min() == 0.0 and x.max() == 1.0
@@ -87,8 +70,8 @@ def test_shared_test_split_loads_as_float_pixels_and_int_labels(shared: Path) ->
     assert np.bincount(y, minlength=10).min() >= 800
 
 
-def test_shared_labels_read_raw_are_uint8_rank_1(shared: Path) -> None:
-    raw = read_idx(shared / "train-labels-idx1-ubyte.gz")
+def test_shared_labels_read_raw_are_uint8_rank_1(mnist_dir: Path) -> None:
+    raw = read_idx(mnist_dir / "train-labels-idx1-ubyte.gz")
     assert raw.dtype == np.uint8 and raw.shape == (60000,)
     assert not raw.flags.writeable  # a view of the file's bytes, not a copy
 

@@ -182,6 +182,14 @@ def test_compact_backward_equals_the_nine_steps() -> None:
         for got, want, name in zip(got_all, steps, ["dx", "dgamma", "dbeta"], strict=True):
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10,
                                        atol=1e-12, err_msg=f"{formula.__name__}: {name}")
+    # ... and the textbook formula in numpy, independently of nn's functions
+    a, g, d = np.asarray(x), np.asarray(gamma), np.asarray(dz)
+    ivar = 1 / np.sqrt(a.var(axis=0) + eps)
+    xhat = (a - a.mean(axis=0)) * ivar
+    dbeta, dgamma = d.sum(axis=0), (d * xhat).sum(axis=0)
+    dx = g * ivar / len(a) * (len(a) * d - dbeta - xhat * dgamma)
+    for got, want in zip(steps, (dx, dgamma, dbeta), strict=True):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-12)
 
 
 def test_compact_backward_equals_the_nine_steps_in_float32() -> None:
