@@ -171,4 +171,4 @@ def test_the_readme_nn_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     exec(compile(code, "README.md", "exec"), {})  # the README's own example
     loss, accuracy = capsys.readouterr().out.split()
     assert float(loss) > 0 and 0 <= float(accuracy) <= 1
-    assert (tmp_path / "net.npz").is_file()
+    assert (tmp_path / "net.safetensors").is_file()
