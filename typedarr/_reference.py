@@ -82,7 +82,8 @@ def evaluate_many(roots: tuple[Node, ...]) -> tuple[Array, ...]:
                 readers[id(s)] -= 1
                 if readers[id(s)] == 0:
                     del values[id(s)]
-    return tuple(np.ascontiguousarray(values[id(r)], dtype=r.dtype) for r in roots)
+    # asarray, not ascontiguousarray, which makes a rank-0 result one element of rank 1
+    return tuple(np.asarray(values[id(r)], dtype=r.dtype, order="C") for r in roots)
 
 
 def program(roots: tuple[Node, ...], inputs: tuple[Node, ...]

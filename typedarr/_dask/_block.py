@@ -19,8 +19,22 @@ from typing import Any, TypeAlias, assert_never
 import numpy as np
 
 from .. import _compute
-from .._expr import (BinaryOp, Form, Node, Op, UnaryOp, binary, const, expand, leaf, permute,
-                     reduce_max, reduce_sum, unary, where)
+from .._expr import (
+    BinaryOp,
+    Form,
+    Node,
+    Op,
+    UnaryOp,
+    binary,
+    const,
+    expand,
+    leaf,
+    permute,
+    reduce_max,
+    reduce_sum,
+    unary,
+    where,
+)
 from .._strategy import Seq
 
 Array: TypeAlias = np.ndarray[Any, np.dtype[Any]]

@@ -86,7 +86,8 @@ def _store_path(blocks: da.Array, dest: Path, overwrite: bool) -> None:
     try:
         blocks = _regular(blocks)
         array = zarr.create_array(store=str(work / "a"), shape=blocks.shape,
-                                  chunks=blocks.chunksize or None, dtype=blocks.dtype)
+                                  chunks=tuple(int(n) for n in blocks.chunksize),
+                                  dtype=blocks.dtype)
         da.store(blocks, array, lock=False)
         if os.path.lexists(dest):
             os.replace(dest, work / "old")

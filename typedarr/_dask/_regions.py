@@ -77,7 +77,7 @@ def _analyse(roots: tuple[Node, ...]) -> _Facts:
             blocked = inner[:node.arg] + inner[node.arg + 1:]
         elif node.op is Form.EXPAND:
             inner = facts.blocked[id(src[0])]
-            blocked = inner[:node.arg[0]] + (False,) + inner[node.arg[0]:]
+            blocked = (*inner[:node.arg[0]], False, *inner[node.arg[0]:])
         elif node.op is Form.PERMUTE:
             inner = facts.blocked[id(src[0])]
             blocked = tuple(inner[p] for p in node.arg)
@@ -282,7 +282,7 @@ class _Region:
                 return [(node.src[0], tuple(s[perm.index(j)] for j in range(len(perm))))]
             case Form.SUM | Form.MAX:  # over an unblocked axis: inside every block
                 self._fresh += 1
-                return [(node.src[0], s[:node.arg] + (f"c{self._fresh}",) + s[node.arg:])]
+                return [(node.src[0], (*s[:node.arg], f"c{self._fresh}", *s[node.arg:]))]
             case UnaryOp() | BinaryOp() | Form.WHERE:
                 return [(c, s if c.shape else ()) for c in node.src]
         raise AssertionError(f"a {node.op.value} node inside a region")
