@@ -15,12 +15,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import zarr
 from numpy.typing import NDArray
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 from typedarr import Matrix
 
@@ -62,7 +62,17 @@ def make_dataset(directory: Path, rows: int, cols: int, *, chunk_rows: int,
     return Dataset(directory / "x.zarr", directory / "y.zarr")
 
 
-def shuffled_batches(x: zarr.Array, y: zarr.Array, batch_size: int, rng: np.random.Generator
+class Chunked(Protocol):
+    """What `shuffled_batches` reads: a zarr array, or anything sliced by rows like one."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def chunks(self) -> tuple[int, ...]: ...
+    def __getitem__(self, rows: slice, /) -> Any: ...
+
+
+def shuffled_batches(x: Chunked, y: Chunked, batch_size: int, rng: np.random.Generator
                      ) -> Iterator[tuple[Matrix, NDArray[np.int64]]]:
     """Mini-batches of `batch_size` rows of `x` and their labels, in a seeded random order,
     reading one zarr chunk at a time: the chunks in a shuffled order, the rows of each
@@ -75,7 +85,7 @@ def shuffled_batches(x: zarr.Array, y: zarr.Array, batch_size: int, rng: np.rand
     >>> [b.rows for b, _ in shuffled_batches(xs, ys, 3, np.random.default_rng(0))]
     [3, 3, 3]
     """
-    if x.shape[0] != y.shape[0] or x.ndim != 2:
+    if x.shape[0] != y.shape[0] or len(x.shape) != 2:
         raise ValueError(f"need features (n, cols) and labels (n,), got {x.shape} and "
                          f"{y.shape}")
     chunk_rows = x.chunks[0]

@@ -87,8 +87,6 @@ def train(features: Path, labels: Path, *, steps: int, batch_size: int, seed: in
     """`steps` training steps of a small network on shuffled mini-batches from disk; the
     mean training accuracy of the last 50 steps."""
     x, y = zarr.open_array(features), zarr.open_array(labels)
-    if not isinstance(x, zarr.Array) or not isinstance(y, zarr.Array):
-        raise TypeError("expected zarr arrays")
     net = nn.mlp(x.shape[1], classes, [64], [nn.Relu, nn.Identity], seed=seed)
     opt: nn.Optimizer = nn.Adam(lr=1e-3)
     step = nn.compile_step()

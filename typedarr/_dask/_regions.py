@@ -31,6 +31,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+from dask.graph_manipulation import clone
 
 from .. import _compute
 from .._errors import ShapeError
@@ -105,6 +106,7 @@ class Translation:
         self._facts = _analyse(roots)
         self._values: dict[int, da.Array] = {}
         self._memory: dict[int, np.ndarray[Any, Any]] = {}
+        self._readers: dict[int, int] = {}  # regions reading each chunked leaf so far
         groups: dict[tuple[tuple[int, ...], int], dict[tuple[int, int], _Request]] = \
             defaultdict(dict)
         for request in self._requests(roots):
@@ -138,8 +140,19 @@ class Translation:
             return node.op not in (Form.CONST, Form.EXPAND, Form.PERMUTE)
         return node.op is Form.CHUNKED or id(node) in self._facts.boundary
 
-    def boundary_array(self, node: Node) -> da.Array:
-        return self._direct_array(node)
+    def input_array(self, node: Node) -> da.Array:
+        """What a region reads for the chunked input `node`.
+
+        A chunked array that a second region reads is read again, from a clone of its
+        graph, rather than shared: shared, Dask would keep every one of its blocks in
+        memory from the first region's pass until the second's (the whole array, spilled
+        to disk once it outgrows the workers), where reading it twice streams it twice.
+        """
+        if node.op is not Form.CHUNKED:
+            return self._direct_array(node)
+        readers = self._readers[id(node)] = self._readers.get(id(node), 0) + 1
+        blocks: da.Array = node.arg
+        return blocks if readers == 1 else clone(blocks, seed=readers)
 
     def record(self, request: _Request, blocks: da.Array) -> None:
         """A region's output: a node's values, or per-block partials to tree-reduce."""
@@ -308,9 +321,12 @@ class _Region:
                 if graph.chunked(node):
                     carrier.setdefault(s, node)
         arrays: list[da.Array] = []
+        read: dict[int, da.Array] = {}  # one read per region of an input met twice (x, x.T)
         for node, syms in self._inputs:
             if graph.chunked(node):
-                arrays.append(graph.boundary_array(node))
+                if id(node) not in read:
+                    read[id(node)] = graph.input_array(node)
+                arrays.append(read[id(node)])
                 continue
             value = graph.in_memory(node)
             meets = [carrier[s] for s in syms if s in carrier]
