@@ -11,7 +11,7 @@ about 6 GB) is read by a `LocalCluster` of `--workers` worker processes with
 - numpy on a memory map of the same data (a `.npy` copy), in this process, block by block
   (bounded memory, BLAS threads for the product).
 
-Each timed run starts on freshly restarted workers warmed up on a slice of the data (kernels
+Each timed run starts on a new cluster warmed up on a slice of the data (kernels
 compiled or loaded, files opened); the contenders run in turns (`--repeats` rounds, medians
 shown). A thread samples every worker's resident memory, status and spilled bytes
 meanwhile. It prints a Markdown table of seconds and ratios, the workers' peak memory
@@ -193,15 +193,30 @@ def watched(client: Client, run: Run) -> Iterator[None]:
         run.spilled = sum(s["spilled"] for s in after.values()) - spilled * (run.lost == 0)
 
 
-def on_cluster(client: Client, pipeline: Callable[[Path, Path, int | None, Run], None],
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """How to start the workers every timed run gets afresh."""
+
+    workers: int
+    memory_limit: str
+
+    @contextlib.contextmanager
+    def client(self) -> Iterator[Client]:
+        with LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                          memory_limit=self.memory_limit, host="127.0.0.1",
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+
+
+def on_cluster(cluster: Cluster, pipeline: Callable[[Path, Path, int | None, Run], None],
                x_path: Path, directory: Path, name: str, warm_rows: int) -> Run:
-    """One timed run on fresh workers, after a warm-up on a slice (kernels compiled or
+    """One timed run on new workers, after a warm-up on a slice (kernels compiled or
     loaded in every worker, files opened): what is measured is the pipeline itself."""
-    client.restart()
-    pipeline(x_path, directory / f"warm-{name}.zarr", warm_rows, Run())
-    run = Run()
-    with watched(client, run):
-        pipeline(x_path, directory / f"{name}.zarr", None, run)
+    with cluster.client() as client:
+        pipeline(x_path, directory / f"warm-{name}.zarr", warm_rows, Run())
+        run = Run()
+        with watched(client, run):
+            pipeline(x_path, directory / f"{name}.zarr", None, run)
     return run
 
 
@@ -253,21 +268,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         gib = args.rows * args.cols * 4 / 2**30
         print(f"data: {args.rows} x {args.cols} float32 ({gib:.2f} GiB) in {directory}, "
               f"chunks of {args.chunk_rows} rows, written in {time.perf_counter() - start:.0f} s")
-        cluster = stack.enter_context(LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True,
-            memory_limit=args.memory_limit, host="127.0.0.1", dashboard_address=None))
-        client = stack.enter_context(Client(cluster))
-        limit = next(iter(client.scheduler_info()["workers"].values()))["memory_limit"]
+        cluster = Cluster(args.workers, args.memory_limit)
+        with cluster.client() as client:
+            limit = next(iter(client.scheduler_info()["workers"].values()))["memory_limit"]
         print(f"cluster: {args.workers} workers x {limit / 2**20:.0f} MiB "
-              f"({args.workers * limit / 2**30:.2f} GiB in all)")
+              f"({args.workers * limit / 2**30:.2f} GiB in all), new for every timed run")
         warm = min(args.rows, 4 * args.workers * args.chunk_rows)  # every worker warms up
         contenders: dict[str, list[Run]] = {"typedarr on Dask": [], "dask.array": [],
                                             "numpy memmap (1 process)": []}
         for _ in range(args.repeats):  # in turns: a noisy neighbour slows them all alike
             contenders["typedarr on Dask"].append(on_cluster(
-                client, typedarr_pipeline, x_path, directory, "typedarr", warm))
+                cluster, typedarr_pipeline, x_path, directory, "typedarr", warm))
             contenders["dask.array"].append(on_cluster(
-                client, dask_pipeline, x_path, directory, "dask", warm))
+                cluster, dask_pipeline, x_path, directory, "dask", warm))
             numpy_run = Run()
             numpy_pipeline(npy, directory / "numpy-out.npy", args.chunk_rows, numpy_run)
             contenders["numpy memmap (1 process)"].append(numpy_run)

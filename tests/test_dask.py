@@ -188,6 +188,22 @@ def test_tasks_per_block_do_not_grow_with_operations() -> None:
     assert tasks(long_) == tasks(short) <= 2 * 6
 
 
+def test_two_passes_read_the_blocks_twice_rather_than_hold_them() -> None:
+    """The variance reads x in two passes: each pass reads every block itself, so no
+    block waits in memory for the second pass (data larger than memory stays streamed)."""
+    reads: list[int] = []
+
+    def read(block: Array) -> Array:
+        reads.append(len(block))
+        return block
+
+    x = np.random.default_rng(10).standard_normal((50, 3)).astype(np.float32)
+    xc = ta.Matrix.from_dask(da.from_array(x, chunks=(10, 3)).map_blocks(
+        read, meta=np.empty((0, 0), np.float32)))
+    assert_close(ta.var(xc).compute().to_numpy(), x.var(0))
+    assert sorted(reads) == [10] * 10  # 5 blocks, each read by both passes
+
+
 def test_to_dask_is_lazy_and_keeps_the_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_regions, "run_block", lambda *a: pytest.fail("computed"))
     xc = ta.Matrix.from_dask(da.ones((9, 4), chunks=(4, 3), dtype=np.float32))
@@ -315,6 +331,14 @@ def test_in_memory_vectors_and_reductions_join_chunked_matrices() -> None:
     m = ta.Matrix.from_numpy(x)
     got = (xc * ta.rows_like(ta.sum_rows(m), xc)).compute().to_numpy()  # reduced first
     assert_close(got, x * x.sum(0))
+
+
+def test_sum_all_sums_block_by_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = np.random.default_rng(9).standard_normal((11, 3)).astype(np.float32)
+    xc = ta.Matrix.from_dask(da.from_array(x, chunks=(4, 2)))
+    monkeypatch.setattr(ta.DMatrix, "_values", lambda self: pytest.fail("loaded whole"))
+    assert ta.sum_all(xc * 2.0) == pytest.approx(2 * float(x.sum()), rel=1e-5, abs=1e-5)
+    assert ta.sum_all(ta.sum_rows(xc)) == pytest.approx(float(x.sum()), rel=1e-5, abs=1e-5)
 
 
 def test_jit_refuses_a_captured_chunked_array() -> None:

@@ -15,6 +15,10 @@ broadcast adds one, a sum over an unblocked axis contracts one) to the inputs, s
 aligns the blocks of every input (rechunking where two chunkings differ) and each task gets
 blocks that fit together.
 
+Each region reads its chunked inputs itself: the variance's two passes over `x` read `x`
+twice, streaming it, where sharing one read would make Dask hold every block of `x` (all
+of it, spilled to disk once it outgrows the workers) from the first pass to the second.
+
 In-memory parts of the graph (those that read no chunked array) are computed first, in
 memory, and enter as small inputs: a Vector (through rows_like, cols_like, br, or beside a
 chunked Vector) is cut into the blocks it meets. An in-memory Matrix that meets a blocked
@@ -141,9 +145,9 @@ class Translation:
         return node.op is Form.CHUNKED or id(node) in self._facts.boundary
 
     def input_array(self, node: Node) -> da.Array:
-        """What a region reads for the chunked input `node`.
+        """What a region (or a product) reads for the chunked input `node`.
 
-        A chunked array that a second region reads is read again, from a clone of its
+        A chunked array that a second reader reads is read again, from a clone of its
         graph, rather than shared: shared, Dask would keep every one of its blocks in
         memory from the first region's pass until the second's (the whole array, spilled
         to disk once it outgrows the workers), where reading it twice streams it twice.
@@ -172,8 +176,7 @@ class Translation:
     def _direct_array(self, node: Node) -> da.Array:
         match node.op:
             case Form.CHUNKED:
-                blocks: da.Array = node.arg
-                return blocks
+                return self.input_array(node)
             case Form.PERMUTE:
                 return self._direct_array(node.src[0]).transpose(node.arg)
             case Form.MATMUL:
