@@ -11,9 +11,9 @@ from typing import Any
 
 from typing_extensions import TypeVar
 
+from . import _compute
 from ._array import _Array
 from ._errors import ShapeError
-from . import _compute
 from ._expr import holds_chunked, reduce_max, reduce_sum
 from ._matrix import MatrixLike
 from ._vector import DVector, Vector
