@@ -241,6 +241,17 @@ def test_reference_evaluator_reads_chunked_leaves() -> None:
     assert_close(got, x.var(0))
 
 
+def test_the_fused_engine_leaves_chunked_graphs_to_the_reference_definition() -> None:
+    """Handed a chunked graph directly (`_compute` never does), the fused engine does not
+    compile it: it falls back to the reference evaluator's definition."""
+    from typedarr import _fused
+
+    x = np.random.default_rng(11).standard_normal((6, 2)).astype(np.float32)
+    xc = ta.Matrix.from_dask(da.from_array(x, chunks=4))
+    (got,) = _fused.evaluate_many(((xc * 2.0)._node,), ta.Seq)
+    np.testing.assert_array_equal(got, x * 2)
+
+
 def test_repr_shows_the_expression_without_computing() -> None:
     xc = ta.Matrix.from_dask(da.zeros((5, 2), chunks=2, dtype=np.float32))
     assert repr(xc * 2.0).splitlines()[1] == "  = mul(chunked(5, 2), 2.0)"

@@ -125,7 +125,7 @@ class Translation:
             value = self.in_memory(node)
             return da.from_array(value, chunks=-1)
         if self._direct(node):
-            return self._direct_array(node)
+            return self._direct_array(node, {})
         return self._values[id(node)]
 
     def chunked(self, node: Node) -> bool:
@@ -144,8 +144,9 @@ class Translation:
             return node.op not in (Form.CONST, Form.EXPAND, Form.PERMUTE)
         return node.op is Form.CHUNKED or id(node) in self._facts.boundary
 
-    def input_array(self, node: Node) -> da.Array:
-        """What a region (or a product) reads for the chunked input `node`.
+    def input_array(self, node: Node, read: dict[int, da.Array]) -> da.Array:
+        """What one reader (a region, a product) reads for the chunked input `node`;
+        `read` holds what this reader has read already (x and x.T are one read).
 
         A chunked array that a second reader reads is read again, from a clone of its
         graph, rather than shared: shared, Dask would keep every one of its blocks in
@@ -153,10 +154,13 @@ class Translation:
         to disk once it outgrows the workers), where reading it twice streams it twice.
         """
         if node.op is not Form.CHUNKED:
-            return self._direct_array(node)
-        readers = self._readers[id(node)] = self._readers.get(id(node), 0) + 1
-        blocks: da.Array = node.arg
-        return blocks if readers == 1 else clone(blocks, seed=readers)
+            return self._direct_array(node, read)
+        found = read.get(id(node))
+        if found is None:
+            readers = self._readers[id(node)] = self._readers.get(id(node), 0) + 1
+            blocks: da.Array = node.arg
+            found = read[id(node)] = blocks if readers == 1 else clone(blocks, seed=readers)
+        return found
 
     def record(self, request: _Request, blocks: da.Array) -> None:
         """A region's output: a node's values, or per-block partials to tree-reduce."""
@@ -173,16 +177,18 @@ class Translation:
             node = node.src[0]
         return node.op is Form.CHUNKED or id(node) in self._facts.boundary
 
-    def _direct_array(self, node: Node) -> da.Array:
+    def _direct_array(self, node: Node, read: dict[int, da.Array]) -> da.Array:
         match node.op:
             case Form.CHUNKED:
-                return self.input_array(node)
+                return self.input_array(node, read)
             case Form.PERMUTE:
-                return self._direct_array(node.src[0]).transpose(node.arg)
+                return self._direct_array(node.src[0], read).transpose(node.arg)
             case Form.MATMUL:
                 found = self._values.get(id(node))
                 if found is None:
-                    a, b = (self.array(s) for s in node.src)
+                    operands: dict[int, da.Array] = {}  # `x.T @ x` reads x once
+                    a, b = (self._direct_array(s, operands) if self._direct(s)
+                            else self.array(s) for s in node.src)
                     found = self._values[id(node)] = da.matmul(a, b)
                 return found
         return self._values[id(node)]  # a reduction, recorded by the region below it
@@ -324,12 +330,10 @@ class _Region:
                 if graph.chunked(node):
                     carrier.setdefault(s, node)
         arrays: list[da.Array] = []
-        read: dict[int, da.Array] = {}  # one read per region of an input met twice (x, x.T)
+        read: dict[int, da.Array] = {}
         for node, syms in self._inputs:
             if graph.chunked(node):
-                if id(node) not in read:
-                    read[id(node)] = graph.input_array(node)
-                arrays.append(read[id(node)])
+                arrays.append(graph.input_array(node, read))
                 continue
             value = graph.in_memory(node)
             meets = [carrier[s] for s in syms if s in carrier]
