@@ -33,6 +33,10 @@ from ._functions import tanh as tanh
 from ._functions import where as where
 
 # isort: split
+# Chunked arrays on Dask (Matrix.from_dask, Matrix.from_zarr, x.to_dask())
+from ._dask import store as store
+
+# isort: split
 # Compiling whole functions
 from ._jit import Jitted as Jitted
 from ._jit import jit as jit
@@ -124,6 +128,7 @@ __all__ = [
     "set_default_strategy",
     "sigmoid",
     "sqrt",
+    "store",
     "sumCols",
     "sumRows",
     "sum_all",

@@ -19,6 +19,9 @@ from ._errors import DTypeError, ShapeError
 from ._expr import BinaryOp, DType, Node, Shape, UnaryOp, binary, const, unary
 from ._strategy import Strategy, check_strategy, combine
 
+if TYPE_CHECKING:
+    import dask.array as da
+
 Op = TypeVar("Op")
 D = TypeVar("D", covariant=True)
 
@@ -89,6 +92,13 @@ class _Array:
     def _values(self) -> np.ndarray[Any, DType]:
         """The values in memory (read-only), computing a delayed array."""
         return _compute.evaluate(self._node, self._strategy)
+
+    def to_dask(self) -> da.Array:
+        """The values as a lazy dask array: a chunked expression stays blocked (one task per
+        block per fused region); in-memory values become one block."""
+        from ._dask import to_dask
+
+        return to_dask(self)
 
     def to_numpy(self) -> np.ndarray[Any, DType]:
         """A fresh, writable numpy copy of the values (computing a delayed array)."""

@@ -6,6 +6,9 @@ when numba cannot be imported, with one `FusionUnavailableWarning`. `KernelCache
 the fused engine's one warning about its disk cache (refused or damaged, see
 `_fused._cache`). Set `TYPEDARR_ENGINE=reference` (or `fused`, the default) before the first
 compute to choose.
+A graph that reads a chunked array (`Matrix.from_dask`) goes to the Dask engine (`_dask`)
+instead, whatever the setting: the graph's content, not a fallback, decides; that engine
+hands each block back to the engine chosen here.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import _reference, _trace
-from ._expr import Node, is_leaf, leaf
+from ._expr import Node, holds_chunked, is_leaf, leaf
 from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -64,7 +67,7 @@ def evaluate(node: Node, strategy: Strategy) -> Array:
     if is_leaf(node):
         return node.data
     _trace.refuse_values((node,))
-    (out,) = (_engine[0] if _engine else _choose()).evaluate_many((node,), strategy)
+    (out,) = _engine_for((node,)).evaluate_many((node,), strategy)
     return out
 
 
@@ -73,7 +76,7 @@ def evaluate_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, .
     can (a manifest array's data is returned as it is)."""
     _trace.refuse_values(nodes)
     todo = tuple(dict.fromkeys(n for n in nodes if not is_leaf(n)))  # distinct, in order
-    engine = _engine[0] if _engine else _choose()
+    engine = _engine_for(todo)
     done = (dict(zip(map(id, todo), engine.evaluate_many(todo, strategy), strict=True))
             if todo else {})
     return tuple(n.data if is_leaf(n) else done[id(n)] for n in nodes)
@@ -91,7 +94,14 @@ def materialise(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]
 def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
                     ) -> Program:
     """`roots` compiled as a function of the arrays of `inputs` (see `typedarr.jit`)."""
-    return (_engine[0] if _engine else _choose()).compile_program(roots, inputs, strategy)
+    return _engine_for(roots).compile_program(roots, inputs, strategy)
+
+
+def _engine_for(nodes: tuple[Node, ...]) -> Engine:
+    """The engine for the graph of `nodes`: Dask's if it reads a chunked array."""
+    if holds_chunked(nodes):
+        return _dask_engine[0] if _dask_engine else _load_dask()
+    return _engine[0] if _engine else _choose()
 
 
 def _reference_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
@@ -103,6 +113,19 @@ def _reference_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array,
 
 _reference_engine = Engine(_reference_many, lambda roots, inputs, _: _reference.program(
     roots, inputs))
+
+
+# The Dask engine, imported on the first graph that needs it (dask is an optional extra).
+_dask_engine: list[Engine] = []
+
+
+def _load_dask() -> Engine:
+    from ._dask import _engine as dask
+
+    with _choosing:
+        if not _dask_engine:
+            _dask_engine.append(Engine(dask.evaluate_many, dask.compile_program))
+        return _dask_engine[0]
 
 
 def _choose() -> Engine:

@@ -71,7 +71,9 @@ class Form(Enum):
     `src[0]` with a rank-2 or rank-1 `src[1]` (BLAS); MAX: the largest value over one axis,
     NaN if any is (`arg`: the axis); INPUT: an argument of a function being traced by
     `typedarr.jit`, whose values exist only when the compiled function runs (`arg`: its
-    position among the inputs).
+    position among the inputs); CHUNKED: an array whose values live in blocks elsewhere,
+    on disk or in a cluster (`arg`: the `dask.array.Array`), computed by the Dask engine
+    block by block and never held whole by the in-memory engines.
 
     Convolution and pooling read rank-4 `(N, C, H, W)` sources and, like MATMUL, read them
     whole (an engine stores their sources first). CONV2D: the cross-correlation of `src[0]`
@@ -99,6 +101,7 @@ class Form(Enum):
     CONV2D_GRAD_WEIGHT = "conv2d_grad_weight"
     AVG_POOL2D = "avg_pool2d"
     AVG_POOL2D_GRAD = "avg_pool2d_grad"
+    CHUNKED = "chunked"
 
 
 Op: TypeAlias = UnaryOp | BinaryOp | Form
@@ -145,6 +148,22 @@ def _node(op: Op, src: tuple[Node, ...], arg: Any, shape: Shape, dtype: DType) -
 def leaf(data: Array) -> Node:
     """A manifest array (the caller hands over read-only data)."""
     return _node(Form.LEAF, (), data, data.shape, data.dtype)
+
+
+# Whether this process has made a CHUNKED node: until it has, no graph can hold one and
+# `holds_chunked` answers without walking (in-memory computes pay nothing for Dask).
+_chunked_made: list[bool] = [False]
+
+
+def chunked(blocks: Any, shape: Shape, dtype: DType) -> Node:
+    """An array held in blocks elsewhere (`blocks`: a dask array of `shape` and `dtype`)."""
+    _chunked_made[0] = True
+    return _node(Form.CHUNKED, (), blocks, shape, dtype)
+
+
+def holds_chunked(roots: Iterable[Node]) -> bool:
+    """Whether the graph of `roots` reads a CHUNKED node (and so runs on the Dask engine)."""
+    return _chunked_made[0] and any(n.op is Form.CHUNKED for n in postorder(roots))
 
 
 def const(value: float, dtype: DType) -> Node:
@@ -272,6 +291,8 @@ def render(node: Node, budget: int = 40) -> str:
         match n.op:
             case Form.LEAF:
                 return "array(" + ", ".join(map(str, n.shape)) + ")"
+            case Form.CHUNKED:
+                return "chunked(" + ", ".join(map(str, n.shape)) + ")"
             case Form.CONST:
                 return repr(n.arg)
             case UnaryOp.CAST:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _trace
+from . import _compute, _trace
 from ._array import _Array
 from ._errors import DTypeError, ShapeError
-from ._expr import Node, const, leaf
+from ._expr import BinaryOp, Node, binary, const, holds_chunked, leaf, permute, reduce_sum
 from ._expr import matmul as matmul_node
 from ._strategy import Strategy, combine
 
@@ -24,11 +24,24 @@ def matmul(a: _Array, b: _Array) -> tuple[Node, Strategy]:
     strategy = combine(a.strategy, b.strategy)
     if _trace.active() is not None and a._RANK == 2:
         return matmul_node(a._node, b._node), strategy
-    out = np.matmul(a._values(), b._values())
-    if isinstance(out, np.ndarray):
+    if holds_chunked((a._node, b._node)):
+        # Never loaded whole: the Dask engine runs dask's blocked product.
+        out = _compute.evaluate(_product(a._node, b._node), strategy)
+    else:
+        out = np.matmul(a._values(), b._values())
+    if isinstance(out, np.ndarray) and out.ndim:
         out.flags.writeable = False  # fresh from BLAS: ours alone, no copy needed
         return leaf(out), strategy
     return const(float(out), a.dtype), strategy
+
+
+def _product(a: Node, b: Node) -> Node:
+    """`a @ b` as a node: a MATMUL with a rank-2 left operand, or a dot product's sum."""
+    if len(a.shape) == 2:
+        return matmul_node(a, b)
+    if len(b.shape) == 2:
+        return matmul_node(permute(b, (1, 0)), a)  # v @ m == m.T @ v
+    return reduce_sum(binary(BinaryOp.MUL, a, b), 0)
 
 
 def _hint(a: _Array, b: _Array) -> str:

@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
 import numpy as np
 from typing_extensions import TypeVar
@@ -24,6 +25,9 @@ from ._linalg import matmul
 from ._select import Index, select
 from ._strategy import Strategy, combine, strategy_or_default
 from ._vector import Vector, VectorLike
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 R = TypeVar("R", default=Any)
 C = TypeVar("C", default=Any)
@@ -111,6 +115,33 @@ class Matrix(MatrixLike[R, C]):
         dtype('float64')
         """
         return cls._new(_construct.from_numpy(a, 2, "Matrix", nonfinite), strategy)
+
+    @classmethod
+    def from_dask(cls, blocks: da.Array, *, strategy: Strategy | None = None) -> DMatrix:
+        """A delayed Matrix over the 2-d float32/float64 dask array `blocks` (chunked, on disk
+        or in a cluster): computed block by block on Dask, never loaded whole.
+
+        Raises ShapeError for another rank or unknown sizes, DTypeError for a non-float
+        dtype, ImportError without dask (`pip install 'typedarr[dask]'`). The values are
+        not checked for NaN (that would read them all).
+
+        >>> import dask.array
+        >>> x = Matrix.from_dask(dask.array.ones((6, 2), chunks=(4, 2), dtype=np.float32))
+        >>> sum_rows(x).compute().to_numpy()
+        array([6., 6.], dtype=float32)
+        """
+        from ._dask import chunked_leaf
+
+        return DMatrix._wrap(chunked_leaf(blocks, 2, "Matrix"), strategy_or_default(strategy))
+
+    @classmethod
+    def from_zarr(cls, source: str | os.PathLike[str] | Any, *,
+                  strategy: Strategy | None = None) -> DMatrix:
+        """A delayed Matrix over a 2-d zarr array, or the one stored at the path `source`,
+        read chunk by chunk (see `from_dask`)."""
+        from ._dask import zarr_leaf
+
+        return DMatrix._wrap(zarr_leaf(source, 2, "Matrix"), strategy_or_default(strategy))
 
     @classmethod
     def from_list(cls, rows: Sequence[Sequence[Real]], *, dtype: Any = np.float32,

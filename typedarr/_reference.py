@@ -83,7 +83,8 @@ def evaluate_many(roots: tuple[Node, ...]) -> tuple[Array, ...]:
                 readers[id(s)] -= 1
                 if readers[id(s)] == 0:
                     del values[id(s)]
-    return tuple(np.ascontiguousarray(values[id(r)], dtype=r.dtype) for r in roots)
+    # asarray, not ascontiguousarray, which makes a rank-0 result one element of rank 1
+    return tuple(np.asarray(values[id(r)], dtype=r.dtype, order="C") for r in roots)
 
 
 def program(roots: tuple[Node, ...], inputs: tuple[Node, ...]
@@ -127,6 +128,11 @@ def _eval_once(node: Node, src: list[Array]) -> Array:
             return top
         case Form.PERMUTE:
             return np.transpose(src[0], node.arg)
+        case Form.CHUNKED:
+            # The definition, not the way to compute it: `_compute` sends graphs holding
+            # chunked arrays to the Dask engine, which never loads one whole.
+            whole: Array = np.asarray(node.arg.compute(), dtype=node.dtype)
+            return whole
         case Form.INPUT:
             raise TraceError(f"input {node.arg} of a traced function has no values yet")
         case Form.MATMUL:

@@ -7,6 +7,7 @@ through `VectorLike[N]`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 
@@ -23,6 +24,8 @@ from ._select import Index, select
 from ._strategy import Strategy, strategy_or_default
 
 if TYPE_CHECKING:
+    import dask.array as da
+
     from ._matrix import MatrixLike
 
 N = TypeVar("N", default=Any)
@@ -96,6 +99,22 @@ class Vector(VectorLike[N]):
         (2,)
         """
         return cls._new(_construct.from_numpy(a, 1, "Vector", nonfinite), strategy)
+
+    @classmethod
+    def from_dask(cls, blocks: da.Array, *, strategy: Strategy | None = None) -> DVector:
+        """A delayed Vector over the 1-d float32/float64 dask array `blocks`, computed block
+        by block on Dask (see `Matrix.from_dask`)."""
+        from ._dask import chunked_leaf
+
+        return DVector._wrap(chunked_leaf(blocks, 1, "Vector"), strategy_or_default(strategy))
+
+    @classmethod
+    def from_zarr(cls, source: str | os.PathLike[str] | Any, *,
+                  strategy: Strategy | None = None) -> DVector:
+        """A delayed Vector over a 1-d zarr array, or the one stored at the path `source`."""
+        from ._dask import zarr_leaf
+
+        return DVector._wrap(zarr_leaf(source, 1, "Vector"), strategy_or_default(strategy))
 
     @classmethod
     def from_list(cls, values: Sequence[Real], *, dtype: Any = np.float32,

@@ -145,6 +145,10 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             work = max(work, int(np.prod(node.shape)))
         elif op is Form.INPUT:
             raise Unfusable(f"input {node.arg} is not among the traced function's inputs")
+        elif op is Form.CHUNKED:
+            # `_compute` sends graphs holding chunked arrays to the Dask engine, which hands
+            # this engine one block at a time; a whole chunked array never comes here.
+            raise Unfusable("a chunked array (the Dask engine computes it block by block)")
         elif op is Form.SUM or op is Form.MAX or op is Form.PERMUTE:
             arg = node.arg
         elif op in WINDOWED:

@@ -1,0 +1,116 @@
+"""The Dask engine: what `_compute` runs for a graph that reads chunked arrays.
+
+It computes with whatever scheduler Dask has active: a `dask.distributed.Client` the user
+made (a `LocalCluster` or a real cluster's address), else Dask's threads. typedarr adds no
+scheduler, worker or transport of its own: its tasks are pure functions of numpy blocks and a
+`Recipe` (see `_block`), so a task lost with its worker is simply run again elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+
+from .._atomic import fsync_directory
+from .._errors import ShapeError, TraceError
+from .._expr import Node
+from .._strategy import Strategy
+from ._regions import Translation
+
+Array = np.ndarray[Any, np.dtype[Any]]
+
+
+def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
+    """The values of `roots` in memory: fresh, C-contiguous and read-only.
+
+    One `dask.compute` for every root, so roots that read the same blocks share their reads.
+    `strategy` is not used: Dask spreads the blocks over its threads or workers, and each
+    block runs the sequential kernel.
+    """
+    translation = Translation(roots)
+    lazy = [translation.array(r) for r in roots if translation.chunked(r)]
+    computed = iter(dask.compute(*lazy))
+    return tuple(_owned(next(computed), r) if translation.chunked(r) else
+                 translation.in_memory(r) for r in roots)
+
+
+def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
+                    ) -> Any:
+    """Refused: a compiled function is one kernel over arrays in memory."""
+    raise TraceError("a typedarr.jit function cannot read a chunked array (Matrix.from_dask): "
+                     "pass it as an argument (it is then loaded into memory) or compute the "
+                     "chunked expression outside the compiled function")
+
+
+def to_dask(node: Node) -> da.Array:
+    """The lazy dask array of `node`'s values (nothing is computed but in-memory parts)."""
+    return Translation((node,)).array(node)
+
+
+def store(node: Node, target: object, overwrite: bool) -> None:
+    """Write `node`'s values to `target`: a path (a new zarr array) or an array to fill."""
+    blocks = to_dask(node)
+    if isinstance(target, str | os.PathLike):
+        _store_path(blocks, Path(os.fspath(target)), overwrite)
+        return
+    shape = getattr(target, "shape", None)
+    if shape is None or not hasattr(target, "__setitem__"):
+        raise TypeError(f"store writes to a path or to an array (zarr, a numpy memmap), got "
+                        f"{type(target).__name__}")
+    if tuple(shape) != blocks.shape:
+        raise ShapeError(f"cannot store an array of shape {blocks.shape} into an array of "
+                         f"shape {tuple(shape)}")
+    chunks = getattr(target, "chunks", None)
+    if isinstance(chunks, tuple):
+        # One task per target chunk: two tasks never write into the same zarr chunk.
+        blocks = blocks.rechunk(chunks)
+    da.store(blocks, target, lock=chunks is None)
+
+
+def _store_path(blocks: da.Array, dest: Path, overwrite: bool) -> None:
+    """A new zarr array at `dest`, written beside it and renamed into place, so that a
+    reader (or a crash) sees the old array or the new one, never half of one."""
+    import zarr
+
+    if os.path.lexists(dest) and not overwrite:
+        raise FileExistsError(f"{dest} exists: pass overwrite=True to replace it")
+    dest = dest.absolute()
+    work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
+    try:
+        blocks = _regular(blocks)
+        array = zarr.create_array(store=str(work / "a"), shape=blocks.shape,
+                                  chunks=tuple(int(n) for n in blocks.chunksize),
+                                  dtype=blocks.dtype)
+        da.store(blocks, array, lock=False)
+        if os.path.lexists(dest):
+            os.replace(dest, work / "old")
+        os.replace(work / "a", dest)
+        fsync_directory(dest.parent)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _regular(blocks: da.Array) -> da.Array:
+    """`blocks` with chunks a zarr array can hold: equal along each axis but the last."""
+    chunks = blocks.chunks
+    if all(all(c == axis[0] for c in axis[:-1]) and axis[-1] <= axis[0]
+           for axis in chunks if axis):
+        return blocks
+    return blocks.rechunk(tuple(max(axis, default=1) for axis in chunks))
+
+
+def _owned(value: Any, node: Node) -> Array:
+    """`value` as a result array: Dask may hand back a view of a block (or of the caller's
+    own array), so anything it does not own outright is copied before it is frozen."""
+    out = np.asarray(value, dtype=node.dtype)
+    if not (out.flags.c_contiguous and out.flags.owndata and out.flags.writeable):
+        out = np.array(out, order="C", copy=True)
+    out.flags.writeable = False
+    return out

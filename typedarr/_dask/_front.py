@@ -1,0 +1,95 @@
+"""What the typed front calls for chunked arrays, importing dask only when called.
+
+dask and zarr are an optional extra (`pip install 'typedarr[dask]'`): typedarr imports
+without them, and the first chunked array says how to install them if they are missing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._array import FLOAT_DTYPES, _Array
+from .._errors import DTypeError, ShapeError
+from .._expr import Node, chunked
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+_INSTALL = "pip install 'typedarr[dask]'"
+
+
+def chunked_leaf(blocks: object, rank: int, kind: str) -> Node:
+    """The node of a chunked array of `kind` over the dask array `blocks`, validated as
+    `from_numpy` validates: rank and dtype (the values are not read: that is a full pass)."""
+    da = _dask_array(f"{kind}.from_dask")
+    if not isinstance(blocks, da.Array):
+        raise TypeError(f"{kind}.from_dask takes a dask array, got {type(blocks).__name__}"
+                        f"{f': use {kind}.from_numpy' if isinstance(blocks, np.ndarray) else ''}")
+    if blocks.ndim != rank:
+        raise ShapeError(f"{kind}.from_dask needs a {rank}-d array, got shape {blocks.shape}")
+    if any(np.isnan(n) for n in blocks.shape):
+        raise ShapeError(f"{kind}.from_dask needs known sizes, got shape {blocks.shape}: call "
+                         f".compute_chunk_sizes() on the dask array first")
+    if blocks.dtype not in FLOAT_DTYPES:
+        raise DTypeError(f"{kind}.from_dask takes float32 or float64, got {blocks.dtype}: "
+                         f"convert explicitly, e.g. x.astype(np.float32)")
+    return chunked(blocks, tuple(int(n) for n in blocks.shape), np.dtype(blocks.dtype))
+
+
+def zarr_leaf(source: object, rank: int, kind: str) -> Node:
+    """The node of a chunked array over a zarr array, or the zarr array stored at a path."""
+    da = _dask_array(f"{kind}.from_zarr")
+    if isinstance(source, str | os.PathLike):
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"{kind}.from_zarr: no zarr array at {source}")
+        source = os.fspath(source)
+    return chunked_leaf(da.from_zarr(source), rank, kind)
+
+
+def to_dask(x: _Array) -> da.Array:
+    """`x`'s values as a lazy dask array (see `_Array.to_dask`)."""
+    _dask_array("to_dask")
+    from ._engine import to_dask as lazy
+
+    return lazy(x._node)
+
+
+def store(x: _Array, target: str | os.PathLike[str] | Any, *, overwrite: bool = False
+          ) -> None:
+    """Compute `x` block by block into `target`, never holding it whole in memory.
+
+    Args:
+        x: a Matrix or Vector (delayed, chunked or in memory).
+        target: a path, where a new zarr array is written (beside it first, then renamed
+            into place), or an existing array of `x`'s shape to fill (a zarr array, a
+            numpy memmap).
+        overwrite: replace an array that already exists at the path.
+
+    Raises FileExistsError for an existing path without `overwrite`, ShapeError for a
+    target of another shape.
+
+    >>> import dask.array, pathlib, tempfile, zarr
+    >>> x = Matrix.from_dask(dask.array.ones((4, 3), chunks=2, dtype=np.float32))
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "y.zarr"
+    >>> store(2 * x + 1, path)
+    >>> zarr.open_array(path)[0]
+    array([3., 3., 3.], dtype=float32)
+    """
+    if not isinstance(x, _Array):
+        raise TypeError(f"store takes a Matrix or Vector, got {type(x).__name__}")
+    _dask_array("store")
+    from ._engine import store as write
+
+    write(x._node, target, overwrite)
+
+
+def _dask_array(what: str) -> Any:
+    try:
+        import dask.array
+        import zarr  # noqa: F401  (both are the extra: fail here, not half-way through)
+    except ImportError as err:
+        raise ImportError(f"{what} needs dask and zarr ({err}): {_INSTALL}") from err
+    return dask.array
