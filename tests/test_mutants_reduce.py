@@ -60,5 +60,5 @@ def test_sum_all_names_what_it_got() -> None:
 def test_br_names_what_it_got() -> None:
     with pytest.raises(ShapeError, match=r"^br repeats a Vector, got Matrix"):
         ta.br(2, Matrix.zeros(2, 2))  # type: ignore[arg-type]
-    with pytest.raises(ShapeError, match=r"^br needs a non-negative row count, got -1"):
+    with pytest.raises(ShapeError, match=r"^br: the row count must be a non-negative int, got -1"):
         ta.br(-1, Vector.zeros(2))
