@@ -413,7 +413,7 @@ def _check_chain(net: Network) -> None:
     if first4 is not None:
         channels = first4.w.shape[1] if isinstance(first4, Conv2d) else first4.size
         check_network(net[:flat], (channels, _ANY_IMAGE, _ANY_IMAGE))
-        net = net[flat:]
+        net = net[flat + 1:]
     first = next((layer for layer in net if isinstance(layer, Linear | LinearNoBias
                                                          | Batchnorm1d)), None)
     if first is not None:
