@@ -291,3 +291,29 @@ def test_load_refuses_a_cnn_whose_channels_do_not_chain(tmp_path: Path) -> None:
     with pytest.raises(nn.CheckpointError, match=r"layer 5 \(Batchnorm2d 4\): expects images "
                                                  r"of 4 channels"):
         nn.load(tmp_path / "bad.safetensors")
+
+
+def test_compiled_step_equals_the_eager_step() -> None:
+    """`nn.compile_step` traces the whole CNN (convolutions, pooling, per-channel batchnorm,
+    flatten, dropout) and its optimiser's update into one program: three steps of it give
+    the eager steps' networks and predictions. One case only: compiling a CNN's step is slow
+    (the other optimisers' updates are the same elementwise rules as for dense layers)."""
+    step = nn.compile_step()
+    opt: Any = nn.Adam(lr=0.01)
+    layers = small_cnn(seed=39)
+    net_c = net_e = [*layers[:9], nn.Dropout(0.2), *layers[9:]]
+    opt_c = opt_e = opt
+    rng_c, rng_e = np.random.default_rng(4), np.random.default_rng(4)
+    for k in range(3):
+        x, t = images(4, 1, 8, 3, seed=40 + k)
+        net_c, opt_c, pred_c = step(net_c, opt_c, x, t, rng=rng_c)
+        pred_e, grads = nn.pass_(nn.Phase.TRAIN, net_e, x, t, rng=rng_e)
+        net_e, opt_e = opt_e.update(net_e, grads)
+        np.testing.assert_allclose(np.asarray(pred_c), np.asarray(pred_e), rtol=1e-9, atol=1e-12)
+        for i, (a, b) in enumerate(zip(net_c, net_e, strict=True)):
+            assert type(a) is type(b)
+            for field in ("w", "b", "mu", "var", "gamma", "beta"):
+                if hasattr(b, field):
+                    np.testing.assert_allclose(np.asarray(getattr(a, field)),
+                                               np.asarray(getattr(b, field)), rtol=1e-9,
+                                               atol=1e-12, err_msg=f"step {k} layer {i} {field}")
