@@ -31,7 +31,16 @@ from typing import NoReturn
 import nn
 from examples.idx import IdxError
 from examples.mnist_data import DATASETS, MnistChecksumError, MnistNotFound, load_mnist
-from examples.train import INITS, OPTIMIZERS, Data, EpochMetrics, State, seed000_net, train
+from examples.train import (
+    INITS,
+    OPTIMIZERS,
+    Data,
+    EpochMetrics,
+    Image,
+    State,
+    seed000_net,
+    train,
+)
 from typedarr._atomic import destination
 
 PROG = "python -m examples.mnist"
@@ -129,7 +138,10 @@ def _prepare(args: argparse.Namespace) -> tuple[nn.Network, Data, Data]:
     return net, train_data, Data(mnist.test_x, mnist.test_y)
 
 
-def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data: Data) -> int:
+def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data: Data, *,
+         image: Image | None = None, title: str = "MNIST, seed 000's network") -> int:
+    """Train, report and save as the flags ask (shared with `examples.cnn`, whose network
+    takes each sample as an `image`)."""
     state = State(net, OPTIMIZERS[args.optimizer](args.lr))
     print(f"MNIST: {len(train_data.y)} training, {len(test_data.y)} test images; network "
           f"{net}; {args.optimizer} lr={args.lr}, batch {args.batch_size}, seed {args.seed}")
@@ -156,7 +168,7 @@ def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data:
     try:
         train(state, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
               seed=args.seed, on_epoch=on_epoch, on_step=on_step, progress=True,
-              eager=args.eager)
+              eager=args.eager, image=image)
     except KeyboardInterrupt:
         where = "no checkpoint asked for (--checkpoint FILE)"
         if args.checkpoint is not None:
@@ -174,7 +186,7 @@ def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data:
 
             plot_curves(args.plot, {"train": [m.train_accuracy for m in history],
                                     "test": [m.test_accuracy for m in history]},
-                        title="MNIST, seed 000's network", ylabel="accuracy", percent=True)
+                        title=title, ylabel="accuracy", percent=True)
     if history:
         print(f"test accuracy {history[-1].test_accuracy:.4f}")
     return 0

@@ -7,7 +7,9 @@ loop. Each epoch draws a permutation from the seeded generator (seed 004) and ga
 batches through it (the data arrays are read-only and never shuffled in place); the last
 partial batch is dropped, as PyTorch's `drop_last=True` does, because a batchnorm layer
 cannot train on a single row. Evaluation runs in the EVAL phase (running statistics, no
-dropout), in chunks so that memory stays flat.
+dropout), in chunks so that memory stays flat. A convolutional network (`examples.cnn`) gets
+its samples as images: `train(..., image=(1, 28, 28))` reshapes the rows of the data into a
+Tensor4 `(N, 1, 28, 28)`, and the same loop gathers its batches.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import nn
-from typedarr import Matrix
+from typedarr import Matrix, Tensor4
 
 SOFTMAX = nn.SoftmaxCrossEntropy()
 
@@ -42,6 +44,8 @@ INITS: dict[str, nn.WeightInit] = {
     "he": nn.he_normal,  # seed 001's "Xavier / 2"
 }
 """Weight initialisers by their command-line name."""
+
+Image = tuple[int, int, int]  # channels, rows, columns of one sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +117,7 @@ def batches(order: NDArray[np.int64], size: int) -> Iterator[NDArray[np.int64]]:
         yield order[start:start + size]
 
 
-def train_epoch(state: State, x: Matrix, t: Matrix, *, batch_size: int,
+def train_epoch(state: State, x: Matrix | Tensor4, t: Matrix, *, batch_size: int,
                 rng: np.random.Generator, loss: nn.Loss = SOFTMAX,
                 on_step: Callable[[State], None] | None = None, max_steps: int | None = None,
                 order: NDArray[np.int64] | None = None, eager: bool = False
@@ -124,16 +128,18 @@ def train_epoch(state: State, x: Matrix, t: Matrix, *, batch_size: int,
     experiments counted in iterations, as seed 001's); `order` replaces the shuffle (the
     epoch benchmark feeds PyTorch and typedarr the same batches); `eager` runs each step as
     `pass_` then `update` instead of the compiled step (`nn.compile_step`), which computes
-    the same. Returns the new state, the mean training loss and the training accuracy.
+    the same. `x` holds one sample per row, or per image (a Tensor4). Returns the new state,
+    the mean training loss and the training accuracy.
     """
-    if x.rows < batch_size:
+    samples = x.shape[0]
+    if samples < batch_size:
         raise ValueError(f"a batch of {batch_size} needs at least that many samples, got "
-                         f"{x.rows}")
+                         f"{samples}")
     net, opt = state.net, state.opt
     total_loss = total_correct = 0.0
     count = 0
     if order is None:
-        order = rng.permutation(x.rows)
+        order = rng.permutation(samples)
     for rows in itertools.islice(batches(order, batch_size), max_steps):
         xb, tb = x[rows], t[rows]
         if eager:
@@ -155,37 +161,47 @@ def compiled_step(loss: nn.Loss) -> nn.Step:
     return nn.compile_step(loss)
 
 
-def evaluate(net: nn.Network, x: Matrix, t: Matrix, *, loss: nn.Loss = SOFTMAX,
+def evaluate(net: nn.Network, x: Matrix | Tensor4, t: Matrix, *, loss: nn.Loss = SOFTMAX,
              chunk: int = 2000) -> tuple[float, float]:
-    """Mean loss and accuracy of `net` in the EVAL phase, `chunk` rows at a time."""
+    """Mean loss and accuracy of `net` in the EVAL phase, `chunk` samples at a time."""
     total_loss = total_correct = 0.0
-    for start in range(0, x.rows, chunk):
+    samples = x.shape[0]
+    for start in range(0, samples, chunk):
         xb, tb = x[start:start + chunk], t[start:start + chunk]
         pred = nn.forward(net, xb, loss=loss)
-        total_loss += nn.loss(pred, tb, loss) * xb.rows
-        total_correct += nn.accuracy(pred, tb) * xb.rows
-    return total_loss / x.rows, total_correct / x.rows
+        total_loss += nn.loss(pred, tb, loss) * tb.rows
+        total_correct += nn.accuracy(pred, tb) * tb.rows
+    return total_loss / samples, total_correct / samples
+
+
+def inputs(data: Data, image: Image | None) -> Matrix | Tensor4:
+    """The samples of `data` as the rows of a Matrix, or as `(N, *image)` images."""
+    if image is None:
+        return Matrix.from_numpy(data.x)
+    return Tensor4.from_numpy(data.x.reshape(-1, *image))
 
 
 def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch_size: int,
           seed: int, classes: int = 10, loss: nn.Loss = SOFTMAX,
           on_epoch: Callable[[EpochMetrics, State], None] | None = None,
           on_step: Callable[[State], None] | None = None,
-          progress: bool = False, eager: bool = False) -> tuple[State, list[EpochMetrics]]:
+          progress: bool = False, eager: bool = False, image: Image | None = None
+          ) -> tuple[State, list[EpochMetrics]]:
     """`epochs` epochs of mini-batch training, each followed by a test evaluation.
 
     `on_epoch` sees each epoch's metrics and state as soon as they exist (printing,
     checkpoints), `on_step` the state after every step (so an interrupted run can keep
     the latest one); `progress` draws a tqdm bar per epoch on a terminal, when tqdm is
-    installed; `eager` trains without the compiled step (see `train_epoch`).
+    installed; `eager` trains without the compiled step (see `train_epoch`); `image`, the
+    `(channels, rows, columns)` of a sample, feeds a convolutional network images.
     """
     rng = np.random.default_rng(seed)
-    x, t = Matrix.from_numpy(train_data.x), targets(train_data.y, classes, loss)
-    x_test, t_test = Matrix.from_numpy(test_data.x), targets(test_data.y, classes, loss)
+    x, t = inputs(train_data, image), targets(train_data.y, classes, loss)
+    x_test, t_test = inputs(test_data, image), targets(test_data.y, classes, loss)
     history: list[EpochMetrics] = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        with _Bar(progress, epoch, epochs, x.rows // batch_size, on_step) as step:
+        with _Bar(progress, epoch, epochs, x.shape[0] // batch_size, on_step) as step:
             state, train_loss, train_acc = train_epoch(state, x, t, batch_size=batch_size,
                                                        rng=rng, loss=loss, on_step=step,
                                                        eager=eager)

@@ -18,9 +18,13 @@ Seed 000's `Linear'` and `Linear'Gradients` are `LinearNoBias` and `LinearNoBias
 
 # Layers (seed 000)
 from ._layers import Activation as Activation
+from ._layers import AvgPool2d as AvgPool2d
 from ._layers import Batchnorm1d as Batchnorm1d
+from ._layers import Batchnorm2d as Batchnorm2d
+from ._layers import Conv2d as Conv2d
 from ._layers import Dropout as Dropout
 from ._layers import FActivation as FActivation
+from ._layers import Flatten as Flatten
 from ._layers import Identity as Identity
 from ._layers import Layer as Layer
 from ._layers import Linear as Linear
@@ -33,6 +37,8 @@ from ._layers import Tanh as Tanh
 # isort: split
 # Gradients (seed 000)
 from ._gradients import BN1 as BN1
+from ._gradients import BN2 as BN2
+from ._gradients import Conv2dGradients as Conv2dGradients
 from ._gradients import Gradients as Gradients
 from ._gradients import LinearGradients as LinearGradients
 from ._gradients import LinearNoBiasGradients as LinearNoBiasGradients
@@ -111,15 +117,21 @@ from ._errors import NetworkError as NetworkError
 
 __all__ = [
     "BN1",
+    "BN2",
     "SGD",
     "Activation",
     "Adam",
+    "AvgPool2d",
     "Batchnorm1d",
+    "Batchnorm2d",
     "BiasInit",
     "Chain",
     "CheckpointError",
+    "Conv2d",
+    "Conv2dGradients",
     "Dropout",
     "FActivation",
+    "Flatten",
     "Gradients",
     "Identity",
     "Layer",

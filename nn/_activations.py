@@ -12,16 +12,16 @@ from typing import Any, assert_never
 from typing_extensions import TypeVar
 
 import typedarr as ta
-from typedarr import Matrix, MatrixLike
+from typedarr import Matrix, Tensor4
 
 from ._layers import FActivation
 
-B = TypeVar("B", default=Any)
-F = TypeVar("F", default=Any)
+# Either rank: a Matrix (dense layers) or a Tensor4 (convolutional layers)
+A = TypeVar("A", Matrix[Any, Any], Tensor4[Any, Any, Any, Any])
 
 
-def activate(f: FActivation, x: Matrix[B, F]) -> Matrix[B, F]:
-    """`f` applied to every element of `x`: one pass.
+def activate(f: FActivation, x: A) -> A:
+    """`f` applied to every element of `x` (a Matrix or a Tensor4): one pass.
 
     >>> import nn
     >>> activate(nn.Relu, Matrix.from_list([[-1.0, 2.0]]))
@@ -42,8 +42,7 @@ def activate(f: FActivation, x: Matrix[B, F]) -> Matrix[B, F]:
             assert_never(f)
 
 
-def derivative(f: FActivation, x: Matrix[B, F], y: Matrix[B, F], dy: MatrixLike[B, F]
-               ) -> Matrix[B, F]:
+def derivative(f: FActivation, x: A, y: A, dy: A) -> A:
     """The gradient at the input `x`, given the output `y = f(x)` and the gradient `dy` there."""
     match f:
         case FActivation.RELU:

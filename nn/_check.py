@@ -10,27 +10,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, assert_never
+from typing import Any, assert_never, overload
 
 import numpy as np
 
-from typedarr import MatrixLike
+from typedarr import MatrixLike, Tensor4Like
 
 from ._errors import NetworkError
 from ._layers import (
     LAYER_KINDS,
     Activation,
+    AvgPool2d,
     Batchnorm1d,
+    Batchnorm2d,
+    Conv2d,
     Dropout,
+    Flatten,
     Layer,
     Linear,
     LinearNoBias,
     describe,
 )
 
+Size = int | tuple[int, int, int]  # features, or (channels, rows, columns) of each sample
 
-def check_network(net: Sequence[Layer], input_size: int) -> int:
-    """The number of output features of `net` for inputs of `input_size` features.
+
+@overload
+def check_network(net: Sequence[Layer], input_size: int) -> int: ...
+@overload
+def check_network(net: Sequence[Layer], input_size: tuple[int, int, int]) -> Size: ...
+def check_network(net: Sequence[Layer], input_size: Size) -> Size:
+    """The number of output features of `net` for inputs of `input_size` features, or, for a
+    network that starts with convolutional layers, for images of `input_size = (channels,
+    rows, columns)` (its output is `(channels, rows, columns)` when it has no `Flatten`).
 
     Raises NetworkError naming the first layer whose input size differs from what the layer
     before it gives, the first layer whose dtype differs from the first layer's, or an entry
@@ -44,16 +56,18 @@ def check_network(net: Sequence[Layer], input_size: int) -> int:
     Traceback (most recent call last):
     ...
     nn.NetworkError: layer 0 (Linear 4->3): expects 4 input features, got 5 (...)
+    >>> nn.check_network([nn.Conv2d(Tensor4.zeros(2, 1, 3, 3), Vector.zeros(2)),
+    ...                   nn.AvgPool2d(2), nn.Flatten()], (1, 8, 8))
+    18
     """
     size, dtype = input_size, None
     for i, layer in enumerate(net):
         if not isinstance(layer, LAYER_KINDS):
             raise NetworkError(f"layer {i} is not a layer: {layer!r}")
-        wants, gives, layer_dtype = _sizes(layer, size)
-        if wants is not None and wants != size:
+        problem, gives, layer_dtype = _sizes(layer, size)
+        if problem is not None:
             source = "the network input" if i == 0 else f"what {describe(i - 1, net[i - 1])} gives"
-            raise NetworkError(f"{describe(i, layer)}: expects {wants} input features, got "
-                               f"{size} ({source})")
+            raise NetworkError(f"{describe(i, layer)}: {problem} ({source})")
         if layer_dtype is not None:
             if dtype is not None and layer_dtype != dtype:
                 raise NetworkError(f"{describe(i, layer)}: parameters are {layer_dtype} but "
@@ -63,20 +77,59 @@ def check_network(net: Sequence[Layer], input_size: int) -> int:
     return size
 
 
-def _sizes(layer: Layer, size: int) -> tuple[int | None, int, np.dtype[Any] | None]:
-    """What the layer expects (None: any size), what it gives, and its parameters' dtype."""
+def _sizes(layer: Layer, size: Size) -> tuple[str | None, Size, np.dtype[Any] | None]:
+    """What is wrong with `size` for the layer (None: nothing), what it gives, and its
+    parameters' dtype."""
     match layer:
         case Linear(w, _) | LinearNoBias(w):
-            return w.rows, w.cols, w.dtype
+            return _features(w.rows, size), w.cols, w.dtype
         case Batchnorm1d():
-            return layer.size, layer.size, layer.mu.dtype
+            return _features(layer.size, size), layer.size, layer.mu.dtype
+        case Conv2d(w, _):
+            o, c, kh, kw = w.shape
+            if not isinstance(size, tuple):
+                return _images(size), size, w.dtype
+            if size[0] != c or kh > size[1] or kw > size[2]:
+                return (f"expects images of {c} channels of at least {kh}x{kw}, got "
+                        f"{_shape(size)}"), size, w.dtype
+            return None, (o, size[1] - kh + 1, size[2] - kw + 1), w.dtype
+        case AvgPool2d(k):
+            if not isinstance(size, tuple):
+                return _images(size), size, None
+            if k > size[1] or k > size[2]:
+                return f"a {k}x{k} window does not fit in {_shape(size)}", size, None
+            return None, (size[0], size[1] // k, size[2] // k), None
+        case Batchnorm2d():
+            if not isinstance(size, tuple) or size[0] != layer.size:
+                return (f"expects images of {layer.size} channels, got {_shape(size)}", size,
+                        layer.mu.dtype)
+            return None, size, layer.mu.dtype
+        case Flatten():
+            if not isinstance(size, tuple):
+                return _images(size), size, None
+            return None, size[0] * size[1] * size[2], None
         case Activation() | Dropout():
             return None, size, None
         case _:
             assert_never(layer)
 
 
-def all_finite(m: MatrixLike[Any, Any]) -> bool:
+def _features(wants: int, size: Size) -> str | None:
+    return None if size == wants else f"expects {wants} input features, got {_shape(size)}"
+
+
+def _images(size: int) -> str:
+    return f"expects images (channels, rows, columns), got {size} features"
+
+
+def _shape(size: Size) -> str:
+    if isinstance(size, int):
+        return str(size)
+    c, h, w = size
+    return f"images of {c} channels of {h}x{w}"
+
+
+def all_finite(m: MatrixLike[Any, Any] | Tensor4Like[Any, Any, Any, Any]) -> bool:
     """Whether `m` holds no NaN or infinity.
 
     One summing pass decides the common case: NaN and infinity make the sum non-finite, and
@@ -89,10 +142,12 @@ def all_finite(m: MatrixLike[Any, Any]) -> bool:
     return math.isfinite(total) or bool(np.isfinite(values).all())
 
 
-def check_finite(what: str, m: MatrixLike[Any, Any], why: str = "") -> None:
+def check_finite(what: str, m: MatrixLike[Any, Any] | Tensor4Like[Any, Any, Any, Any],
+                 why: str = "") -> None:
     """Raise NetworkError if `m` holds NaN or infinity, saying where the first one is."""
     if all_finite(m):
         return
     values = np.asarray(m)
-    row, col = (int(k) for k in np.argwhere(~np.isfinite(values))[0])
-    raise NetworkError(f"{what} holds {values[row, col]} at row {row}, column {col}{why}")
+    at = tuple(int(k) for k in np.argwhere(~np.isfinite(values))[0])
+    where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
+    raise NetworkError(f"{what} holds {values[at]} at {where}{why}")

@@ -9,14 +9,15 @@ whose offsets are checked against the file, then raw little-endian data; no comp
 pickle, so a file cannot declare more than it holds; and PyTorch and the Hugging Face tools
 read it (`safetensors.numpy.load_file` gives the arrays by name).
 
-Layout. Each layer `i` has its arrays under `layer{i}.{field}`: `w`, `b` (Linear), `w`
-(LinearNoBias), `mu`, `var`, `gamma`, `beta` (Batchnorm1d), of the network's dtype. In
-safetensors, `__metadata__` holds `format` (`typedarr.nn`), `version` (`2`), `kinds` (a JSON
-list with one of `Linear`, `LinearNoBias`, `Batchnorm1d`, `Activation`, `Dropout` per layer)
-and the scalar fields as strings: `layer{i}.eps`, `layer{i}.momentum`, `layer{i}.p` (Python's
-exact `repr` of the float) and `layer{i}.f` (the activation's name, e.g. `relu`). In `.npz`,
-the same names are members: `format`, `version` (1), `kinds`, and the scalars as 0-d arrays
-(float64, or a string for `f`).
+Layout. Each layer `i` has its arrays under `layer{i}.{field}`: `w`, `b` (Linear, and Conv2d
+with a 4-d `w`), `w` (LinearNoBias), `mu`, `var`, `gamma`, `beta` (Batchnorm1d, Batchnorm2d),
+of the network's dtype. In safetensors, `__metadata__` holds `format` (`typedarr.nn`),
+`version` (`2`), `kinds` (a JSON list with one of `Linear`, `LinearNoBias`, `Batchnorm1d`,
+`Activation`, `Dropout`, `Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten` per layer) and the
+scalar fields as strings: `layer{i}.eps`, `layer{i}.momentum`, `layer{i}.p`, `layer{i}.k`
+(Python's exact `repr` of the float) and `layer{i}.f` (the activation's name, e.g. `relu`).
+In `.npz`, the same names are members: `format`, `version` (1), `kinds`, and the scalars as
+0-d arrays (float64, or a string for `f`).
 
 Writing. `save` publishes the file atomically (`typedarr._atomic`): a crash leaves the previous
 checkpoint, never half of one. Through a symbolic link it writes the file the link names;
@@ -43,7 +44,7 @@ from typing import IO, Any, Literal, assert_never
 
 import numpy as np
 
-from typedarr import Matrix, Vector
+from typedarr import Matrix, Tensor4, Vector
 from typedarr._atomic import atomic_writer
 
 from . import _npz, _safetensors
@@ -52,9 +53,13 @@ from ._errors import CheckpointError, NetworkError
 from ._layers import (
     LAYER_KINDS,
     Activation,
+    AvgPool2d,
     Batchnorm1d,
+    Batchnorm2d,
+    Conv2d,
     Dropout,
     FActivation,
+    Flatten,
     Layer,
     Linear,
     LinearNoBias,
@@ -66,7 +71,7 @@ NPZ_VERSION = 1
 SAFETENSORS_VERSION = 2
 StrPath = str | os.PathLike[str]
 Array = np.ndarray[Any, Any]
-Field = Literal["matrix", "vector", "number", "text"]
+Field = Literal["tensor4", "matrix", "vector", "number", "text"]
 Value = Array | float | str
 
 SCHEMA: Mapping[str, tuple[tuple[str, Field], ...]] = {
@@ -76,10 +81,16 @@ SCHEMA: Mapping[str, tuple[tuple[str, Field], ...]] = {
                     ("beta", "vector"), ("eps", "number"), ("momentum", "number")),
     "Activation": (("f", "text"),),
     "Dropout": (("p", "number"),),
+    "Conv2d": (("w", "tensor4"), ("b", "vector")),
+    "AvgPool2d": (("k", "number"),),
+    "Batchnorm2d": (("mu", "vector"), ("var", "vector"), ("gamma", "vector"),
+                    ("beta", "vector"), ("eps", "number"), ("momentum", "number")),
+    "Flatten": (),
 }
 """The fields each layer kind stores, in order: arrays (tensors) and scalars."""
 
 _HEAD = ("format", "version", "kinds")
+_ANY_IMAGE = 1 << 20  # rows and columns larger than any kernel or pooling window
 _NDIM = {"matrix": 2, "vector": 1}
 
 
@@ -193,6 +204,15 @@ def _fields(layer: Layer) -> dict[str, Value]:
             return {"f": f.value}
         case Dropout(p):
             return {"p": float(p)}
+        case Conv2d(w, b):
+            return {"w": np.asarray(w), "b": np.asarray(b)}
+        case AvgPool2d(k):
+            return {"k": float(k)}
+        case Batchnorm2d(mu, var, gamma, beta, eps, momentum):
+            return {"mu": np.asarray(mu), "var": np.asarray(var), "gamma": np.asarray(gamma),
+                    "beta": np.asarray(beta), "eps": float(eps), "momentum": float(momentum)}
+        case Flatten():
+            return {}
         case _:
             assert_never(layer)
 
@@ -339,6 +359,8 @@ def _layer(i: int, kind: str, source: _NpzSource | _SafetensorsSource) -> Layer:
     for field, what in SCHEMA[kind]:
         key = f"layer{i}.{field}"
         match what:
+            case "tensor4":
+                values[field] = Tensor4.from_numpy(source.array(key, 4), nonfinite="allow")
             case "matrix":
                 values[field] = Matrix.from_numpy(source.array(key, 2), nonfinite="allow")
             case "vector":
@@ -365,11 +387,33 @@ def _layer(i: int, kind: str, source: _NpzSource | _SafetensorsSource) -> Layer:
                 raise CheckpointError(f"layer {i}: unknown activation {values['f']!r:.40}") from e
         case "Dropout":
             return Dropout(values["p"])
+        case "Conv2d":
+            return Conv2d(values["w"], values["b"])
+        case "AvgPool2d":
+            k = values["k"]  # stored as a number: an integral one is the window's size
+            return AvgPool2d(int(k) if float(k).is_integer() else k)
+        case "Batchnorm2d":
+            return Batchnorm2d(values["mu"], values["var"], values["gamma"], values["beta"],
+                               eps=values["eps"], momentum=values["momentum"])
+        case "Flatten":
+            return Flatten()
     raise AssertionError(f"SCHEMA and _layer disagree on {kind!r}")
 
 
 def _check_chain(net: Network) -> None:
-    """The layer sizes chain (from the first layer that fixes an input size)."""
+    """The layer sizes chain (from the first layer that fixes an input size).
+
+    A checkpoint does not store the size of the images a convolutional network was trained
+    on, so its layers up to its first `Flatten` are checked for channels and dtypes only
+    (with images larger than any kernel), and the layers after it as a dense network.
+    """
+    flat = next((i for i, layer in enumerate(net) if isinstance(layer, Flatten)), len(net))
+    first4 = next((layer for layer in net[:flat] if isinstance(layer, Conv2d | Batchnorm2d)),
+                  None)
+    if first4 is not None:
+        channels = first4.w.shape[1] if isinstance(first4, Conv2d) else first4.size
+        check_network(net[:flat], (channels, _ANY_IMAGE, _ANY_IMAGE))
+        net = net[flat + 1:]
     first = next((layer for layer in net if isinstance(layer, Linear | LinearNoBias
                                                          | Batchnorm1d)), None)
     if first is not None:

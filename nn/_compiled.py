@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 import typedarr as ta
-from typedarr import Matrix, MatrixLike
+from typedarr import Matrix, MatrixLike, Tensor4Like
 
 from ._check import all_finite
 from ._errors import NetworkError
@@ -31,6 +31,7 @@ from ._losses import SOFTMAX_CROSS_ENTROPY, Loss, check_target
 from ._pass import Phase, pass_
 
 Opt = TypeVar("Opt", bound="Optimizer")
+Input = MatrixLike[Any, Any] | Tensor4Like[Any, Any, Any, Any]  # a batch of rows or images
 
 
 class Optimizer(Protocol):
@@ -41,7 +42,7 @@ class Optimizer(Protocol):
 
 
 class Step(Protocol):
-    def __call__(self, net: Sequence[Layer], opt: Opt, x: MatrixLike[Any, Any],
+    def __call__(self, net: Sequence[Layer], opt: Opt, x: Input,
                  target: MatrixLike[Any, Any], *, rng: np.random.Generator | None = None
                  ) -> tuple[Network, Opt, Matrix]: ...
 
@@ -61,7 +62,7 @@ def compile_step(loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Step:
     (4, 2)
     """
 
-    def traced(net: Network, opt: Any, x: MatrixLike[Any, Any], target: MatrixLike[Any, Any],
+    def traced(net: Network, opt: Any, x: Input, target: MatrixLike[Any, Any],
                rng: np.random.Generator | None) -> tuple[Network, Any, Matrix]:
         pred, grads = pass_(Phase.TRAIN, net, x, target, loss=loss, rng=rng)
         new_net, new_opt = opt.update(net, grads)
@@ -69,12 +70,12 @@ def compile_step(loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Step:
 
     compiled = ta.jit(traced)
 
-    def step(net: Sequence[Layer], opt: Any, x: MatrixLike[Any, Any],
+    def step(net: Sequence[Layer], opt: Any, x: Input,
              target: MatrixLike[Any, Any], *, rng: np.random.Generator | None = None
              ) -> tuple[Network, Any, Matrix]:
-        if not isinstance(x, MatrixLike) or not isinstance(target, MatrixLike):
-            raise TypeError("x and target must be typedarr Matrices "
-                            "(convert numpy with Matrix.from_numpy)")
+        if not isinstance(x, MatrixLike | Tensor4Like) or not isinstance(target, MatrixLike):
+            raise TypeError("x must be a typedarr Matrix or Tensor4 and target a Matrix "
+                            "(convert numpy with Matrix.from_numpy or Tensor4.from_numpy)")
         check_target(loss, ta.compute(target))  # what the traced pass cannot look at
         state = None if rng is None else rng.bit_generator.state
         try:

@@ -3,6 +3,7 @@
 ```
 Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
           | BN1(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
+          | Conv2dGradients(dw, db) | BN2(batch_mu, batch_var, dgamma, dbeta)
 ```
 
 `LinearNoBiasGradients` is seed 000's `Linear'Gradients`. Every gradient is of the **mean**
@@ -19,11 +20,13 @@ from typing import Any, Generic, TypeAlias
 
 from typing_extensions import TypeVar
 
-from typedarr import Matrix, Vector
+from typedarr import Matrix, Tensor4, Vector
 
 In = TypeVar("In", default=Any)  # input features
 Out = TypeVar("Out", default=Any)  # output features
 F = TypeVar("F", default=Any)  # normalised features
+Cin = TypeVar("Cin", default=Any)  # input channels of a convolution
+Cout = TypeVar("Cout", default=Any)  # output channels of a convolution
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -51,10 +54,29 @@ class BN1(Generic[F]):
     dbeta: Vector[F]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Conv2dGradients(Generic[Cin, Cout]):
+    """The gradients of a `Conv2d` layer's weights and biases."""
+
+    dw: Tensor4[Cout, Cin, Any, Any]
+    db: Vector[Cout]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BN2(Generic[F]):
+    """A `Batchnorm2d` layer's per-channel batch statistics and the gradients of `gamma` and
+    `beta`: `BN1`'s fields, one element per channel."""
+
+    batch_mu: Vector[F]
+    batch_var: Vector[F]
+    dgamma: Vector[F]
+    dbeta: Vector[F]
+
+
 @dataclass(frozen=True, slots=True)
 class NoGrad:
-    """Nothing to learn: activations and dropout."""
+    """Nothing to learn: activations, dropout, pooling and flattening."""
 
 
 Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any] | BN1[Any]
-                        | NoGrad)
+                        | NoGrad | Conv2dGradients[Any, Any] | BN2[Any])

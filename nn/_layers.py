@@ -3,13 +3,17 @@
 ```
 Layer = Linear(w, b) | LinearNoBias(w) | Batchnorm1d(mu, var, gamma, beta)
       | Activation(f) | Dropout(p)
+      | Conv2d(w, b) | AvgPool2d(k) | Batchnorm2d(mu, var, gamma, beta) | Flatten()
 ```
 
 `LinearNoBias` is seed 000's `Linear'` (a prime is not a Python name): a linear layer
 without biases, used before a batchnorm layer, whose `beta` makes a bias redundant.
-`Dropout` comes from seed 001. A network is a plain list of layers (`Network`), its first
-layer applied first; the output function (softmax or sigmoid) is not a layer but the loss
-`pass_` applies at the end of the list.
+`Dropout` comes from seed 001; the
+convolutional layers (`Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten`) from seed 003, whose
+activations are `(N, C, H, W)` Tensor4s until `Flatten` makes them the rows of a Matrix;
+`Activation` and `Dropout` take either rank. A network is a plain list of layers
+(`Network`), its first layer applied first; the output function (softmax or sigmoid) is
+not a layer but the loss `pass_` applies at the end of the list.
 
 Layers are immutable values: training returns new layers (see `nn.SGD.update`) and never
 changes one in place. They are generic in their dimensions (`Linear[In, Hidden]`), so mypy
@@ -26,7 +30,7 @@ from typing import Any, Generic, TypeAlias, assert_never
 import numpy as np
 from typing_extensions import TypeVar
 
-from typedarr import Matrix, Vector
+from typedarr import Matrix, Tensor4, Vector
 from typedarr._args import POSITIVE, UNIT, UNIT_OPEN, Size, check_fields, size
 
 from ._errors import NetworkError
@@ -34,6 +38,8 @@ from ._errors import NetworkError
 In = TypeVar("In", default=Any)  # input features
 Out = TypeVar("Out", default=Any)  # output features
 F = TypeVar("F", default=Any)  # features a batchnorm layer normalises
+Cin = TypeVar("Cin", default=Any)  # input channels of a convolution
+Cout = TypeVar("Cout", default=Any)  # output channels of a convolution
 
 
 class FActivation(Enum):
@@ -134,15 +140,7 @@ class Batchnorm1d(Generic[F]):
         return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
 
     def __post_init__(self) -> None:
-        for name in ("mu", "var", "gamma", "beta"):
-            _require(self, name, getattr(self, name), Vector)
-        sizes = {v.size for v in (self.mu, self.var, self.gamma, self.beta)}
-        if len(sizes) != 1:
-            raise NetworkError(f"Batchnorm1d: mu, var, gamma and beta must have the same "
-                               f"size, got {self.mu.size}, {self.var.size}, "
-                               f"{self.gamma.size} and {self.beta.size}")
-        _same_dtype(self, self.mu, self.var, self.gamma, self.beta)
-        check_fields(self, NetworkError, eps=POSITIVE, momentum=UNIT)
+        _check_batchnorm(self)
 
     @property
     def size(self) -> int:
@@ -196,11 +194,121 @@ class Dropout:
         return f"Dropout(p={self.p})"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Conv2d(Generic[Cin, Cout]):
+    """`conv2d(x, w) + b` per output channel (stride 1, no padding): weights `w` of shape
+    `(out channels, in channels, rows, columns)` and biases `b` of `out channels`.
+
+    Raises NetworkError when `b` does not have one element per output channel of `w`.
+
+    >>> import nn
+    >>> from typedarr import Tensor4
+    >>> nn.Conv2d(Tensor4.zeros(20, 1, 3, 3), Vector.zeros(20))
+    Conv2d(1->20, 3x3, float32)
+    """
+
+    w: Tensor4[Cout, Cin, Any, Any]
+    b: Vector[Cout]
+
+    def __post_init__(self) -> None:
+        _require(self, "w", self.w, Tensor4)
+        _require(self, "b", self.b, Vector)
+        if self.b.size != self.w.shape[0]:
+            raise NetworkError(f"Conv2d: b has {self.b.size} elements but w has "
+                               f"{self.w.shape[0]} output channels (w is (out, in, rows, "
+                               f"columns))")
+        if 0 in self.w.shape:
+            raise NetworkError(f"Conv2d: w {self.w.shape} has an empty dimension")
+        _same_dtype(self, self.w, self.b)
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        """The kernel's rows and columns."""
+        return self.w.shape[2], self.w.shape[3]
+
+    def __repr__(self) -> str:
+        o, c, kh, kw = self.w.shape
+        return f"Conv2d({c}->{o}, {kh}x{kw}, {self.w.dtype})"
+
+
+@dataclass(frozen=True, slots=True)
+class AvgPool2d:
+    """The mean of each non-overlapping `k x k` window of each channel (seed 003's pooling).
+
+    Raises NetworkError unless `k` is an int >= 1.
+
+    >>> import nn
+    >>> nn.AvgPool2d(2)
+    AvgPool2d(k=2)
+    """
+
+    k: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise NetworkError(f"AvgPool2d: k must be an int >= 1, got {self.k!r}")
+
+    def __repr__(self) -> str:
+        return f"AvgPool2d(k={self.k})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Batchnorm2d(Generic[F]):
+    """Batch normalisation of each channel over samples, rows and columns (seed 003):
+    `Batchnorm1d`'s fields, conventions and checks, with one element per channel.
+
+    >>> import nn
+    >>> nn.Batchnorm2d.init(20)
+    Batchnorm2d(20, eps=1e-05, momentum=0.9, float32)
+    """
+
+    mu: Vector[F]
+    var: Vector[F]
+    gamma: Vector[F]
+    beta: Vector[F]
+    eps: float = 1e-5
+    momentum: float = 0.9
+
+    @classmethod
+    def init(cls, channels: Size, *, eps: float = 1e-5, momentum: float = 0.9,
+             dtype: Any = np.float32) -> Batchnorm2d[Any]:
+        """Means 0, variances 1, `gamma` 1 and `beta` 0 for `channels` channels."""
+        k = size("Batchnorm2d.init: channels", channels, NetworkError)
+        zeros, ones = Vector.zeros(k, dtype=dtype), Vector.ones(k, dtype=dtype)
+        return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
+
+    def __post_init__(self) -> None:
+        _check_batchnorm(self)
+
+    @property
+    def size(self) -> int:
+        """The number of channels normalised."""
+        return self.mu.size
+
+    def __repr__(self) -> str:
+        return (f"Batchnorm2d({self.size}, eps={self.eps}, momentum={self.momentum}, "
+                f"{self.mu.dtype})")
+
+
+@dataclass(frozen=True, slots=True)
+class Flatten:
+    """The samples of a Tensor4 `(N, C, H, W)` as the rows of a Matrix `(N, C*H*W)`.
+
+    >>> import nn
+    >>> nn.Flatten()
+    Flatten()
+    """
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
 Layer: TypeAlias = (Linear[Any, Any] | LinearNoBias[Any, Any] | Batchnorm1d[Any] | Activation
-                    | Dropout)
+                    | Dropout | Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten)
 Network: TypeAlias = list[Layer]
 # For runtime checks of untyped input; annotated loosely so mypy does not narrow with it.
-LAYER_KINDS: tuple[type, ...] = (Linear, LinearNoBias, Batchnorm1d, Activation, Dropout)
+LAYER_KINDS: tuple[type, ...] = (Linear, LinearNoBias, Batchnorm1d, Activation, Dropout, Conv2d,
+                                 AvgPool2d, Batchnorm2d, Flatten)
 
 
 def describe(index: int, layer: Layer) -> str:
@@ -225,6 +333,14 @@ def _kind(layer: Layer) -> str:
             return f"Activation {f!r}"
         case Dropout(p):
             return f"Dropout p={p}"
+        case Conv2d(w, _):
+            return f"Conv2d {w.shape[1]}->{w.shape[0]} {w.shape[2]}x{w.shape[3]}"
+        case AvgPool2d(k):
+            return f"AvgPool2d {k}x{k}"
+        case Batchnorm2d():
+            return f"Batchnorm2d {layer.size}"
+        case Flatten():
+            return "Flatten"
         case _:
             assert_never(layer)
 
@@ -236,7 +352,21 @@ def _require(layer: object, field: str, value: object, kind: type) -> None:
                         f"array first; convert numpy with {kind.__name__}.from_numpy)")
 
 
-def _same_dtype(layer: object, *arrays: Matrix | Vector) -> None:
+def _check_batchnorm(layer: Batchnorm1d[Any] | Batchnorm2d[Any]) -> None:
+    """The checks both batchnorm kinds share: four vectors of one size and dtype, `eps`
+    positive and finite, `momentum` in [0, 1]."""
+    vectors = (layer.mu, layer.var, layer.gamma, layer.beta)
+    for name, v in zip(("mu", "var", "gamma", "beta"), vectors, strict=True):
+        _require(layer, name, v, Vector)
+    if len({v.size for v in vectors}) != 1:
+        raise NetworkError(f"{type(layer).__name__}: mu, var, gamma and beta must have the "
+                           f"same size, got {layer.mu.size}, {layer.var.size}, "
+                           f"{layer.gamma.size} and {layer.beta.size}")
+    _same_dtype(layer, *vectors)
+    check_fields(layer, NetworkError, eps=POSITIVE, momentum=UNIT)
+
+
+def _same_dtype(layer: object, *arrays: Matrix | Vector | Tensor4) -> None:
     dtypes = {a.dtype for a in arrays}
     if len(dtypes) != 1:
         raise NetworkError(f"{type(layer).__name__}: parameters mix dtypes "

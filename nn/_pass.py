@@ -5,6 +5,10 @@ pred, grads = pass_(Phase.TRAIN, net, x, target, rng=rng)   # grads[i] belongs t
 pred = forward(net, x)                                       # evaluation only
 ```
 
+`x` is a Matrix `(batch, features)`, or a Tensor4 `(batch, channels, rows, columns)` for a
+network that starts with convolutional layers (seed 003); `Flatten` turns a Tensor4 into the
+Matrix that dense layers take.
+
 `_pass` matches the first layer of the list, computes its output, recurses on the rest of
 the list with that output, and on the way back turns the gradient at its output into the
 gradient at its input and its own `Gradients`. The empty list is the output: softmax (or
@@ -36,14 +40,35 @@ import numpy as np
 from typing_extensions import TypeVar
 
 import typedarr as ta
-from typedarr import DMatrix, DTypeError, Matrix, MatrixLike, ShapeError
+from typedarr import DTypeError, Matrix, MatrixLike, ShapeError, Tensor4, Tensor4Like
 
 from . import _batchnorm as bn
+from . import _batchnorm2d as bn2
 from ._activations import activate, derivative
 from ._check import all_finite, check_finite
 from ._errors import NetworkError
-from ._gradients import BN1, Gradients, LinearGradients, LinearNoBiasGradients, NoGrad
-from ._layers import LAYER_KINDS, Activation, Batchnorm1d, Dropout, Layer, Linear, LinearNoBias
+from ._gradients import (
+    BN1,
+    BN2,
+    Conv2dGradients,
+    Gradients,
+    LinearGradients,
+    LinearNoBiasGradients,
+    NoGrad,
+)
+from ._layers import (
+    LAYER_KINDS,
+    Activation,
+    AvgPool2d,
+    Batchnorm1d,
+    Batchnorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LinearNoBias,
+)
 from ._layers import describe as _describe
 from ._losses import (
     SOFTMAX_CROSS_ENTROPY,
@@ -57,6 +82,8 @@ from ._losses import softmax as _softmax
 
 B = TypeVar("B", default=Any)  # rows: the batch
 C = TypeVar("C", default=Any)  # columns of the prediction
+# The values between layers: a Matrix, or a Tensor4 before a network's Flatten
+Values = Matrix[Any, Any] | Tensor4[Any, Any, Any, Any]
 
 
 class Phase(Enum):
@@ -81,15 +108,16 @@ class _Context:
     rng: np.random.Generator | None
     # Each layer's output, in order: checked for NaN and infinity only when the logits are
     # not finite (one check per pass instead of one per layer), to name the first culprit.
-    outputs: list[tuple[int, Matrix]] = field(default_factory=list)
+    outputs: list[tuple[int, Values]] = field(default_factory=list)
 
 
 DIVERGED = (": its parameters are not finite or its values overflowed (has the training "
             "diverged? try a lower learning rate)")
-Back = tuple[Matrix | None, Matrix, list[Gradients]]  # input gradient, prediction, gradients
+Back = tuple[Values | None, Matrix, list[Gradients]]  # input gradient, prediction, gradients
 
 
-def pass_(phase: Phase, net: Sequence[Layer], x: MatrixLike[B, Any], target: MatrixLike[B, C],
+def pass_(phase: Phase, net: Sequence[Layer],
+          x: MatrixLike[B, Any] | Tensor4Like[B, Any, Any, Any], target: MatrixLike[B, C],
           *, loss: Loss = SOFTMAX_CROSS_ENTROPY, rng: np.random.Generator | None = None
           ) -> tuple[Matrix[B, C], list[Gradients]]:
     """The prediction for `x` and the gradients of the mean `loss` for every layer.
@@ -113,8 +141,8 @@ def pass_(phase: Phase, net: Sequence[Layer], x: MatrixLike[B, Any], target: Mat
     if not isinstance(phase, Phase):
         raise TypeError(f"phase must be nn.Phase.TRAIN or nn.Phase.EVAL, got {phase!r}")
     check_loss(loss)
-    inp, tgt = _data("x", x), _data("target", target)
-    if inp.rows == 0:
+    inp, tgt = _input(x), _data("target", target)
+    if inp.shape[0] == 0:
         raise NetworkError("x has no rows: a batch needs at least one")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -125,7 +153,7 @@ def pass_(phase: Phase, net: Sequence[Layer], x: MatrixLike[B, Any], target: Mat
     return pred, grads
 
 
-def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Matrix) -> Back:
+def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
     """The layers `net[i:]` applied to `inp`, and back: seed 000's `_pass inp layers`.
 
     The gradient at the network's input (`i == 0`) is not needed, so it is not computed.
@@ -134,51 +162,99 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Matrix) -> Back:
         # A traced pass has no values to check: the compiled step checks its prediction.
         if not ta.tracing() and not all_finite(inp):
             _report_nonfinite(net, ctx.outputs)
+        logits = _matrix(i, None, inp)
         with _Blame(lambda: f"output ({type(ctx.loss).__name__})"):
-            pred, dz = _output(ctx.loss, inp, ctx.target)
+            pred, dz = _output(ctx.loss, logits, ctx.target)
         return dz, pred, []
     layer = net[i]
     _check_layer(i, layer)
     match layer:
         case Linear(w, b):
+            x2 = _matrix(i, layer, inp)
             with _Blame(lambda: _describe(i, layer)):
-                out = ta.compute(inp @ w + ta.rows_like(b, inp))
-            dz, pred, t = _rest(ctx, net, i, out)
-            dw, db = inp.T @ dz, ta.compute(ta.sum_rows(dz))
+                out = ta.compute(x2 @ w + ta.rows_like(b, x2))
+            dz, pred, t = _rest2(ctx, net, i, out)
+            dw, db = x2.T @ dz, ta.compute(ta.sum_rows(dz))
             return (dz @ w.T if i else None), pred, [LinearGradients(dw, db), *t]
         case LinearNoBias(w):
+            x2 = _matrix(i, layer, inp)
             with _Blame(lambda: _describe(i, layer)):
-                out = inp @ w
-            dz, pred, t = _rest(ctx, net, i, out)
-            return (dz @ w.T if i else None), pred, [LinearNoBiasGradients(inp.T @ dz), *t]
+                out = x2 @ w
+            dz, pred, t = _rest2(ctx, net, i, out)
+            return (dz @ w.T if i else None), pred, [LinearNoBiasGradients(x2.T @ dz), *t]
         case Batchnorm1d(mu, var, gamma, beta):
+            x2 = _matrix(i, layer, inp)
             with _Blame(lambda: _describe(i, layer)):
                 if ctx.phase is Phase.TRAIN:
-                    _check_batch(i, layer, inp)
-                    mu, var = bn.statistics(inp)
+                    _check_batch(i, layer, x2.rows)
+                    mu, var = bn.statistics(x2)
                 ivar = bn.inverse_std(var, layer.eps)
-                out = bn.normalise(inp, mu, ivar, gamma, beta)
-            dz, pred, t = _rest(ctx, net, i, out)
+                out = bn.normalise(x2, mu, ivar, gamma, beta)
+            dz, pred, t = _rest2(ctx, net, i, out)
             back = bn.backward if ctx.phase is Phase.TRAIN else bn.backward_eval
-            dx, dgamma, dbeta = back(inp, mu, ivar, gamma, dz)
+            dx, dgamma, dbeta = back(x2, mu, ivar, gamma, dz)
             return (dx if i else None), pred, [BN1(mu, var, dgamma, dbeta), *t]
+        case Conv2d(w, b):
+            x4 = _tensor4(i, layer, inp)
+            with _Blame(lambda: _describe(i, layer)):
+                y = ta.conv2d(x4, w)
+                out4 = ta.compute(y + ta.channels_like(b, y))
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel)
+            grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
+            return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
+        case AvgPool2d(k):
+            x4 = _tensor4(i, layer, inp)
+            with _Blame(lambda: _describe(i, layer)):
+                out4 = ta.avg_pool2d(x4, k)
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            return (ta.avg_pool2d_grad(dz4, k, x4.shape) if i else None), pred, [NoGrad(), *t]
+        case Batchnorm2d(mu, var, gamma, beta):
+            x4 = _tensor4(i, layer, inp)
+            with _Blame(lambda: _describe(i, layer)):
+                if ctx.phase is Phase.TRAIN:
+                    _check_batch(i, layer, x4.shape[0] * x4.shape[2] * x4.shape[3])
+                    mu, var = bn2.statistics(x4)
+                ivar = bn2.inverse_std(var, layer.eps)
+                out4 = bn2.normalise(x4, mu, ivar, gamma, beta)
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            back2 = bn2.backward if ctx.phase is Phase.TRAIN else bn2.backward_eval
+            dx4, dgamma, dbeta = back2(x4, mu, ivar, gamma, dz4)
+            return (dx4 if i else None), pred, [BN2(mu, var, dgamma, dbeta), *t]
+        case Flatten():
+            x4 = _tensor4(i, layer, inp)
+            _, c, h, wd = x4.shape
+            dz, pred, t = _rest2(ctx, net, i, ta.flatten(x4))
+            return (ta.unflatten(dz, c, h, wd) if i else None), pred, [NoGrad(), *t]
         case Activation(f):
+            if isinstance(inp, Tensor4):
+                out4 = activate(f, inp)
+                dz4, pred, t = _rest4(ctx, net, i, out4)
+                return (derivative(f, inp, out4, dz4) if i else None), pred, [NoGrad(), *t]
             out = activate(f, inp)
-            dz, pred, t = _rest(ctx, net, i, out)
+            dz, pred, t = _rest2(ctx, net, i, out)
             return (derivative(f, inp, out, dz) if i else None), pred, [NoGrad(), *t]
         case Dropout(p):
             if ctx.phase is Phase.EVAL or p == 0.0:
-                dz, pred, t = _rest(ctx, net, i, inp)
-                return dz, pred, [NoGrad(), *t]
-            keep = _keep(ctx, i, layer, inp)
-            dz, pred, t = _rest(ctx, net, i, ta.compute(inp * keep))
-            return (ta.compute(dz * keep) if i else None), pred, [NoGrad(), *t]
+                dzv, pred, t = _rest(ctx, net, i, inp)
+                return dzv, pred, [NoGrad(), *t]
+            if isinstance(inp, Tensor4):
+                keep4 = Tensor4.random_uniform(*inp.shape, seed=_rng(ctx, i, layer),
+                                               dtype=inp.dtype)
+                mask4 = (keep4 >= p) * (1.0 / (1.0 - p))
+                dz4, pred, t = _rest4(ctx, net, i, ta.compute(inp * mask4))
+                return (ta.compute(dz4 * mask4) if i else None), pred, [NoGrad(), *t]
+            keep = Matrix.random_uniform(inp.rows, inp.cols, seed=_rng(ctx, i, layer),
+                                         dtype=inp.dtype)
+            mask = (keep >= p) * (1.0 / (1.0 - p))
+            dz, pred, t = _rest2(ctx, net, i, ta.compute(inp * mask))
+            return (ta.compute(dz * mask) if i else None), pred, [NoGrad(), *t]
         case _:
             assert_never(layer)
 
 
-def _rest(ctx: _Context, net: Sequence[Layer], i: int, out: Matrix
-          ) -> tuple[Matrix, Matrix, list[Gradients]]:
+def _rest(ctx: _Context, net: Sequence[Layer], i: int, out: Values
+          ) -> tuple[Values, Matrix, list[Gradients]]:
     """The pass through the layers after `net[i]`, whose output is `out`."""
     ctx.outputs.append((i, out))
     dz, pred, t = _pass(ctx, net, i + 1, out)
@@ -186,7 +262,23 @@ def _rest(ctx: _Context, net: Sequence[Layer], i: int, out: Matrix
     return dz, pred, t
 
 
-def forward(net: Sequence[Layer], x: MatrixLike[B, Any], *,
+def _rest2(ctx: _Context, net: Sequence[Layer], i: int, out: Matrix
+           ) -> tuple[Matrix, Matrix, list[Gradients]]:
+    """`_rest` for a Matrix output, whose gradient is a Matrix."""
+    dz, pred, t = _rest(ctx, net, i, out)
+    assert isinstance(dz, Matrix)  # every layer's input gradient has its input's kind
+    return dz, pred, t
+
+
+def _rest4(ctx: _Context, net: Sequence[Layer], i: int, out: Tensor4
+           ) -> tuple[Tensor4, Matrix, list[Gradients]]:
+    """`_rest` for a Tensor4 output, whose gradient is a Tensor4."""
+    dz, pred, t = _rest(ctx, net, i, out)
+    assert isinstance(dz, Tensor4)
+    return dz, pred, t
+
+
+def forward(net: Sequence[Layer], x: MatrixLike[B, Any] | Tensor4Like[B, Any, Any, Any], *,
             loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Matrix[B, Any]:
     """The prediction of `net` for `x` in the EVAL phase: no target, no gradients.
 
@@ -200,7 +292,7 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any], *,
     (3, 2)
     """
     check_loss(loss)
-    out: Matrix = _data("x", x)
+    out: Values = _input(x)
     outputs = []
     for i, layer in enumerate(net):
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the layer
@@ -208,27 +300,42 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any], *,
         outputs.append((i, out))
     if not all_finite(out):
         _report_nonfinite(net, outputs)
+    logits = _matrix(len(net), None, out)
     match loss:
         case SoftmaxCrossEntropy():
-            return _softmax(out)
+            return _softmax(logits)
         case SigmoidBinaryCrossEntropy():
-            return ta.compute(ta.sigmoid(out))
+            return ta.compute(ta.sigmoid(logits))
         case _:
             assert_never(loss)
 
 
-def _infer(i: int, layer: Layer, inp: Matrix) -> Matrix:
+def _infer(i: int, layer: Layer, inp: Values) -> Values:
     """One layer in the EVAL phase."""
     _check_layer(i, layer)
     with _Blame(lambda: _describe(i, layer)):
         match layer:
             case Linear(w, b):
-                return ta.compute(inp @ w + ta.rows_like(b, inp))
+                x2 = _matrix(i, layer, inp)
+                return ta.compute(x2 @ w + ta.rows_like(b, x2))
             case LinearNoBias(w):
-                return inp @ w
+                return _matrix(i, layer, inp) @ w
             case Batchnorm1d(mu, var, gamma, beta):
-                return bn.normalise(inp, mu, bn.inverse_std(var, layer.eps), gamma, beta)
+                x2 = _matrix(i, layer, inp)
+                return bn.normalise(x2, mu, bn.inverse_std(var, layer.eps), gamma, beta)
+            case Conv2d(w, b):
+                y = ta.conv2d(_tensor4(i, layer, inp), w)
+                return ta.compute(y + ta.channels_like(b, y))
+            case AvgPool2d(k):
+                return ta.avg_pool2d(_tensor4(i, layer, inp), k)
+            case Batchnorm2d(mu, var, gamma, beta):
+                x4 = _tensor4(i, layer, inp)
+                return bn2.normalise(x4, mu, bn2.inverse_std(var, layer.eps), gamma, beta)
+            case Flatten():
+                return ta.flatten(_tensor4(i, layer, inp))
             case Activation(f):
+                if isinstance(inp, Tensor4):  # each rank on its own: activate keeps it
+                    return activate(f, inp)
                 return activate(f, inp)
             case Dropout():
                 return inp
@@ -236,25 +343,53 @@ def _infer(i: int, layer: Layer, inp: Matrix) -> Matrix:
                 assert_never(layer)
 
 
-def _keep(ctx: _Context, i: int, layer: Dropout, inp: Matrix) -> DMatrix:
-    """A fresh dropout mask: `1 / (1 - p)` where a value is kept, 0 where it is dropped."""
+def _rng(ctx: _Context, i: int, layer: Dropout) -> np.random.Generator:
+    """The generator dropout draws its masks from (`1 / (1 - p)` where a value is kept, 0
+    where it is dropped)."""
     if ctx.rng is None:
         raise NetworkError(f"{_describe(i, layer)}: dropout in the TRAIN phase draws random "
                            f"masks: pass rng=numpy.random.default_rng(seed) to pass_")
-    u = Matrix.random_uniform(inp.rows, inp.cols, seed=ctx.rng, dtype=inp.dtype)
-    return (u >= layer.p) * (1.0 / (1.0 - layer.p))
+    return ctx.rng
 
 
-def _check_batch(i: int, layer: Batchnorm1d, inp: Matrix) -> None:
-    if inp.rows < 2:
-        raise NetworkError(f"{_describe(i, layer)}: training needs a batch of at least 2 rows, "
-                           f"got {inp.rows}: one row has no batch variance (use Phase.EVAL, "
-                           f"or forward, to predict single samples)")
+def _check_batch(i: int, layer: Batchnorm1d | Batchnorm2d, values: int) -> None:
+    if values < 2:
+        what = "rows" if isinstance(layer, Batchnorm1d) else "values per channel"
+        raise NetworkError(f"{_describe(i, layer)}: training needs a batch of at least 2 "
+                           f"{what}, got {values}: one has no batch variance (use "
+                           f"Phase.EVAL, or forward, to predict single samples)")
+
+
+def _matrix(i: int, layer: Layer | None, inp: Values) -> Matrix:
+    """`inp`, which the layer (None: the output) needs as a Matrix."""
+    if not isinstance(inp, Matrix):
+        where = "the output" if layer is None else _describe(i, layer)
+        raise NetworkError(f"{where}: takes a Matrix (batch, features), got a Tensor4 "
+                           f"{inp.shape}: put an nn.Flatten() before it")
+    return inp
+
+
+def _tensor4(i: int, layer: Layer, inp: Values) -> Tensor4:
+    """`inp`, which the layer needs as a Tensor4."""
+    if not isinstance(inp, Tensor4):
+        raise NetworkError(f"{_describe(i, layer)}: takes a Tensor4 (batch, channels, rows, "
+                           f"columns), got a Matrix {inp.shape}")
+    return inp
 
 
 def _check_layer(i: int, layer: object) -> None:
     if not isinstance(layer, LAYER_KINDS):
         raise NetworkError(f"layer {i} is not a layer: {layer!r}")
+
+
+def _input(x: MatrixLike[B, Any] | Tensor4Like[B, Any, Any, Any]) -> Values:
+    """The network's input in memory: a Matrix, or a Tensor4 for a convolutional network."""
+    if isinstance(x, Tensor4Like):
+        values = ta.compute(x)
+        if not ta.tracing():
+            check_finite("the input x", values)
+        return values
+    return _data("x", x)
 
 
 def _data(name: str, m: MatrixLike[B, C]) -> Matrix[B, C]:
@@ -289,7 +424,7 @@ class _Blame:
             raise NetworkError(f"{self._where()}: {e}") from e
 
 
-def _report_nonfinite(net: Sequence[Layer], outputs: list[tuple[int, Matrix]]) -> None:
+def _report_nonfinite(net: Sequence[Layer], outputs: list[tuple[int, Values]]) -> None:
     """Raise NetworkError naming the first layer whose output holds NaN or infinity."""
     for i, out in outputs:
         check_finite(f"the output of {_describe(i, net[i])}", out, DIVERGED)

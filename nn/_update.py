@@ -4,7 +4,7 @@ An optimiser is a rule for one parameter: `(p, g, moments) -> (new p, new moment
 the moments are the rule's running averages of that parameter's gradients (none for plain
 SGD, a velocity for momentum, two for Adam). `apply` walks the layers with their
 `Gradients`, applies the rule to every learnable parameter, and moves each batchnorm layer's
-running statistics from its `BN1` (`running = momentum * running + (1 - momentum) *
+running statistics from its `BN1` or `BN2` (`running = momentum * running + (1 - momentum) *
 batch`); nothing is changed in place.
 
 A layer's moments are stored as `Gradients` of the layer's own kind, since a running
@@ -19,15 +19,35 @@ from dataclasses import replace
 from typing import Any, Protocol, TypeAlias, TypeVar, assert_never
 
 import typedarr as ta
-from typedarr import Matrix, Vector
+from typedarr import Matrix, Tensor4, Vector
 
 from ._errors import NetworkError
-from ._gradients import BN1, Gradients, LinearGradients, LinearNoBiasGradients, NoGrad
-from ._layers import Activation, Batchnorm1d, Dropout, Layer, Linear, LinearNoBias, Network
+from ._gradients import (
+    BN1,
+    BN2,
+    Conv2dGradients,
+    Gradients,
+    LinearGradients,
+    LinearNoBiasGradients,
+    NoGrad,
+)
+from ._layers import (
+    Activation,
+    AvgPool2d,
+    Batchnorm1d,
+    Batchnorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LinearNoBias,
+    Network,
+)
 from ._layers import describe as _describe
 
-P = TypeVar("P", Matrix[Any, Any], Vector[Any])
-G = TypeVar("G", LinearGradients, LinearNoBiasGradients, BN1, NoGrad)
+P = TypeVar("P", Matrix[Any, Any], Vector[Any], Tensor4[Any, Any, Any, Any])
+G = TypeVar("G", LinearGradients, LinearNoBiasGradients, BN1, NoGrad, Conv2dGradients, BN2)
 Moments: TypeAlias = tuple[tuple[Gradients, ...], ...]  # [layer][moment]
 
 
@@ -81,7 +101,21 @@ def _layer(rule: Rule, wd: float, i: int, layer: Layer, g: Gradients,
             mu, var = _running(layer, gb)
             return Batchnorm1d(mu, var, gamma2, beta2, eps=layer.eps,
                                momentum=layer.momentum), new_ms
-        case Activation() | Dropout():
+        case Conv2d(w, b):
+            gc, mc = _of(Conv2dGradients, i, layer, g), _all(Conv2dGradients, i, layer, ms)
+            w4, mw4 = rule(w, _decayed(gc.dw, w, wd), tuple(m.dw for m in mc))
+            b2, mb = rule(b, _decayed(gc.db, b, wd), tuple(m.db for m in mc))
+            return Conv2d(w4, b2), tuple(map(Conv2dGradients, mw4, mb))
+        case Batchnorm2d(_, _, gamma, beta):
+            g2, m2 = _of(BN2, i, layer, g), _all(BN2, i, layer, ms)
+            gamma2, mg = rule(gamma, _decayed(g2.dgamma, gamma, wd), tuple(m.dgamma for m in m2))
+            beta2, mb = rule(beta, _decayed(g2.dbeta, beta, wd), tuple(m.dbeta for m in m2))
+            new_ms2 = tuple(replace(m, dgamma=a, dbeta=c)
+                            for m, a, c in zip(m2, mg, mb, strict=True))
+            mu, var = _running(layer, g2)
+            return Batchnorm2d(mu, var, gamma2, beta2, eps=layer.eps,
+                               momentum=layer.momentum), new_ms2
+        case Activation() | Dropout() | AvgPool2d() | Flatten():
             _of(NoGrad, i, layer, g)
             return layer, ms
         case _:
@@ -107,11 +141,15 @@ def update_batch_statistics(net: Sequence[Layer], grads: Sequence[Gradients]) ->
         if isinstance(layer, Batchnorm1d):
             mu, var = _running(layer, _of(BN1, i, layer, g))
             layer = replace(layer, mu=mu, var=var)
+        elif isinstance(layer, Batchnorm2d):
+            mu, var = _running(layer, _of(BN2, i, layer, g))
+            layer = replace(layer, mu=mu, var=var)
         out.append(layer)
     return out
 
 
-def _running(layer: Batchnorm1d[Any], g: BN1[Any]) -> tuple[Vector, Vector]:
+def _running(layer: Batchnorm1d[Any] | Batchnorm2d[Any], g: BN1[Any] | BN2[Any]
+             ) -> tuple[Vector, Vector]:
     """`running = momentum * running + (1 - momentum) * batch`: the new mean and variance."""
     a = layer.momentum
     return (ta.compute(a * layer.mu + (1.0 - a) * g.batch_mu),
@@ -128,6 +166,11 @@ def zeros_like(g: Gradients) -> Gradients:
         case BN1(mu, _, _, _):
             z = _zero(mu)
             return BN1(z, z, z, z)
+        case Conv2dGradients(dw, db):
+            return Conv2dGradients(_zero(dw), _zero(db))
+        case BN2(mu, _, _, _):
+            z = _zero(mu)
+            return BN2(z, z, z, z)
         case NoGrad():
             return g
         case _:

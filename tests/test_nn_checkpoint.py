@@ -183,7 +183,7 @@ def test_npy_file(tmp_path: Path) -> None:
     ({"layer4.w": np.zeros((5, 4), np.float32)}, (), "layer 4 (Linear 5->4): expects 5 input "
      "features, got 4"),
     ({"layer2.f": np.array("swish")}, (), "unknown activation 'swish'"),
-    ({"kinds": np.array(["Conv2d"])}, (), "unknown layer kind 'Conv2d'"),
+    ({"kinds": np.array(["Conv3d"])}, (), "unknown layer kind 'Conv3d'"),
     ({"layer1.gamma": np.zeros(3, np.float32)}, (), "mu, var, gamma and beta must have the same"),
     ({"layer1.mu": np.zeros(4, np.float64)}, (), "mix dtypes"),
     ({"layer3.p": np.array(1.5)}, (), "p must be in [0, 1)"),

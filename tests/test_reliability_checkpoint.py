@@ -384,8 +384,8 @@ CRAFTED: dict[str, tuple[bytes, str]] = {
         "kinds is not a JSON list"),
     "kinds-not-list": (safetensors_bytes(with_entry("__metadata__", {
         **meta([]), "kinds": '{"a": 1}'}), GOOD_DATA), "kinds is not a JSON list"),
-    "unknown-kind": (safetensors_bytes(with_entry("__metadata__", meta(["Conv2d"])),
-                                       GOOD_DATA), "unknown layer kind 'Conv2d'"),
+    "unknown-kind": (safetensors_bytes(with_entry("__metadata__", meta(["Conv3d"])),
+                                       GOOD_DATA), "unknown layer kind 'Conv3d'"),
     "missing-tensor": (safetensors_bytes({"__metadata__": meta(["Linear"]), "layer0.w": {
         "dtype": "F32", "shape": [3, 2], "data_offsets": [0, 24]}}, GOOD_DATA[:24]),
         "missing key 'layer0.b'"),

@@ -9,7 +9,9 @@ output, and `avg_pool2d_grad` does the same for pooling.
 
 Like a matrix product, each is a boundary of fusion: its node reads its sources whole, so an
 engine stores them first (a delayed operand is computed in the same kernel, just before),
-and the result is returned in memory, ready to feed fused elementwise work.
+and the result is returned in memory, ready to feed fused elementwise work. Inside a
+`typedarr.jit` trace the result is the node itself, which the compiled program computes (as
+a product is a MATMUL node there).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from typing_extensions import TypeVar
 
-from . import _compute
+from . import _compute, _trace
 from ._errors import DTypeError, ShapeError
 from ._expr import Node, conv2d_shape, leaf
 from ._expr import avg_pool2d as avg_pool2d_node
@@ -152,6 +154,8 @@ def avg_pool2d_grad(dy: Tensor4Like[N, C, Any, Any], k: int, x_shape: tuple[int,
 def _run(node: Node, a: Tensor4Like[Any, Any, Any, Any], b: Tensor4Like[Any, Any, Any, Any]
          ) -> Tensor4[Any, Any, Any, Any]:
     strategy: Strategy = combine(a.strategy, b.strategy)
+    if _trace.active() is not None:
+        return Tensor4._wrap(node, strategy)
     return Tensor4._wrap(leaf(_compute.evaluate(node, strategy)), strategy)
 
 

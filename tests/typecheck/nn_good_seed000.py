@@ -90,9 +90,12 @@ def parameters(layer: nn.Layer) -> int:
             return w.rows * w.cols + b.size
         case nn.LinearNoBias(w):
             return w.rows * w.cols
-        case nn.Batchnorm1d(_, _, gamma, beta):
+        case nn.Batchnorm1d(_, _, gamma, beta) | nn.Batchnorm2d(_, _, gamma, beta):
             return gamma.size + beta.size
-        case nn.Activation() | nn.Dropout():
+        case nn.Conv2d(w4, b):
+            o, c, kh, kw = w4.shape
+            return o * c * kh * kw + b.size
+        case nn.Activation() | nn.Dropout() | nn.AvgPool2d() | nn.Flatten():
             return 0
         case _:
             assert_never(layer)
@@ -104,8 +107,10 @@ def gradient_norm(g: nn.Gradients) -> float:
             return float(np.linalg.norm(np.asarray(dw))) + float(np.linalg.norm(np.asarray(db)))
         case nn.LinearNoBiasGradients(dw):
             return float(np.linalg.norm(np.asarray(dw)))
-        case nn.BN1(_, _, dgamma, dbeta):
+        case nn.BN1(_, _, dgamma, dbeta) | nn.BN2(_, _, dgamma, dbeta):
             return float(np.linalg.norm(np.asarray(dgamma)) + np.linalg.norm(np.asarray(dbeta)))
+        case nn.Conv2dGradients(dw4, db):
+            return float(np.linalg.norm(np.asarray(dw4))) + float(np.linalg.norm(np.asarray(db)))
         case nn.NoGrad():
             return 0.0
         case _:
