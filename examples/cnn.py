@@ -90,9 +90,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd")
     p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
                    help="batchnorm before each ReLU (default on)")
-    p.add_argument("--eager", action="store_true",
-                   help="run each step as pass_ then update, not as one compiled call "
-                        "(nn.compile_step: the same maths, traced and compiled once)")
+    # Eager by default here: compiling the whole CNN step takes minutes today (the README's
+    # seed 003 section), which a first run should not pay silently.
+    p.add_argument("--compiled", dest="eager", action="store_false",
+                   help="run each step as one compiled call (nn.compile_step: the same "
+                        "maths, traced once); its first call compiles the whole CNN step, "
+                        "which takes minutes today, so the default is pass_ then update")
     p.add_argument("--seed", type=_natural, default=0)
     p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist",
                    help="which MNIST-layout dataset to train on")

@@ -24,7 +24,7 @@ def test_cnn_cli_learns_from_a_hundred_steps(mnist_dir: Path, tmp_path: Path) ->
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-m", "examples.cnn", "--limit", "1600", "--batch-size", "16",
-         "--eager", "--data-dir", str(mnist_dir), "--no-download", "--metrics-out",
+         "--data-dir", str(mnist_dir), "--no-download", "--metrics-out",
          str(metrics), "--checkpoint", str(ck)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
