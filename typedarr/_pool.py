@@ -14,6 +14,7 @@ are always plain `np.empty`: the allocator already recycles them.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from typing import Any
@@ -32,7 +33,7 @@ _lock = threading.Lock()
 
 def empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
     """An uninitialised C-contiguous array, its memory recycled when it is large."""
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
     with _lock:

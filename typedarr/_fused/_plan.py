@@ -14,8 +14,9 @@ nan, where `pow` gives inf.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -45,8 +46,9 @@ class Unfusable(Exception):
     than float32/float64); the caller evaluates it with the reference evaluator."""
 
 
-@dataclass(frozen=True, slots=True)
-class Instr:
+# Instr and Program are named tuples, not dataclasses: one of each is made per node and per
+# compute, and a program is hashed for every kernel look-up; tuples do both in C.
+class Instr(NamedTuple):
     """One node of a program: `arg` is the structural part of the node's own `arg`.
 
     LEAF: the index of its array among the kernel's inputs; CONST: the index of its value;
@@ -63,8 +65,7 @@ class Instr:
     rank: int
 
 
-@dataclass(frozen=True, slots=True)
-class Program:
+class Program(NamedTuple):
     """A kernel's structure: its instructions and which of them it writes out.
 
     `scratch`: the kernel takes its temporaries as arguments instead of allocating them, so
@@ -116,7 +117,7 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
         position[id(node)] = len(instrs) - 1
     consts: list[float] = []
     dims: list[int] = []
-    work = max((int(np.prod(node.shape)) for node in inputs), default=0)
+    work = max((math.prod(node.shape) for node in inputs), default=0)
     for node in postorder(roots):
         if id(node) in position:  # an input
             continue
@@ -126,7 +127,14 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             raise Unfusable(f"dtype {node.dtype}")
         src = tuple(position[id(s)] for s in node.src)
         arg: Arg = None
-        if op is Form.LEAF:
+        if type(op) is not Form:  # elementwise: most nodes, decided without hashing enums
+            if op is BinaryOp.POW:
+                b = node.src[1]
+                if b.op is Form.CONST and b.arg in SPECIAL_EXPONENTS:
+                    arg, src = float(b.arg), src[:1]
+            if rank == 0:
+                raise Unfusable(f"a rank-0 {op.value}")
+        elif op is Form.LEAF:
             found = data_position.get(id(node.arg))
             if found is not None:
                 position[id(node)] = found
@@ -142,7 +150,7 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
         elif op is Form.EXPAND:
             dims.append(node.arg[1])
             arg = (node.arg[0], len(dims) - 1)
-            work = max(work, int(np.prod(node.shape)))
+            work = max(work, math.prod(node.shape))
         elif op is Form.INPUT:
             raise Unfusable(f"input {node.arg} is not among the traced function's inputs")
         elif op is Form.CHUNKED:
@@ -159,10 +167,6 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
                 dims.extend(node.shape[2:])
                 arg = (*arg, len(dims) - 2)
             work = max(work, _window_work(node))
-        elif op is BinaryOp.POW:
-            b = node.src[1]
-            if b.op is Form.CONST and b.arg in SPECIAL_EXPONENTS:
-                arg, src = float(b.arg), src[:1]
         instrs.append(Instr(op, dt, arg, src, rank))
         shapes.append(node.shape)
         position[id(node)] = len(instrs) - 1
@@ -177,8 +181,8 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
 def _window_work(node: Node) -> int:
     """The multiply-adds of a convolution or pooling node (what `Par` is decided on)."""
     if node.op is Form.CONV2D or node.op is Form.CONV2D_GRAD_INPUT:
-        reads = int(np.prod(node.src[1].shape[1:]))  # per output element: C*KH*KW or O*KH*KW
-        return int(np.prod(node.shape)) * reads
+        reads = math.prod(node.src[1].shape[1:])  # per output element: C*KH*KW or O*KH*KW
+        return math.prod(node.shape) * reads
     if node.op is Form.CONV2D_GRAD_WEIGHT:
-        return int(np.prod(node.shape)) * int(np.prod(node.src[1].shape)) // node.shape[0]
-    return int(np.prod(node.shape if node.op is Form.AVG_POOL2D_GRAD else node.src[0].shape))
+        return math.prod(node.shape) * math.prod(node.src[1].shape) // node.shape[0]
+    return math.prod(node.shape if node.op is Form.AVG_POOL2D_GRAD else node.src[0].shape)
