@@ -95,8 +95,12 @@ _INTERRUPTED = textwrap.dedent("""
     from typedarr._fused import _engine
     strategy = ta.Par if sys.argv[1] == "par" else ta.Seq
 
+    # Long enough that the kernel is still running well after Ctrl-C, even under Par on an
+    # idle machine (about a second and a half of work per core there).
+    steps = 60
+
     def chain(x):
-        for _ in range(20):
+        for _ in range(steps):
             x = ta.tanh(x) * 1.0001 + 0.5
         return x
 
@@ -121,7 +125,7 @@ _INTERRUPTED = textwrap.dedent("""
     ran = time.perf_counter() - start
     got = np.asarray(ta.compute(chain(small)))
     want = np.asarray(small)
-    for _ in range(20):
+    for _ in range(steps):
         want = np.tanh(want) * np.float32(1.0001) + np.float32(0.5)
     print(json.dumps({"ran": ran, "error": float(np.abs(got - want).max())}), flush=True)
 """)
