@@ -34,6 +34,7 @@ from examples.mnist import (
     _positive,
     _positive_float,
     _run,
+    add_data_flags,
 )
 from examples.mnist_data import DATASETS, MnistChecksumError, MnistNotFound, load_mnist
 from examples.train import OPTIMIZERS, Data
@@ -97,21 +98,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "maths, traced once); its first call compiles the whole CNN step, "
                         "which takes minutes today, so the default is pass_ then update")
     p.add_argument("--seed", type=_natural, default=0)
-    p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist",
-                   help="which MNIST-layout dataset to train on")
-    p.add_argument("--data-dir", type=Path, default=None)
-    p.add_argument("--no-download", action="store_true",
-                   help="never download: fail when the files are not found")
-    p.add_argument("--limit", type=_positive, default=None,
-                   help="train on the first N training images only (quick runs)")
-    p.add_argument("--metrics-out", type=Path, default=None, metavar="FILE",
-                   help="write one JSON object per epoch (JSON lines)")
-    p.add_argument("--plot", type=Path, default=None, metavar="FILE.png",
-                   help="plot train and test accuracy per epoch")
-    p.add_argument("--checkpoint", type=Path, default=None, metavar="FILE.safetensors",
-                   help="save the network after every epoch and on Ctrl-C")
-    p.add_argument("--resume", type=Path, default=None, metavar="FILE.safetensors",
-                   help="start from a saved network instead of a new one")
+    add_data_flags(p)
     return p.parse_args(argv)
 
 

@@ -77,6 +77,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="run each step as pass_ then update, not as one compiled call "
                         "(nn.compile_step: the same maths, traced and compiled once)")
     p.add_argument("--seed", type=_natural, default=0)
+    add_data_flags(p)
+    return p.parse_args(argv)
+
+
+def add_data_flags(p: argparse.ArgumentParser) -> None:
+    """The flags every MNIST-layout CLI shares: where the data is and where results go."""
     p.add_argument("--dataset", choices=sorted(DATASETS), default="mnist",
                    help="which MNIST-layout dataset to train on (each with its own mirrors "
                         "and checksums; Fashion-MNIST is the usual drop-in for MNIST)")
@@ -93,7 +99,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="save the network after every epoch and on Ctrl-C")
     p.add_argument("--resume", type=Path, default=None, metavar="FILE.safetensors",
                    help="start from a saved network instead of a new one")
-    return p.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
