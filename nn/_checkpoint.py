@@ -65,10 +65,16 @@ from ._layers import (
     LinearNoBias,
     Network,
 )
+from ._sources import (
+    FORMAT,
+    NPZ_VERSION,
+    SAFETENSORS_VERSION,
+    NpzSource,
+    SafetensorsSource,
+    Source,
+    safetensors_kinds,
+)
 
-FORMAT = "typedarr.nn"
-NPZ_VERSION = 1
-SAFETENSORS_VERSION = 2
 StrPath = str | os.PathLike[str]
 Array = np.ndarray[Any, Any]
 Field = Literal["tensor4", "matrix", "vector", "number", "text"]
@@ -89,7 +95,6 @@ SCHEMA: Mapping[str, tuple[tuple[str, Field], ...]] = {
 }
 """The fields each layer kind stores, in order: arrays (tensors) and scalars."""
 
-_HEAD = ("format", "version", "kinds")
 _ANY_IMAGE = 1 << 20  # rows and columns larger than any kernel or pooling window
 _NDIM = {"matrix": 2, "vector": 1}
 
@@ -147,11 +152,11 @@ def load(path: StrPath) -> Network:
                 raise CheckpointError("a single .npy array, not an nn checkpoint (.npz)")
             if head.startswith(b"PK"):
                 with _npz.Archive(f, size) as archive:
-                    source = _NpzSource(archive)
+                    source = NpzSource(archive)
                     net = _decode(source.kinds(), source)
             else:
                 header = _safetensors.read_header(f, size)
-                net = _decode(_safetensors_kinds(header), _SafetensorsSource(f, header))
+                net = _decode(safetensors_kinds(header), SafetensorsSource(f, header))
             _check_chain(net)
         except CheckpointError as e:
             raise CheckpointError(f"{os.fspath(path)}: {e}") from e
@@ -238,106 +243,7 @@ def _metadata(kinds: list[str], fields: Mapping[str, Value]) -> dict[str, str]:
     return out
 
 
-# --- reading: each format is a source of checked fields ------------------------------------
-
-
-class _NpzSource:
-    """Fields of a version 1 archive: every field, scalars included, is a member."""
-
-    def __init__(self, archive: _npz.Archive) -> None:
-        self._archive = archive
-
-    def names(self) -> set[str]:
-        return set(self._archive.members) - set(_HEAD)
-
-    def array(self, key: str, ndim: int) -> Array:
-        return self._archive.read(self._checked(key, ndim, "f"))
-
-    def number(self, key: str) -> float:
-        return float(self._archive.read(self._checked(key, 0, "f")))
-
-    def text(self, key: str) -> str:
-        return str(self._archive.read(self._checked(key, 0, "U")))
-
-    def kinds(self) -> list[str]:
-        """The layer kinds, after checking the format and its version."""
-        fmt = self.text("format")
-        if fmt != FORMAT:
-            raise CheckpointError(f"not an nn checkpoint: format is {fmt!r:.40}, not {FORMAT!r}")
-        version = int(self._archive.read(self._checked("version", 0, "iu")))
-        if version != NPZ_VERSION:
-            raise CheckpointError(f"checkpoint format version {version} is not supported (this "
-                                  f"nn reads version {NPZ_VERSION} in .npz and version "
-                                  f"{SAFETENSORS_VERSION} in safetensors)")
-        return [str(k) for k in self._archive.read(self._checked("kinds", 1, "U")).tolist()]
-
-    def _checked(self, key: str, ndim: int, kinds: str) -> str:
-        """`key`, once its declared rank and dtype are what the field needs."""
-        member = self._archive.members.get(key)
-        if member is None:
-            raise CheckpointError(f"missing key {key!r}: the checkpoint is incomplete")
-        dtype = member.dtype
-        wrong_float = kinds == "f" and dtype.newbyteorder("=") not in (np.float32, np.float64)
-        if len(member.shape) != ndim or dtype.kind not in kinds or wrong_float:
-            raise CheckpointError(f"key {key!r} holds a {len(member.shape)}-d {dtype} array, "
-                                  f"expected {ndim}-d of kind {kinds!r}"
-                                  + (" (float32 or float64)" if kinds == "f" else ""))
-        return key
-
-
-class _SafetensorsSource:
-    """Fields of a safetensors file: arrays are tensors, scalars are metadata strings."""
-
-    def __init__(self, f: io.BufferedReader, header: _safetensors.Header) -> None:
-        self._f, self._header = f, header
-
-    def names(self) -> set[str]:
-        tensors, metadata = set(self._header.tensors), set(self._header.metadata) - set(_HEAD)
-        if both := sorted(tensors & metadata):
-            raise CheckpointError(f"keys {both} are both tensors and metadata")
-        return tensors | metadata
-
-    def array(self, key: str, ndim: int) -> Array:
-        info = self._header.tensors.get(key)
-        if info is None:
-            raise CheckpointError(f"key {key!r} is metadata, expected a tensor")
-        if len(info.shape) != ndim:
-            raise CheckpointError(f"key {key!r} holds a {len(info.shape)}-d tensor, expected "
-                                  f"{ndim}-d")
-        return _safetensors.read_tensor(self._f, info)
-
-    def number(self, key: str) -> float:
-        text = self.text(key)
-        try:
-            return float(text)
-        except ValueError as e:
-            raise CheckpointError(f"metadata {key!r} is {text!r:.40}, not a number") from e
-
-    def text(self, key: str) -> str:
-        if key not in self._header.metadata:
-            raise CheckpointError(f"key {key!r} is a tensor, expected metadata")
-        return self._header.metadata[key]
-
-
-def _safetensors_kinds(header: _safetensors.Header) -> list[str]:
-    meta = header.metadata
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"not an nn checkpoint: __metadata__ format is "
-                              f"{meta.get('format')!r:.40}, not {FORMAT!r}")
-    if meta.get("version") != str(SAFETENSORS_VERSION):
-        raise CheckpointError(f"checkpoint format version {meta.get('version')!r:.40} is not "
-                              f"supported (this nn reads version {SAFETENSORS_VERSION} in "
-                              f"safetensors and version {NPZ_VERSION} in .npz)")
-    try:
-        kinds = json.loads(meta.get("kinds", ""))
-    except (ValueError, RecursionError) as e:
-        raise CheckpointError("__metadata__ kinds is not a JSON list of layer kinds") from e
-    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
-        raise CheckpointError("__metadata__ kinds is not a JSON list of layer kinds")
-    return kinds
-
-
-def _decode(kinds: list[str], source: _NpzSource | _SafetensorsSource) -> Network:
+def _decode(kinds: list[str], source: Source) -> Network:
     """The layers, after checking that the names present are exactly those `kinds` need."""
     expected: list[str] = []
     for i, kind in enumerate(kinds):
@@ -354,7 +260,7 @@ def _decode(kinds: list[str], source: _NpzSource | _SafetensorsSource) -> Networ
     return [_layer(i, kind, source) for i, kind in enumerate(kinds)]
 
 
-def _layer(i: int, kind: str, source: _NpzSource | _SafetensorsSource) -> Layer:
+def _layer(i: int, kind: str, source: Source) -> Layer:
     values: dict[str, Any] = {}
     for field, what in SCHEMA[kind]:
         key = f"layer{i}.{field}"
