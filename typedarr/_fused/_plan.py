@@ -55,7 +55,8 @@ class Instr(NamedTuple):
     EXPAND: `(axis, index of its size among the dims)`; SUM, MAX: the axis; PERMUTE: the
     permutation; POW with a special exponent: the exponent (and one source); CONV2D:
     `(stride, padding)`; AVG_POOL2D: `(k,)`; the gradients of both: the same, then the
-    index among the dims of the first of their output's last two sizes; else None.
+    index among the dims of the first of their output's last two sizes; RESHAPE: `(index
+    among the dims of the first of its output's sizes,)`; else None.
     """
 
     op: Op
@@ -159,6 +160,9 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             raise Unfusable("a chunked array (the Dask engine computes it block by block)")
         elif op is Form.SUM or op is Form.MAX or op is Form.PERMUTE:
             arg = node.arg
+        elif op is Form.RESHAPE:  # the new sizes are sizes: they travel in `dims`
+            dims.extend(node.shape)
+            arg = (len(dims) - rank,)
         elif op in WINDOWED:
             # Stride, padding and window size are structural; an output size that the
             # sources do not determine (a gradient's) travels in `dims`.
