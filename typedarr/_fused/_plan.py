@@ -83,7 +83,7 @@ class Plan:
     """What a kernel call needs: the structure to look the kernel up by, and its arguments.
 
     `work` is the element count of the largest node, the size `Par` is decided on;
-    `shapes` the shape of each instruction's node.
+    `shapes` the shape of each instruction's node, and `nodes` the node itself.
     """
 
     program: Program
@@ -92,6 +92,7 @@ class Plan:
     dims: Array
     work: int
     shapes: tuple[tuple[int, ...], ...]
+    nodes: tuple[Node, ...]
 
 
 def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: bool = False
@@ -109,12 +110,14 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
     data_position: dict[int, int] = {}  # two LEAF nodes over one array are one input
     leaves: list[Array] = []
     shapes: list[tuple[int, ...]] = []
+    nodes: list[Node] = []
     for node in inputs:
         dt = _CHARS.get(node.dtype)
         if dt is None:
             raise Unfusable(f"dtype {node.dtype}")
         instrs.append(Instr(Form.LEAF, dt, node.arg, (), len(node.shape)))
         shapes.append(node.shape)
+        nodes.append(node)
         position[id(node)] = len(instrs) - 1
     consts: list[float] = []
     dims: list[int] = []
@@ -173,13 +176,25 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             work = max(work, _window_work(node))
         instrs.append(Instr(op, dt, arg, src, rank))
         shapes.append(node.shape)
+        nodes.append(node)
         position[id(node)] = len(instrs) - 1
         if op is Form.LEAF:
             data_position[id(node.arg)] = len(instrs) - 1
     outputs = tuple(position[id(r)] for r in roots)
     return Plan(Program(tuple(instrs), outputs, scratch), tuple(leaves),
                 np.array(consts, np.float64) if consts else _NO_FLOATS,
-                np.array(dims, np.int64) if dims else _NO_INTS, work, tuple(shapes))
+                np.array(dims, np.int64) if dims else _NO_INTS, work, tuple(shapes),
+                tuple(nodes))
+
+
+def node_work(node: Node) -> int:
+    """The work of one node's loop nest: the elements it writes, or those a reduction
+    reads, or a convolution's or pooling's multiply-adds."""
+    if node.op in WINDOWED:
+        return _window_work(node)
+    if node.op is Form.SUM or node.op is Form.MAX:
+        return math.prod(node.src[0].shape)
+    return math.prod(node.shape)
 
 
 def _window_work(node: Node) -> int:
