@@ -91,12 +91,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd")
     p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
                    help="batchnorm before each ReLU (default on)")
-    # Eager by default here: compiling the whole CNN step takes minutes today (the README's
-    # seed 003 section), which a first run should not pay silently.
-    p.add_argument("--compiled", dest="eager", action="store_false",
-                   help="run each step as one compiled call (nn.compile_step: the same "
-                        "maths, traced once); its first call compiles the whole CNN step, "
-                        "which takes minutes today, so the default is pass_ then update")
+    p.add_argument("--eager", action="store_true",
+                   help="run each step as pass_ then update, not as one compiled call "
+                        "(nn.compile_step: the same maths, traced and compiled once; the "
+                        "first run compiles the CNN's step, later runs load it from the "
+                        "kernel cache)")
     p.add_argument("--seed", type=_natural, default=0)
     add_data_flags(p)
     return p.parse_args(argv)

@@ -4,8 +4,9 @@
 it, followed by the optimiser's `update`, to `typedarr.jit`, which traces it once per
 structure (the network's layer kinds and sizes, the optimiser's kind and settings, the batch
 shape) and compiles every product, reduction and elementwise pass of the step into one fused
-kernel. Dropout masks are drawn from the generator passed in, in the same order as the eager
-step draws them, so a compiled and an eager run from the same seed see the same masks.
+program (a CNN's step: a few kernels of pieces of it, each compiled once and cached).
+Dropout masks are drawn from the generator passed in, in the same order as the eager step
+draws them, so a compiled and an eager run from the same seed see the same masks.
 
 NaN and infinity: a traced pass has no values to look at, so the compiled step checks its
 prediction (a NaN or infinite logit makes the softmax NaN); when it is not finite the step is

@@ -20,12 +20,15 @@ from typedarr._expr import (
     binary,
     const,
     expand,
+    input_,
     leaf,
     matmul,
     permute,
     postorder,
     reduce_sum,
     render,
+    reshape,
+    substitute,
     unary,
 )
 from typedarr._fused import _codegen
@@ -158,6 +161,67 @@ def test_rank_three_and_four_graphs_are_fused(graphs: tuple[Node, Node]) -> None
     rtol = 1e-4 if y.dtype == np.float32 else 1e-10
     for g, node in zip(got, (y, total), strict=True):
         _close(g, _reference.evaluate(node), rtol)
+
+
+# Reshapes -------------------------------------------------------------------------------------
+
+
+@st.composite
+def _reshapes(draw: st.DrawFn) -> tuple[tuple[Node, ...], Node]:
+    """A graph around a reshape: an expression (or a transposed leaf) reshaped to another
+    grouping of the same sizes, read elementwise, reduced and reshaped back; and its leaf."""
+    sizes = draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
+    cut = draw(st.integers(1, len(sizes) - 1))
+    new = (int(np.prod(sizes[:cut])), int(np.prod(sizes[cut:])))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    data = np.random.default_rng(draw(st.integers(0, 99))).standard_normal(sizes).astype(dtype)
+    if draw(st.booleans()):  # a leaf that is not C-contiguous (a transposed array)
+        data = np.ascontiguousarray(data.T).T
+    data.flags.writeable = False
+    x = leaf(data)
+    source = x if draw(st.booleans()) else unary(UnaryOp.TANH, x)
+    flat = reshape(source, new)
+    y = binary(BinaryOp.MUL, flat, const(2.0, x.dtype))
+    back = reshape(y, tuple(sizes))
+    roots = (flat, reduce_sum(y, 1), binary(BinaryOp.ADD, back, x))
+    return roots[:draw(st.integers(1, 3))], x
+
+
+@settings(max_examples=15, deadline=None)
+@given(_reshapes())
+def test_a_reshape_is_a_view_of_its_stored_operand_in_every_engine(
+        graph: tuple[tuple[Node, ...], Node]) -> None:
+    roots, x = graph
+    want = _reference.evaluate_many(roots)
+    np.testing.assert_array_equal(want[0], np.tanh(x.data).reshape(roots[0].shape)
+                                  if roots[0].src[0] is not x else x.data.reshape(roots[0].shape))
+    rtol = 1e-6 if x.dtype == np.float32 else 1e-12
+    for g, w in zip(_fused.evaluate_many(roots, ta.Seq), want, strict=True):
+        _close(g, w, rtol)
+    slot = input_(0, x.shape, x.dtype)  # the same graph over a traced input
+    traced = substitute(roots, {id(x): slot})
+    run = _fused.compile_program(traced, (slot,), ta.Par)
+    for _ in range(2):
+        for g, w in zip(run([x.data]), want, strict=True):
+            _close(g, w, rtol)
+    assert ".reshape((dims[" in _source(*roots)
+    assert render(roots[0]).startswith("reshape(")
+
+
+def test_a_chunked_reshape_is_dasks_where_blocks_allow_and_a_clear_error_elsewhere() -> None:
+    import dask.array as da
+
+    a = np.arange(6 * 60, dtype=np.float32).reshape(6, 60)
+    m = ta.Matrix.from_dask(da.from_array(a, chunks=(2, 60)))
+    images = reshape(ta.relu(m - 3.0)._node, (6, 3, 4, 5))  # one block per 2 samples
+    doubled = binary(BinaryOp.MUL, images, const(2.0, images.dtype))
+    rows = reshape(doubled, (6, 60))
+    got = _compute.evaluate_many((rows, images), ta.Seq)
+    np.testing.assert_array_equal(got[0], np.maximum(a - 3, 0) * 2)
+    np.testing.assert_array_equal(got[1], np.maximum(a - 3, 0).reshape(6, 3, 4, 5))
+    with pytest.raises(ta.ShapeError, match=r"chunked array of shape \(6, 3, 4, 5\) cannot "
+                                            r"be reshaped to \(12, 30\) block by block"):
+        _compute.evaluate(reshape(doubled, (12, 30)), ta.Seq)
 
 
 # Products inside a program ----------------------------------------------------------------

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 import typedarr as ta
 from typedarr import Matrix, MatrixLike, Vector, VectorLike, _compute
+from typedarr._fused import _engine, _split
+from typedarr._fused._graph import analyse
 
 Array = np.ndarray[Any, np.dtype[Any]]
 Program = Callable[[Matrix, Matrix, Vector, Vector], tuple[Any, ...]]
@@ -94,6 +96,59 @@ def test_random_programs_equal_their_eager_results(program: Program, dtype: Any,
             _close(ta.compute(g) if not isinstance(g, (Matrix, Vector)) else g,
                    ta.compute(w) if not isinstance(w, (Matrix, Vector)) else w, dtype)
     assert compiled.traces == 1
+
+
+@settings(max_examples=10, deadline=None)
+@given(_programs(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**16))
+def test_a_program_cut_into_pieces_gives_the_same_results(program: Program, dtype: Any,
+                                                         seed: int) -> None:
+    """With at most one loop nest per kernel, every stored value crosses from one piece to
+    the next: the results are still the eager ones."""
+    rng = np.random.default_rng(seed)
+    args = (Matrix.from_numpy(rng.standard_normal((5, 3)).astype(dtype)),
+            Matrix.from_numpy(rng.standard_normal((3, 2)).astype(dtype)),
+            Vector.from_numpy(rng.standard_normal(3).astype(dtype)),
+            Vector.from_numpy(rng.standard_normal(5).astype(dtype)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_split, "MAX_NESTS", 1)
+        got = ta.jit(program)(*args)
+    for g, w in zip(got, program(*args), strict=True):
+        _close(ta.compute(g) if not isinstance(g, (Matrix, Vector)) else g,
+               ta.compute(w) if not isinstance(w, (Matrix, Vector)) else w, dtype)
+
+
+def test_a_big_program_is_several_kernels_and_nests_big_enough_for_threads_are_apart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    kernels: list[tuple[int, bool]] = []  # (loop nests, threaded) of each piece's kernel
+    one_kernel = _engine._one_kernel
+
+    def spy(plan: Any, par: bool) -> Any:
+        kernels.append((len(analyse(plan.program).materialised), par))
+        return one_kernel(plan, par)
+
+    monkeypatch.setattr(_engine, "_one_kernel", spy)
+    monkeypatch.setattr(_engine, "PAR_THRESHOLD", 400)
+    monkeypatch.setattr(_split, "MAX_NESTS", 3)
+
+    def layers(x: Matrix, w: Matrix, v: Vector) -> tuple[Any, ...]:
+        big = ta.compute(ta.tanh(x) * 2.0)  # 25 x 20: the one nest big enough for threads
+        h = ta.compute(ta.relu(big @ w + ta.rows_like(v, big @ w)))
+        outs: list[Any] = [h]
+        for k in range(4):
+            h = ta.compute(h - ta.rows_like(ta.mean(h), h) * float(k))
+            outs.append(ta.compute(ta.sum_rows(h)))
+        return (big, *outs)
+
+    rng = np.random.default_rng(3)
+    args = (Matrix.from_numpy(rng.standard_normal((25, 20))),
+            Matrix.from_numpy(rng.standard_normal((20, 4))),
+            Vector.from_numpy(rng.standard_normal(4)))
+    compiled = ta.jit(layers)
+    for _ in range(2):
+        for g, w in zip(compiled(*args), layers(*args), strict=True):
+            _close(g, w, np.float64)
+    assert len(kernels) >= 4 and all(nests <= 3 for nests, _ in kernels)
+    assert kernels[0] == (1, True) and not any(threaded for _, threaded in kernels[1:])
 
 
 # Structure and caching -----------------------------------------------------------------------

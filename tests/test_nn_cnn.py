@@ -18,7 +18,8 @@ import pytest
 
 import nn
 from nn._pass import _infer
-from typedarr import Matrix, Tensor4, Vector
+from typedarr import Matrix, Tensor4, Vector, _compute
+from typedarr._expr import Form, Node, postorder
 
 H = 1e-6
 ATOL, RTOL = 1e-7, 1e-6
@@ -293,11 +294,21 @@ def test_load_refuses_a_cnn_whose_channels_do_not_chain(tmp_path: Path) -> None:
         nn.load(tmp_path / "bad.safetensors")
 
 
-def test_compiled_step_equals_the_eager_step() -> None:
+def test_compiled_step_equals_the_eager_step(monkeypatch: pytest.MonkeyPatch) -> None:
     """`nn.compile_step` traces the whole CNN (convolutions, pooling, per-channel batchnorm,
     flatten, dropout) and its optimiser's update into one program: three steps of it give
     the eager steps' networks and predictions. One case only: compiling a CNN's step is slow
-    (the other optimisers' updates are the same elementwise rules as for dense layers)."""
+    (the other optimisers' updates are the same elementwise rules as for dense layers).
+    Flatten and its gradient are the program's two reshapes; its convolutions are the
+    network's two."""
+    traced: list[tuple[Node, ...]] = []
+    compile_program = _compute.compile_program
+
+    def spy(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Any) -> Any:
+        traced.append(roots)
+        return compile_program(roots, inputs, strategy)
+
+    monkeypatch.setattr(_compute, "compile_program", spy)
     step = nn.compile_step()
     opt: Any = nn.Adam(lr=0.01)
     layers = small_cnn(seed=39)
@@ -317,3 +328,7 @@ def test_compiled_step_equals_the_eager_step() -> None:
                     np.testing.assert_allclose(np.asarray(getattr(a, field)),
                                                np.asarray(getattr(b, field)), rtol=1e-9,
                                                atol=1e-12, err_msg=f"step {k} layer {i} {field}")
+    assert traced  # Adam's step count is static: a trace per step
+    for roots in traced:
+        ops = [n.op for n in postorder(roots)]
+        assert ops.count(Form.RESHAPE) == 2 and ops.count(Form.CONV2D) == 2

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import typedarr as ta
 from typedarr import DTensor4, DTypeError, ShapeError, Tensor4, Vector, _compute, _reference
+from typedarr._expr import Form, Node, postorder
 
 Array = np.ndarray[Any, np.dtype[Any]]
 SHAPES = st.tuples(*(st.integers(1, 5) for _ in range(4)))
@@ -266,3 +267,36 @@ def test_flatten_of_a_delayed_tensor_computes_it_first() -> None:
     transposed = ta.unflatten(ta.Matrix.from_numpy(np.arange(24.0).reshape(12, 2)).T, 3, 2, 2)
     np.testing.assert_array_equal(np.asarray(transposed),
                                   np.arange(24.0).reshape(12, 2).T.reshape(2, 3, 2, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flatten_in_a_traced_function_is_a_reshape_node_and_equals_eager(
+        dtype: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside `typedarr.jit` there is no memory to view: flatten and unflatten are RESHAPE
+    nodes of the compiled program (not a convolution), and give the eager values."""
+    traced: list[tuple[Node, ...]] = []
+    compile_program = _compute.compile_program
+
+    def spy(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Any) -> Any:
+        traced.append(roots)
+        return compile_program(roots, inputs, strategy)
+
+    monkeypatch.setattr(_compute, "compile_program", spy)
+
+    def f(x: Tensor4[Any, Any, Any, Any], m: ta.Matrix[Any, Any]) -> tuple[Any, ...]:
+        flat = ta.flatten(ta.compute(ta.relu(x) * 2.0))
+        back = ta.unflatten(ta.compute(m * flat), *x.shape[1:])
+        return ta.compute(flat + 1.0), ta.compute(ta.sum_channels(back)), ta.flatten(x), back
+
+    rng = np.random.default_rng(5)
+    compiled = ta.jit(f)
+    for _ in range(2):
+        x = _t4(rng.standard_normal((3, 2, 4, 5)).astype(dtype))
+        m = ta.Matrix.from_numpy(rng.standard_normal((40, 3)).astype(dtype)).T  # strided
+        for got, want in zip(compiled(x, m), f(x, m), strict=True):
+            assert type(got) is type(want) and got.dtype == want.dtype
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+    assert compiled.traces == 1
+    ops = [n.op for n in postorder(traced[0])]
+    assert ops.count(Form.RESHAPE) == 3
+    assert Form.CONV2D not in ops and Form.CONV2D_GRAD_INPUT not in ops

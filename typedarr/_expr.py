@@ -73,7 +73,10 @@ class Form(Enum):
     `typedarr.jit`, whose values exist only when the compiled function runs (`arg`: its
     position among the inputs); CHUNKED: an array whose values live in blocks elsewhere,
     on disk or in a cluster (`arg`: the `dask.array.Array`), computed by the Dask engine
-    block by block and never held whole by the in-memory engines.
+    block by block and never held whole by the in-memory engines; RESHAPE: the same values
+    in row-major order under another shape of as many elements (`arg`: the new shape),
+    what `flatten` and `unflatten` are inside a trace (an engine stores the source
+    contiguously and views it under the new shape).
 
     Convolution and pooling read rank-4 `(N, C, H, W)` sources and, like MATMUL, read them
     whole (an engine stores their sources first). CONV2D: the cross-correlation of `src[0]`
@@ -102,6 +105,7 @@ class Form(Enum):
     AVG_POOL2D = "avg_pool2d"
     AVG_POOL2D_GRAD = "avg_pool2d_grad"
     CHUNKED = "chunked"
+    RESHAPE = "reshape"
 
 
 Op: TypeAlias = UnaryOp | BinaryOp | Form
@@ -213,6 +217,11 @@ def permute(x: Node, perm: tuple[int, ...]) -> Node:
     return _node(Form.PERMUTE, (x,), perm, tuple(x.shape[p] for p in perm), x.dtype)
 
 
+def reshape(x: Node, shape: Shape) -> Node:
+    """`x`'s values, row-major, under `shape` (as many elements: the caller checks)."""
+    return _node(Form.RESHAPE, (x,), shape, shape, x.dtype)
+
+
 def matmul(a: Node, b: Node) -> Node:
     """`a @ b`: `a` is rank 2, `b` rank 2 or 1, inner sizes already checked."""
     return _node(Form.MATMUL, (a, b), None, a.shape[:1] + b.shape[1:], a.dtype)
@@ -303,8 +312,8 @@ def render(node: Node, budget: int = 40) -> str:
                 return f"{n.op.value}({go(n.src[0])}, axis={n.arg})"
             case Form.INPUT:
                 return f"input{n.arg}(" + ", ".join(map(str, n.shape)) + ")"
-            case Form.PERMUTE:
-                return f"permute({go(n.src[0])}, {n.arg})"
+            case Form.PERMUTE | Form.RESHAPE:
+                return f"{n.op.value}({go(n.src[0])}, {n.arg})"
             case Form.CONV2D | Form.CONV2D_GRAD_INPUT | Form.CONV2D_GRAD_WEIGHT:
                 stride, padding = n.arg
                 return (f"{n.op.value}(" + ", ".join(go(s) for s in n.src)

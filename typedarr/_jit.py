@@ -4,9 +4,10 @@ fused kernel, products and reductions included.
 The first call with a given structure (the kinds, shapes and dtypes of the array arguments,
 and the values of every other argument) runs the function on traced arrays (see `_trace`),
 then hands every array it returns to the fused engine as the outputs of ONE program: the
-loop nests, reductions and BLAS products of the whole function in one numba call, cached by
-the program's structure in memory and on disk as every kernel is. Later calls flatten their
-arguments, draw the random arrays the trace met, and make that one call.
+loop nests, reductions and BLAS products of the whole function in one numba call (a program
+as big as a CNN's training step: a few calls of pieces of it, see `_fused._split`), cached
+by the program's structure in memory and on disk as every kernel is. Later calls flatten
+their arguments, draw the random arrays the trace met, and make that call.
 
 Arguments and results may be typed arrays, tuples, lists, dicts and dataclasses of them;
 anything else in an argument is static (part of the structure, so it must be hashable), and

@@ -128,6 +128,8 @@ def _eval_once(node: Node, src: list[Array]) -> Array:
             return top
         case Form.PERMUTE:
             return np.transpose(src[0], node.arg)
+        case Form.RESHAPE:  # row-major: the source's values in C order
+            return np.reshape(np.ascontiguousarray(src[0]), node.shape)
         case Form.CHUNKED:
             # The definition, not the way to compute it: `_compute` sends graphs holding
             # chunked arrays to the Dask engine, which never loads one whole.

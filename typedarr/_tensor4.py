@@ -8,18 +8,12 @@ Python scalar); a per-channel Vector meets a Tensor4 through `channels_like`.
 
 `flatten` and `unflatten` move between a Tensor4 and a Matrix of one row per sample. They
 reshape manifest data, a view of the same memory; a delayed operand is computed first.
-Note: a reshape is not a node of the graph. A delayed reshape would make the fused loop
-nests index one array by another's coordinates (division and remainder per element); the
-network flattens the output of a pooling, which is in memory anyway, so a view costs nothing.
-Inside a `typedarr.jit` trace there is no memory to view: there `flatten` is the convolution
-of `x` with one-hot weights (one output channel per value of a sample, so `(N, C*H*W, 1, 1)`)
-summed over its two unit axes, and `unflatten` that convolution's adjoint, forms the engine
-already computes; they cost one product of a sample's values with an identity matrix each.
+Inside a `typedarr.jit` trace there is no memory to view: there they are RESHAPE nodes, which
+the compiled program turns into a view of its source, stored contiguously.
 """
 
 from __future__ import annotations
 
-import functools
 import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic
@@ -31,7 +25,7 @@ from . import _compute, _construct, _trace
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import ShapeError
-from ._expr import DType, Node, conv2d, conv2d_grad_input, expand, leaf, reduce_sum
+from ._expr import DType, Node, leaf, reshape
 from ._matrix import Matrix, MatrixLike
 from ._select import select
 from ._strategy import Strategy, default_strategy
@@ -163,13 +157,11 @@ def flatten(x: Tensor4Like[N, Any, Any, Any]) -> Matrix[N, Any]:
     """
     if not isinstance(x, Tensor4Like):
         raise ShapeError(f"flatten takes a Tensor4, got {type(x).__name__}")
+    n, c, h, w = x.shape
     if _trace.active() is not None:
-        _, c, h, w = x.shape
-        one_hot = _one_hot(c, h, w, x.dtype)
-        return Matrix._wrap(reduce_sum(reduce_sum(conv2d(x._node, one_hot, 1, 0), 3), 2),
-                            x.strategy)
+        return Matrix._wrap(reshape(x._node, (n, c * h * w)), x.strategy)
     values = x._values()
-    return Matrix._wrap(leaf(_owned(values.reshape(values.shape[0], -1))), x.strategy)
+    return Matrix._wrap(leaf(_owned(values.reshape(n, c * h * w))), x.strategy)
 
 
 def unflatten(m: MatrixLike[N, Any], c: int, h: int, w: int) -> Tensor4[N, Any, Any, Any]:
@@ -190,19 +182,9 @@ def unflatten(m: MatrixLike[N, Any], c: int, h: int, w: int) -> Tensor4[N, Any, 
         raise ShapeError(f"unflatten: Matrix {m.shape} has {m.cols} columns, not the "
                          f"{c}*{h}*{w} = {c * h * w} of Tensor4 {(m.rows, c, h, w)}")
     if _trace.active() is not None:
-        column = expand(expand(m._node, 2, 1), 3, 1)  # (N, C*H*W, 1, 1)
-        node = conv2d_grad_input(column, _one_hot(c, h, w, m.dtype), (m.rows, c, h, w), 1, 0)
-        return Tensor4._wrap(node, m.strategy)
+        return Tensor4._wrap(reshape(m._node, (m.rows, c, h, w)), m.strategy)
     values = m._values()
     return Tensor4._wrap(leaf(_owned(values.reshape(m.rows, c, h, w))), m.strategy)
-
-
-@functools.lru_cache(maxsize=8)
-def _one_hot(c: int, h: int, w: int, dtype: DType) -> Node:
-    """The weights `(C*H*W, C, H, W)` whose output channel `k` picks a sample's value `k`."""
-    eye = np.eye(c * h * w, dtype=dtype).reshape(c * h * w, c, h, w)
-    eye.flags.writeable = False
-    return leaf(eye)
 
 
 def _owned(data: np.ndarray[Any, DType]) -> np.ndarray[Any, DType]:

@@ -118,9 +118,11 @@ def _rebuild(step: Step, src: list[Node], blocks: tuple[Array, ...]) -> Node:
             return reduce_max(src[0], step.arg)
         case Form.PERMUTE:
             return permute(src[0], step.arg)
-        case (Form.MATMUL | Form.INPUT | Form.CHUNKED | Form.CONV2D | Form.CONV2D_GRAD_INPUT
-              | Form.CONV2D_GRAD_WEIGHT | Form.AVG_POOL2D | Form.AVG_POOL2D_GRAD):
-            # Products are cut out of regions; chunked arrays are Matrix and Vector only.
+        case (Form.MATMUL | Form.RESHAPE | Form.INPUT | Form.CHUNKED | Form.CONV2D
+              | Form.CONV2D_GRAD_INPUT | Form.CONV2D_GRAD_WEIGHT | Form.AVG_POOL2D
+              | Form.AVG_POOL2D_GRAD):
+            # Products and reshapes are cut out of regions; chunked arrays are Matrix and
+            # Vector only.
             raise AssertionError(f"a block recipe never holds a {step.op.value} step")
         case _:
             assert_never(step.op)

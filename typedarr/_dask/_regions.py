@@ -1,8 +1,9 @@
 """A typed graph that reads chunked arrays, turned into lazy dask arrays.
 
 The graph is cut at its boundaries: chunked leaves; matrix products, which run as dask's
-blocked product; and sums or maxima over a blocked axis (one whose values are spread over
-several blocks), computed as one partial per block and then Dask's tree reduction. What lies
+blocked product; reshapes, dask's reshape (which rechunks where blocks do not fit the new
+shape); and sums or maxima over a blocked axis (one whose values are spread over several
+blocks), computed as one partial per block and then Dask's tree reduction. What lies
 between boundaries is a region, and a region is ONE `dask.array.blockwise` call whose task
 per block runs the whole region as one fused kernel (`_block.run_block`), however many
 operations it holds. Regions over the same shape at the same depth share one call: their
@@ -73,7 +74,7 @@ def _analyse(roots: tuple[Node, ...]) -> _Facts:
             blocked = (True,) * len(node.shape)
         elif not chunked:
             pass
-        elif node.op is Form.MATMUL or (node.op in (Form.SUM, Form.MAX)
+        elif node.op in (Form.MATMUL, Form.RESHAPE) or (node.op in (Form.SUM, Form.MAX)
                                         and facts.blocked[id(src[0])][node.arg]):
             facts.boundary.add(key)
             level, blocked = level + 1, (True,) * len(node.shape)
@@ -183,13 +184,14 @@ class Translation:
                 return self.input_array(node, read)
             case Form.PERMUTE:
                 return self._direct_array(node.src[0], read).transpose(node.arg)
-            case Form.MATMUL:
+            case Form.MATMUL | Form.RESHAPE:
                 found = self._values.get(id(node))
                 if found is None:
                     operands: dict[int, da.Array] = {}  # `x.T @ x` reads x once
-                    a, b = (self._direct_array(s, operands) if self._direct(s)
-                            else self.array(s) for s in node.src)
-                    found = self._values[id(node)] = da.matmul(a, b)
+                    src = [self._direct_array(s, operands) if self._direct(s)
+                           else self.array(s) for s in node.src]
+                    found = self._values[id(node)] = (
+                        da.matmul(*src) if node.op is Form.MATMUL else _reshape(src[0], node))
                 return found
         return self._values[id(node)]  # a reduction, recorded by the region below it
 
@@ -200,12 +202,22 @@ class Translation:
                 continue
             if node.op in (Form.SUM, Form.MAX) and id(node) in self._facts.boundary:
                 requests.append(_Request(node.src[0], node))
-            elif node.op is Form.MATMUL:
+            elif node.op is Form.MATMUL or node.op is Form.RESHAPE:
                 requests += [_Request(s, None) for s in node.src
                              if self._facts.chunked[id(s)] and not self._direct(s)]
         requests += [_Request(r, None) for r in roots
                      if self._facts.chunked[id(r)] and not self._direct(r)]
         return requests
+
+
+def _reshape(blocks: da.Array, node: Node) -> da.Array:
+    """Dask's reshape of `blocks`, which splits or merges whole axes only."""
+    try:
+        return blocks.reshape(node.shape)
+    except NotImplementedError:
+        raise ShapeError(f"a chunked array of shape {blocks.shape} cannot be reshaped to "
+                         f"{node.shape} block by block (Dask only splits or merges whole "
+                         f"axes): compute it into memory first") from None
 
 
 class _Region:

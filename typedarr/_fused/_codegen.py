@@ -19,7 +19,8 @@ pairwise, and a float32 chain would be less accurate than the reference. A sum o
 axis accumulates into its output in the node's dtype, as numpy adds slices in order.
 Products call `np.dot` (BLAS through numba) on stored operands; a transposed operand is read
 as a view of the stored one. Convolutions and pooling have nests of their own
-(`_convolution`).
+(`_convolution`). A reshape is no nest at all: its stored operand viewed under the new shape
+(copied only into an output, or out of a leaf that is not C-contiguous).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def _nests(graph: Graph) -> list[str]:
     lines: list[str] = []
     for group in _groups(graph):
         for k in group:
-            if graph.target(k).startswith("t") and not graph.scratch:
+            if (graph.target(k).startswith("t") and not graph.scratch
+                    and graph.instrs[k].op is not Form.RESHAPE):
                 shape = ", ".join(graph.extents[k])
                 dtype = _scalar.NUMPY_TYPE[graph.instrs[k].dt]
                 lines.append(f"t{k} = np.empty(({shape},), {dtype})")
@@ -95,6 +97,8 @@ def _nests(graph: Graph) -> list[str]:
             lines += _sum_inner(graph, k, names)
         elif ins.op is Form.MATMUL:
             lines += _matmul(graph, k)
+        elif ins.op is Form.RESHAPE:
+            lines += _reshape(graph, k)
         elif ins.op in WINDOWED:
             lines += _windowed(graph, k)
         else:
@@ -333,6 +337,18 @@ def _fold(op: object, acc: str, val: str) -> list[str]:
 def _matmul(graph: Graph, k: int) -> list[str]:
     a, b = (_stored(graph, s) for s in graph.instrs[k].src)
     return [f"np.dot({a}, {b}, {graph.target(k)})"]  # BLAS writes the stored result
+
+
+def _reshape(graph: Graph, k: int) -> list[str]:
+    """A view of the stored operand under the new sizes (an output gets a copy)."""
+    (s,) = graph.instrs[k].src
+    source = graph.instrs[s]
+    # numba's reshape takes contiguous arrays only; ascontiguousarray returns a C-contiguous
+    # array as it is, so only a strided leaf (a transposed argument) is copied.
+    src = f"np.ascontiguousarray(a{source.arg})" if source.op is Form.LEAF else graph.target(s)
+    view = f"{src}.reshape(({', '.join(graph.extents[k])},))"
+    target = graph.target(k)
+    return [f"{target}[...] = {view}" if k in graph.outputs else f"{target} = {view}"]
 
 
 def _windowed(graph: Graph, k: int) -> list[str]:

@@ -25,6 +25,7 @@ from .._strategy import Par, Strategy
 from ._cache import kernel_for
 from ._graph import analyse, scratch
 from ._plan import Plan, Unfusable, make_plan
+from ._split import split
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -164,20 +165,44 @@ def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
 
 def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
                     ) -> Callable[[list[Array]], list[Array]]:
-    """One kernel computing `roots` from the arrays of `inputs` (a traced function's INPUT
+    """The kernels computing `roots` from the arrays of `inputs` (a traced function's INPUT
     nodes), as a function of those arrays: what `typedarr.jit` calls.
 
-    The kernel's temporaries are allocated once here and reused by every call (a lock makes
-    calls from several threads take turns with them); its results are fresh each call.
+    One kernel, or for a big program one per piece (`_split`), called in turn.
     """
     try:
         plan = make_plan(roots, inputs, scratch=True)
     except Unfusable:
         return _reference.program(roots, inputs)
+    par = strategy is Par
+    pieces = split(plan, len(inputs), PAR_THRESHOLD if par else None)
+    if pieces is None:
+        return _one_kernel(plan, par and plan.work >= PAR_THRESHOLD)
+    calls = [(_one_kernel(make_plan(p.roots, p.inputs, scratch=True), p.threads), p)
+             for p in pieces]
+    outputs = plan.program.outputs
+
+    def call(arrays: list[Array]) -> list[Array]:
+        values: dict[int, Array] = {}
+        for run, piece in calls:
+            given = [arrays[k] if kind == "in" else values[k] for kind, k in piece.sources]
+            values.update(zip(piece.writes, run(given), strict=True))
+        return [values[k] for k in outputs]
+
+    return call
+
+
+def _one_kernel(plan: Plan, par: bool) -> Callable[[list[Array]], list[Array]]:
+    """The kernel of `plan` (a `scratch` program) as a function of its input arrays, its
+    parallel variant if `par`.
+
+    Its temporaries are allocated once here and reused by every call (a lock makes calls
+    from several threads take turns with them); its results are fresh each call.
+    """
     kernel = kernel_for(plan.program)
-    par = strategy is Par and plan.work >= PAR_THRESHOLD
+    work = plan.work
     variant, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
-    shapes = [(r.shape, r.dtype) for r in roots]
+    shapes = [(plan.shapes[k], plan.nodes[k].dtype) for k in plan.program.outputs]
     captured, consts, dims = plan.leaves, plan.consts, plan.dims
     instrs = plan.program.instrs
     temps = [np.empty(plan.shapes[k] if kind == "t" else (nchunks, *plan.shapes[k]),
@@ -188,7 +213,7 @@ def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy:
     def call(arrays: list[Array]) -> list[Array]:
         outs = [_pool.empty(shape, dtype) for shape, dtype in shapes]
         with lock:
-            _launch(variant, par, plan.work, *outs, *arrays, *captured, consts, dims, nchunks,
+            _launch(variant, par, work, *outs, *arrays, *captured, consts, dims, nchunks,
                     *temps)
         for out in outs:
             out.flags.writeable = False

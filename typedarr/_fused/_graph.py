@@ -5,7 +5,8 @@ For each instruction: the kernel source expressions of its extents (`a0.shape[1]
 `out1`, ...), every reduction (sum or max), product, convolution and pooling (into a
 temporary, computed by its own loop nest before the loops that read it), every computed
 node under a broadcast (so `rows_like(exp(v), x)` takes one `exp` per column, not one per
-element), every computed operand of a product, a convolution or a pooling, and every node
+element), every computed operand of a product, a convolution or a pooling, every reshape and its
+computed operand (a reshape is a view of its stored operand, never a loop), and every node
 whose inline expression would grow past `MAX_INLINE` operations (a deep chain is cut into
 loop nests of bounded size, which keeps numba's compile time bounded). Everything else is
 computed inline, element by element, and never stored.
@@ -63,6 +64,9 @@ def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
         case Form.PERMUTE:
             assert isinstance(ins.arg, tuple)
             return tuple(src[0][p] for p in ins.arg)
+        case Form.RESHAPE:
+            assert isinstance(ins.arg, tuple)
+            return tuple(f"dims[{ins.arg[0] + d}]" for d in range(ins.rank))
         case Form.MATMUL:
             return src[0][:1] + src[1][1:]
         case Form.CONV2D:
@@ -94,13 +98,17 @@ def _dims(d: int) -> tuple[str, str]:
 def _materialised(program: Program) -> tuple[int, ...]:
     instrs = program.instrs
     chosen = set(program.outputs)
-    stored = (Form.LEAF, Form.SUM, Form.MAX, Form.MATMUL, *WINDOWED)
+    stored = (Form.LEAF, Form.SUM, Form.MAX, Form.MATMUL, Form.RESHAPE, *WINDOWED)
     for k, ins in enumerate(instrs):
         if ins.op in stored and ins.op is not Form.LEAF:
             chosen.add(k)
         if ins.op is Form.EXPAND:
             (s,) = ins.src
             if instrs[s].op not in stored:
+                chosen.add(s)
+        if ins.op is Form.RESHAPE:
+            (s,) = ins.src
+            if instrs[s].op is not Form.LEAF:
                 chosen.add(s)
         if ins.op is Form.MATMUL or ins.op in WINDOWED:
             for s in ins.src:
@@ -127,11 +135,12 @@ def _transposed(instrs: tuple[Instr, ...], k: int) -> bool:
 def scratch(graph: Graph) -> list[tuple[str, int]]:
     """The temporaries of a kernel, in its parameter order: `("t", k)` holds materialised
     instruction `k` (its node's shape), `("part", k)` the per-chunk partial results of a
-    reduction `k` over the first axis (`(nchunks, *shape of k)`)."""
+    reduction `k` over the first axis (`(nchunks, *shape of k)`). A reshape needs none: it
+    is a view of its operand's memory."""
     out: list[tuple[str, int]] = []
     for k in graph.materialised:
         ins = graph.instrs[k]
-        if k not in graph.outputs:
+        if k not in graph.outputs and ins.op is not Form.RESHAPE:
             out.append(("t", k))
         if ins.op in (Form.SUM, Form.MAX) and ins.arg == 0:
             out.append(("part", k))

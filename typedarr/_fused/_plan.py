@@ -55,7 +55,8 @@ class Instr(NamedTuple):
     EXPAND: `(axis, index of its size among the dims)`; SUM, MAX: the axis; PERMUTE: the
     permutation; POW with a special exponent: the exponent (and one source); CONV2D:
     `(stride, padding)`; AVG_POOL2D: `(k,)`; the gradients of both: the same, then the
-    index among the dims of the first of their output's last two sizes; else None.
+    index among the dims of the first of their output's last two sizes; RESHAPE: `(index
+    among the dims of the first of its output's sizes,)`; else None.
     """
 
     op: Op
@@ -82,7 +83,7 @@ class Plan:
     """What a kernel call needs: the structure to look the kernel up by, and its arguments.
 
     `work` is the element count of the largest node, the size `Par` is decided on;
-    `shapes` the shape of each instruction's node.
+    `shapes` the shape of each instruction's node, and `nodes` the node itself.
     """
 
     program: Program
@@ -91,6 +92,7 @@ class Plan:
     dims: Array
     work: int
     shapes: tuple[tuple[int, ...], ...]
+    nodes: tuple[Node, ...]
 
 
 def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: bool = False
@@ -108,12 +110,14 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
     data_position: dict[int, int] = {}  # two LEAF nodes over one array are one input
     leaves: list[Array] = []
     shapes: list[tuple[int, ...]] = []
+    nodes: list[Node] = []
     for node in inputs:
         dt = _CHARS.get(node.dtype)
         if dt is None:
             raise Unfusable(f"dtype {node.dtype}")
         instrs.append(Instr(Form.LEAF, dt, node.arg, (), len(node.shape)))
         shapes.append(node.shape)
+        nodes.append(node)
         position[id(node)] = len(instrs) - 1
     consts: list[float] = []
     dims: list[int] = []
@@ -159,6 +163,9 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             raise Unfusable("a chunked array (the Dask engine computes it block by block)")
         elif op is Form.SUM or op is Form.MAX or op is Form.PERMUTE:
             arg = node.arg
+        elif op is Form.RESHAPE:  # the new sizes are sizes: they travel in `dims`
+            dims.extend(node.shape)
+            arg = (len(dims) - rank,)
         elif op in WINDOWED:
             # Stride, padding and window size are structural; an output size that the
             # sources do not determine (a gradient's) travels in `dims`.
@@ -169,13 +176,25 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             work = max(work, _window_work(node))
         instrs.append(Instr(op, dt, arg, src, rank))
         shapes.append(node.shape)
+        nodes.append(node)
         position[id(node)] = len(instrs) - 1
         if op is Form.LEAF:
             data_position[id(node.arg)] = len(instrs) - 1
     outputs = tuple(position[id(r)] for r in roots)
     return Plan(Program(tuple(instrs), outputs, scratch), tuple(leaves),
                 np.array(consts, np.float64) if consts else _NO_FLOATS,
-                np.array(dims, np.int64) if dims else _NO_INTS, work, tuple(shapes))
+                np.array(dims, np.int64) if dims else _NO_INTS, work, tuple(shapes),
+                tuple(nodes))
+
+
+def node_work(node: Node) -> int:
+    """The work of one node's loop nest: the elements it writes, or those a reduction
+    reads, or a convolution's or pooling's multiply-adds."""
+    if node.op in WINDOWED:
+        return _window_work(node)
+    if node.op is Form.SUM or node.op is Form.MAX:
+        return math.prod(node.src[0].shape)
+    return math.prod(node.shape)
 
 
 def _window_work(node: Node) -> int:
