@@ -311,8 +311,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         loads = [os.getloadavg()[0]]
         for k in range(args.repeats):  # in turns: a noisy neighbour slows them all alike
             for name in names[k % len(names):] + names[:k % len(names)]:
-                contenders[name].append(contestants[name]())
+                run = contestants[name]()
+                contenders[name].append(run)
                 loads.append(os.getloadavg()[0])
+                print(f"round {k + 1}, {name}: " + ", ".join(
+                    f"{s} {v:.2f} s" for s, v in run.seconds.items())
+                    + f"; spilled {run.spilled / 2**20:.0f} MiB; load {loads[-1]:.1f}",
+                    flush=True)
         runs = {name: median_run(r) for name, r in contenders.items()}
         numpy_run = runs["numpy memmap (1 process)"]
         print()
