@@ -14,7 +14,8 @@ about 6 GB) is read by a `LocalCluster` of `--workers` worker processes with
 Each timed run starts on a new cluster warmed up on a slice of the data (kernels
 compiled or loaded, files opened), after the file system has written out every page left
 dirty before it (the data set's, the previous contender's output), so that no contender pays
-for another's writes. The contenders run in turns, each round starting with the next one
+for another's writes; the write step ends when the normalised matrix is on disk (`os.sync`),
+so each contender pays for its own writes in that step and the product starts clean. The contenders run in turns, each round starting with the next one
 (`--repeats` rounds, medians shown). A thread samples every worker's resident memory, status
 and spilled bytes meanwhile. It prints a Markdown table of seconds and ratios, the workers'
 memory after warm-up (what the worker processes hold before any data: libraries, compiled
@@ -111,6 +112,7 @@ def typedarr_pipeline(x_path: Path, out: Path, rows: int | None, run: Run) -> No
     with timed(run, STEPS[1]):
         normalised = (x - ta.rows_like(mu, x)) / ta.rows_like(ta.sqrt(var + EPS), x)
         ta.store(normalised, raw_target(out, x.shape, blocks.chunksize))
+        os.sync()
     with timed(run, STEPS[2]):
         gram = x.T @ x
     run.mean, run.var, run.gram = mu.to_numpy(), var.to_numpy(), gram.to_numpy()
@@ -125,6 +127,7 @@ def dask_pipeline(x_path: Path, out: Path, rows: int | None, run: Run) -> None:
     with timed(run, STEPS[1]):
         normalised = (x - mu) / np.sqrt(var + np.float32(EPS))
         da.store(normalised, raw_target(out, x.shape, x.chunksize), lock=False)
+        os.sync()
     with timed(run, STEPS[2]):
         gram = (x.T @ x).compute()
     run.mean, run.var, run.gram = mu, var, gram
@@ -146,6 +149,7 @@ def numpy_pipeline(npy: Path, out: Path, chunk_rows: int, run: Run) -> None:
             y[b] = (x[b] - mu) * scale
         y.flush()
         del y
+        os.sync()
     with timed(run, STEPS[2]):
         gram = np.zeros((x.shape[1], x.shape[1]), np.float32)
         for b in blocks:
