@@ -11,16 +11,17 @@ about 6 GB) is read by a `LocalCluster` of `--workers` worker processes with
 - numpy on a memory map of the same data (a `.npy` copy), in this process, block by block
   (bounded memory, BLAS threads for the product).
 
-Each timed run starts on a new cluster warmed up on a slice of the data (kernels
-compiled or loaded, files opened), after the file system has written out every page left
-dirty before it (the data set's, the previous contender's output), so that no contender pays
-for another's writes; the write step ends when the normalised matrix is on disk (`os.sync`),
-so each contender pays for its own writes in that step and the product starts clean. The contenders run in turns, each round starting with the next one
-(`--repeats` rounds, medians shown). A thread samples every worker's resident memory, status
-and spilled bytes meanwhile. It prints a Markdown table of seconds and ratios, the workers'
-memory after warm-up (what the worker processes hold before any data: libraries, compiled
-kernels) and at peak against their limit, whether any paused, spilled (by step) or was
-lost, whether the contenders' results agree, and the load average. `--rows` etc. make it
+Each timed run starts on a new cluster warmed up on a slice of the data (kernels compiled or
+loaded, files opened), after the file system has written out every page left dirty before it
+(the data set's, the previous contender's output), so that no contender pays for another's
+writes; the write step ends when the normalised matrix is on disk (`os.sync`), so each
+contender pays for its own writes in that step and the product starts clean. The contenders
+run in turns, each round starting with the next one (`--repeats` rounds, medians shown). A
+thread samples every worker's resident memory, status and spilled bytes meanwhile. It prints
+a Markdown table of seconds and ratios, the workers' memory after warm-up (what the worker
+processes hold before any data: libraries, compiled kernels) and at peak against their
+limit, whether any paused, spilled (by step) or was lost, whether the contenders' results
+agree, and the load average. `--rows` etc. make it
 smaller.
 """
 
