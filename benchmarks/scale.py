@@ -21,8 +21,7 @@ thread samples every worker's resident memory, status and spilled bytes meanwhil
 a Markdown table of seconds and ratios, the workers' memory after warm-up (what the worker
 processes hold before any data: libraries, compiled kernels) and at peak against their
 limit, whether any paused, spilled (by step) or was lost, whether the contenders' results
-agree, and the load average. `--rows` etc. make it
-smaller.
+agree, and the load average. `--rows` etc. make it smaller.
 """
 
 from __future__ import annotations
