@@ -11,12 +11,17 @@ about 6 GB) is read by a `LocalCluster` of `--workers` worker processes with
 - numpy on a memory map of the same data (a `.npy` copy), in this process, block by block
   (bounded memory, BLAS threads for the product).
 
-Each timed run starts on a new cluster warmed up on a slice of the data (kernels
-compiled or loaded, files opened); the contenders run in turns (`--repeats` rounds, medians
-shown). A thread samples every worker's resident memory, status and spilled bytes
-meanwhile. It prints a Markdown table of seconds and ratios, the workers' peak memory
-against their limit, whether any paused, spilled or was lost, and whether the contenders'
-results agree. `--rows` etc. make it smaller.
+Each timed run starts on a new cluster warmed up on a slice of the data (kernels compiled or
+loaded, files opened), after the file system has written out every page left dirty before it
+(the data set's, the previous contender's output), so that no contender pays for another's
+writes; the write step ends when the normalised matrix is on disk (`os.sync`), so each
+contender pays for its own writes in that step and the product starts clean. The contenders
+run in turns, each round starting with the next one (`--repeats` rounds, medians shown). A
+thread samples every worker's resident memory, status and spilled bytes meanwhile. It prints
+a Markdown table of seconds and ratios, the workers' memory after warm-up (what the worker
+processes hold before any data: libraries, compiled kernels) and at peak against their
+limit, whether any paused, spilled (by step) or was lost, whether the contenders' results
+agree, and the load average. `--rows` etc. make it smaller.
 """
 
 from __future__ import annotations
@@ -54,10 +59,14 @@ class Run:
     mean: Array | None = None
     var: Array | None = None
     gram: Array | None = None
+    idle_rss: int = 0
     peak_rss: int = 0
     paused: bool = False
     spilled: float = 0.0
     lost: int = 0
+    spilled_steps: dict[str, float] = field(default_factory=dict)
+    # The workers' bytes spilled so far (set while a cluster watches the run).
+    spill_meter: Callable[[], float] | None = None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -103,6 +112,7 @@ def typedarr_pipeline(x_path: Path, out: Path, rows: int | None, run: Run) -> No
     with timed(run, STEPS[1]):
         normalised = (x - ta.rows_like(mu, x)) / ta.rows_like(ta.sqrt(var + EPS), x)
         ta.store(normalised, raw_target(out, x.shape, blocks.chunksize))
+        os.sync()
     with timed(run, STEPS[2]):
         gram = x.T @ x
     run.mean, run.var, run.gram = mu.to_numpy(), var.to_numpy(), gram.to_numpy()
@@ -117,6 +127,7 @@ def dask_pipeline(x_path: Path, out: Path, rows: int | None, run: Run) -> None:
     with timed(run, STEPS[1]):
         normalised = (x - mu) / np.sqrt(var + np.float32(EPS))
         da.store(normalised, raw_target(out, x.shape, x.chunksize), lock=False)
+        os.sync()
     with timed(run, STEPS[2]):
         gram = (x.T @ x).compute()
     run.mean, run.var, run.gram = mu, var, gram
@@ -138,6 +149,7 @@ def numpy_pipeline(npy: Path, out: Path, chunk_rows: int, run: Run) -> None:
             y[b] = (x[b] - mu) * scale
         y.flush()
         del y
+        os.sync()
     with timed(run, STEPS[2]):
         gram = np.zeros((x.shape[1], x.shape[1]), np.float32)
         for b in blocks:
@@ -147,9 +159,12 @@ def numpy_pipeline(npy: Path, out: Path, chunk_rows: int, run: Run) -> None:
 
 @contextlib.contextmanager
 def timed(run: Run, step: str) -> Iterator[None]:
+    spilled = run.spill_meter() if run.spill_meter else 0.0
     start = time.perf_counter()
     yield
     run.seconds[step] = time.perf_counter() - start
+    if run.spill_meter:
+        run.spilled_steps[step] = run.spill_meter() - spilled
 
 
 def worker_state(dask_worker: Any) -> dict[str, Any]:
@@ -169,6 +184,9 @@ def watched(client: Client, run: Run) -> Iterator[None]:
     before = client.run(worker_state)
     pids = {s["pid"] for s in before.values()}
     spilled = sum(s["spilled"] for s in before.values())
+    run.idle_rss = max(s["rss"] for s in before.values())
+    run.spill_meter = lambda: float(sum(s["spilled"] for s in client.run(
+        worker_state, on_error="ignore").values() if isinstance(s, dict)))
     done = threading.Event()
 
     def sample() -> None:
@@ -191,6 +209,7 @@ def watched(client: Client, run: Run) -> Iterator[None]:
         after = client.run(worker_state)
         run.lost = len(pids - {s["pid"] for s in after.values()})
         run.spilled = sum(s["spilled"] for s in after.values()) - spilled * (run.lost == 0)
+        run.spill_meter = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +233,7 @@ def on_cluster(cluster: Cluster, pipeline: Callable[[Path, Path, int | None, Run
     loaded in every worker, files opened): what is measured is the pipeline itself."""
     with cluster.client() as client:
         pipeline(x_path, directory / f"warm-{name}.zarr", warm_rows, Run())
+        os.sync()
         run = Run()
         with watched(client, run):
             pipeline(x_path, directory / f"{name}.zarr", None, run)
@@ -224,7 +244,9 @@ def median_run(runs: list[Run]) -> Run:
     """The median seconds of each step over `runs`; the worst memory, spill and losses."""
     out = Run(mean=runs[0].mean, var=runs[0].var, gram=runs[0].gram)
     out.seconds = {s: float(np.median([r.seconds[s] for r in runs])) for s in STEPS}
+    out.idle_rss = max(r.idle_rss for r in runs)
     out.peak_rss = max(r.peak_rss for r in runs)
+    out.spilled_steps = {s: max(r.spilled_steps.get(s, 0.0) for r in runs) for s in STEPS}
     out.paused = any(r.paused for r in runs)
     out.spilled = max(r.spilled for r in runs)
     out.lost = sum(r.lost for r in runs)
@@ -253,9 +275,11 @@ def table(runs: dict[str, Run], limit: int) -> str:
     for name, r in runs.items():
         if name.startswith("numpy"):
             continue
-        lines.append(f"- {name}: peak worker memory {r.peak_rss / 2**20:.0f} MiB of "
-                     f"{limit / 2**20:.0f} MiB; paused: {'yes' if r.paused else 'no'}; "
-                     f"spilled: {r.spilled / 2**20:.0f} MiB; workers lost: {r.lost}")
+        by_step = ", ".join(f"{s}: {v / 2**20:.0f}" for s, v in r.spilled_steps.items())
+        lines.append(f"- {name}: worker memory {r.idle_rss / 2**20:.0f} MiB after warm-up, "
+                     f"peak {r.peak_rss / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB; paused: "
+                     f"{'yes' if r.paused else 'no'}; spilled: {r.spilled / 2**20:.0f} MiB "
+                     f"({by_step}); workers lost: {r.lost}")
     return "\n".join(lines)
 
 
@@ -274,16 +298,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"cluster: {args.workers} workers x {limit / 2**20:.0f} MiB "
               f"({args.workers * limit / 2**30:.2f} GiB in all), new for every timed run")
         warm = min(args.rows, 4 * args.workers * args.chunk_rows)  # every worker warms up
-        contenders: dict[str, list[Run]] = {"typedarr on Dask": [], "dask.array": [],
-                                            "numpy memmap (1 process)": []}
-        for _ in range(args.repeats):  # in turns: a noisy neighbour slows them all alike
-            contenders["typedarr on Dask"].append(on_cluster(
-                cluster, typedarr_pipeline, x_path, directory, "typedarr", warm))
-            contenders["dask.array"].append(on_cluster(
-                cluster, dask_pipeline, x_path, directory, "dask", warm))
-            numpy_run = Run()
-            numpy_pipeline(npy, directory / "numpy-out.npy", args.chunk_rows, numpy_run)
-            contenders["numpy memmap (1 process)"].append(numpy_run)
+        def run_numpy() -> Run:
+            os.sync()
+            run = Run()
+            numpy_pipeline(npy, directory / "numpy-out.npy", args.chunk_rows, run)
+            return run
+
+        contestants: dict[str, Callable[[], Run]] = {
+            "typedarr on Dask": lambda: on_cluster(cluster, typedarr_pipeline, x_path,
+                                                   directory, "typedarr", warm),
+            "dask.array": lambda: on_cluster(cluster, dask_pipeline, x_path, directory,
+                                             "dask", warm),
+            "numpy memmap (1 process)": run_numpy}
+        names = list(contestants)
+        contenders: dict[str, list[Run]] = {name: [] for name in names}
+        loads = [os.getloadavg()[0]]
+        for k in range(args.repeats):  # in turns: a noisy neighbour slows them all alike
+            for name in names[k % len(names):] + names[:k % len(names)]:
+                run = contestants[name]()
+                contenders[name].append(run)
+                loads.append(os.getloadavg()[0])
+                print(f"round {k + 1}, {name}: " + ", ".join(
+                    f"{s} {v:.2f} s" for s, v in run.seconds.items())
+                    + f"; spilled {run.spilled / 2**20:.0f} MiB; load {loads[-1]:.1f}",
+                    flush=True)
         runs = {name: median_run(r) for name, r in contenders.items()}
         numpy_run = runs["numpy memmap (1 process)"]
         print()
@@ -291,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"- results agree (mean, variance, X.T @ X): typedarr vs dask.array "
               f"{agree(runs['typedarr on Dask'], runs['dask.array'])}, typedarr vs numpy "
               f"{agree(runs['typedarr on Dask'], numpy_run)}")
+        print(f"- load average (1 min) at the start and after each run: "
+              f"{', '.join(f'{v:.1f}' for v in loads)}")
 
 
 if __name__ == "__main__":

@@ -89,4 +89,6 @@ def test_benchmark_at_a_toy_size(tmp_path: Path, capsys: pytest.CaptureFixture[s
                 "--dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert "| total |" in out and "workers lost: 0" in out
+    assert "MiB after warm-up" in out and "X.T @ X: 0)" in out  # spill by step
+    assert out.count("round 1, ") == 3 and "load average" in out
     assert "typedarr vs dask.array True, typedarr vs numpy True" in out

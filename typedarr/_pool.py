@@ -10,13 +10,19 @@ exactly whether any of them is alive (this is CPython's reference counting, whic
 relies on here; an array whose memory is still in use is never handed out twice). The pool
 keeps at most `MAX_BYTES` of blocks; beyond that, results are plain `np.empty`. Small results
 are always plain `np.empty`: the allocator already recycles them.
+
+A thread inside `unpooled()` gets plain `np.empty` too: a Dask task's results are held and
+freed by Dask, which counts a worker's memory against its limit; blocks the pool kept after
+Dask freed them would be memory Dask cannot see nor spill (see `_dask._block`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -29,12 +35,13 @@ MAX_BYTES = 256 << 20
 _blocks: dict[int, list[Array]] = {}  # block size -> blocks (uint8), in use or free
 _kept = [0]
 _lock = threading.Lock()
+_plain = threading.local()  # `on` while a thread is inside `unpooled()`
 
 
 def empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
     """An uninitialised C-contiguous array, its memory recycled when it is large."""
     nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes < MIN_BYTES:
+    if nbytes < MIN_BYTES or getattr(_plain, "on", False):
         return np.empty(shape, dtype)
     with _lock:
         block = _free_block(nbytes)
@@ -53,6 +60,17 @@ def _free_block(nbytes: int) -> Array | None:
         if sys.getrefcount(block) <= 3:
             return block
     return None
+
+
+@contextlib.contextmanager
+def unpooled() -> Iterator[None]:
+    """Within this block, this thread's results are plain `np.empty`, never pool blocks."""
+    before = getattr(_plain, "on", False)
+    _plain.on = True
+    try:
+        yield
+    finally:
+        _plain.on = before
 
 
 def kept() -> int:

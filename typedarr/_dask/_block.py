@@ -7,8 +7,10 @@ dispatcher and no lock. `run_block` rebuilds the region's nodes over the numpy b
 task receives (sizes come from the blocks, so uneven last chunks need nothing special) and
 hands them to `_compute.evaluate_many`: the fused engine finds its kernel by the program's
 structure in the worker's own kernel cache (in memory, then `$TYPEDARR_CACHE_DIR` on
-disk), compiling it there on first use. This module imports no dask: a worker needs only
-numpy, numba and typedarr to run a task.
+disk), compiling it there on first use. Its results are fresh allocations, not the result
+pool's recycled blocks: Dask holds and frees them and counts the worker's memory, and blocks
+the pool kept after Dask let go would be memory Dask can neither see nor spill. This module
+imports no dask: a worker needs only numpy, numba and typedarr to run a task.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, TypeAlias, assert_never
 
 import numpy as np
 
-from .. import _compute
+from .. import _compute, _pool
 from .._expr import (
     BinaryOp,
     Form,
@@ -88,7 +90,8 @@ def run_block(recipe: Recipe, *blocks: Array) -> Array | tuple[Array, ...]:
     nodes: list[Node] = []
     for step in recipe.steps:
         nodes.append(_rebuild(step, [nodes[i] for i in step.src], blocks))
-    values = _compute.evaluate_many(tuple(nodes[o.step] for o in recipe.outputs), Seq)
+    with _pool.unpooled():
+        values = _compute.evaluate_many(tuple(nodes[o.step] for o in recipe.outputs), Seq)
     outs = tuple(v if o.keepdims is None else np.expand_dims(v, o.keepdims)
                  for v, o in zip(values, recipe.outputs, strict=True))
     return outs[0] if len(outs) == 1 else outs
