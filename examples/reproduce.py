@@ -254,9 +254,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     readme: Path | None = args.readme or (None if args.quick else ROOT / "README.md")
     figure_dir = args.figures or (None if args.quick else ROOT / "docs" / "figures")
     chosen = [seed for seed in SEEDS if args.only is None or seed in args.only]
-    if readme is not None and args.only is not None:
-        # before the training: a README whose other blocks cannot be kept fails now
-        results({}, read_section(readme, "results"))
+    if readme is not None:
+        # before the training: a README without the section, or (with --only) whose other
+        # blocks cannot be kept, fails now rather than after it
+        try:
+            section = read_section(readme, "results")
+            if args.only is not None:
+                results({}, section)
+        except (OSError, ValueError) as e:
+            p.error(f"--readme {readme}: {e}")
     train_data = test_data = None
     if MNIST_SEEDS.intersection(chosen):
         mnist = load_mnist(args.data_dir, download=not args.no_download)
