@@ -25,6 +25,7 @@ writes nothing unless told where.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -70,6 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ("000", "001", "002", "003", "004")
 """The experiments, by the seed each reproduces (`--only`'s choices, the README's blocks)."""
 MNIST_SEEDS = frozenset(SEEDS) - {"002"}  # seed 002 trains on the breast-cancer data
+_HAS_LOADAVG = hasattr(os, "getloadavg")  # Unix only
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +192,10 @@ def experiment_003(train_data: Data, test_data: Data, scale: Scale) -> Result003
         _, history = train(state, data, test_data, epochs=defaults.epochs,
                            batch_size=defaults.batch_size, seed=defaults.seed, progress=True,
                            eager=defaults.eager, image=cnn.IMAGE, on_loss=losses.append)
-        runs[name] = CnnRun(history, losses)
+        runs[name] = CnnRun(history, losses, os.getloadavg()[1] if _HAS_LOADAVG else None)
         print(f"seed 003, {name}: test accuracy {history[-1].test_accuracy:.4f} "
               f"({history[-1].train_seconds:.1f} s of training)", flush=True)
-    return Result003(runs, defaults.eager)
+    return Result003(runs, defaults.eager, defaults.batch_size, defaults.lr, os.cpu_count())
 
 
 def run_seed(seed: str, scale: Scale, train_data: Data | None, test_data: Data | None,

@@ -40,6 +40,7 @@ class CnnRun:
 
     history: list[EpochMetrics]
     step_losses: list[float]
+    load: float | None  # the 5-minute load average when its training ended (None: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class Result003:
 
     runs: dict[str, CnnRun]  # "batchnorm", "no batchnorm"
     eager: bool
+    batch_size: int
+    lr: float
+    cpus: int | None
 
 
 def moving_average(values: Sequence[float], weight: float = 0.99) -> list[float]:
@@ -116,9 +120,9 @@ def report_003(r003: Result003) -> str:
     epochs = len(bn)
     steps = ("eager steps (`pass_` + `update`)" if r003.eager
              else "compiled steps (`nn.compile_step`)")
-    lines = [f"**Seed 003** (`examples.cnn`'s network and defaults: batch 64, SGD lr 0.064 "
-             f"on the mean loss, {epochs} epoch{'s' if epochs > 1 else ''}, {steps}; test "
-             f"accuracy after the last epoch, training seconds per epoch):", "",
+    lines = [f"**Seed 003** (`examples.cnn`'s network and defaults: batch {r003.batch_size}, "
+             f"SGD lr {r003.lr:g} on the mean loss, {epochs} epoch{'s' if epochs > 1 else ''}, "
+             f"{steps}; test accuracy after the last epoch, training seconds per epoch):", "",
              "| network | typedarr | PyTorch, 1 epoch | training seconds |",
              "|---|---:|---:|---:|"]
     for name, run in r003.runs.items():
@@ -130,7 +134,14 @@ def report_003(r003: Result003) -> str:
     lines += ["", f"Batchnorm after {epochs} epoch{'s' if epochs > 1 else ''}: {final:.4f} "
               f"(target ≥ 0.985: {'met' if final >= 0.985 else 'missed'}); without it "
               f"{plain:.4f} (chance is 0.10; PyTorch stays at 0.1135, its most frequent "
-              f"class).", "", "![seed 003](docs/figures/seed003_loss.png)"]
+              f"class)."]
+    loads = [run.load for run in r003.runs.values()]
+    if all(load is not None for load in loads):
+        # seconds mean little without how busy the machine was
+        lines.append(f"The 5-minute load average when each training ended: "
+                     f"{' and '.join(f'{load:.1f}' for load in loads)}, on "
+                     f"{r003.cpus or 'an unknown number of'} CPUs.")
+    lines += ["", "![seed 003](docs/figures/seed003_loss.png)"]
     return "\n".join(lines)
 
 
