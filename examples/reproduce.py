@@ -1,4 +1,4 @@
-"""Reproduce the seeds' experiments: `python -m examples.reproduce` (about ten minutes).
+"""Reproduce the seeds' experiments: `python -m examples.reproduce` (about twelve minutes).
 
 1. Seed 000: 784-300-50-10, `LinearNoBias` + `Batchnorm1d` before each ReLU vs the same net
    with biases and no batchnorm; weights 0.01*randn, SGD lr 0.01, batch 100, 10 epochs.
