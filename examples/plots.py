@@ -10,10 +10,13 @@ from pathlib import Path
 
 
 def plot_curves(path: Path, series: Mapping[str, Sequence[float]], *, title: str,
-                ylabel: str, xlabel: str = "epoch", percent: bool = False) -> Path:
+                ylabel: str, xlabel: str = "epoch", percent: bool = False,
+                markers: bool = True) -> Path:
     """One line per named series against 1, 2, 3, ...; written to `path` (PNG) and returned.
 
-    `percent` shows values in [0, 1] as percentages, as seed 000's accuracy figure does.
+    `percent` shows values in [0, 1] as percentages, as seed 000's accuracy figure does;
+    `markers` marks each point (off for curves of hundreds of steps, where marks hide the
+    line).
     """
     import matplotlib
 
@@ -24,7 +27,8 @@ def plot_curves(path: Path, series: Mapping[str, Sequence[float]], *, title: str
     try:
         for name, values in series.items():
             ys = [100.0 * v for v in values] if percent else list(values)
-            ax.plot(range(1, len(ys) + 1), ys, marker="o", markersize=3, label=name)
+            ax.plot(range(1, len(ys) + 1), ys, marker="o" if markers else None, markersize=3,
+                    label=name)
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel + (" (%)" if percent else ""))

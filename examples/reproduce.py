@@ -1,4 +1,4 @@
-"""Reproduce the seeds' experiments: `python -m examples.reproduce` (about ten minutes).
+"""Reproduce the seeds' experiments: `python -m examples.reproduce` (about twelve minutes).
 
 1. Seed 000: 784-300-50-10, `LinearNoBias` + `Batchnorm1d` before each ReLU vs the same net
    with biases and no batchnorm; weights 0.01*randn, SGD lr 0.01, batch 100, 10 epochs.
@@ -11,15 +11,21 @@
 4. Seed 004: `nn.mlp(784, 10, [64, 32], [Sigmoid, Sigmoid, Identity], num_bn_layers=1)`
    with momentum SGD, per-epoch training/validation loss and error (the last 10,000
    training images are the validation set).
+5. Seed 003: its CNN (`examples.cnn`, trained as `python -m examples.cnn` trains it by
+   default: batch 64, 1 epoch, SGD lr 0.064 on the mean loss) with and without batchnorm:
+   test accuracy, training seconds, and the training loss per step.
 
-It writes the results table into README.md (between the `results` markers) and the
-figures into docs/figures/. `--quick` runs every experiment on a small scale (a smoke
-run: the numbers mean nothing) and writes nothing unless told where.
+It writes the results into README.md (between the `results` markers, one marked block per
+seed) and the figures into docs/figures/. `--only 003` (or `--only 000,004`, or repeated)
+runs those seeds' experiments alone and rewrites only their blocks, keeping the others.
+`--quick` runs the experiments on a small scale (a smoke run: the numbers mean nothing) and
+writes nothing unless told where.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -30,11 +36,26 @@ from pathlib import Path
 import numpy as np
 
 import nn
+from examples import cnn
 from examples.breast_cancer import load_breast_cancer
-from examples.mnist_data import Mnist, load_mnist
-from examples.plots import plot_curves
-from examples.readme_section import replace_section
+from examples.mnist_data import load_mnist
+from examples.readme_section import read_section, replace_section
+from examples.reproduce_report import (
+    CnnRun,
+    Result003,
+    Run,
+    figures_000,
+    figures_003,
+    figures_004,
+    report_000,
+    report_001,
+    report_002,
+    report_003,
+    report_004,
+    results,
+)
 from examples.train import (
+    OPTIMIZERS,
     Data,
     EpochMetrics,
     State,
@@ -47,6 +68,10 @@ from examples.train import (
 from typedarr import Matrix
 
 ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ("000", "001", "002", "003", "004")
+"""The experiments, by the seed each reproduces (`--only`'s choices, the README's blocks)."""
+MNIST_SEEDS = frozenset(SEEDS) - {"002"}  # seed 002 trains on the breast-cancer data
+_HAS_LOADAVG = hasattr(os, "getloadavg")  # Unix only
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,29 +84,14 @@ class Scale:
     steps_001: int
     runs_001: int
     epochs_004: int
+    images_003: int | None  # training images of the CNN; None: all of train_images
 
 
 FULL = Scale(train_images=None, test_images=None, epochs_000=10, steps_001=1000, runs_001=3,
-             epochs_004=10)
+             epochs_004=10, images_003=None)
+# The CNN's quick part is 10 steps of 64: its eager step is the costliest of the smoke run.
 QUICK = Scale(train_images=2000, test_images=1000, epochs_000=2, steps_001=10, runs_001=2,
-              epochs_004=2)
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """One configuration of seed 001, over several runs: accuracies and training seconds."""
-
-    name: str
-    accuracies: list[float]
-    seconds: list[float]
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.accuracies)
-
-    @property
-    def std(self) -> float:
-        return statistics.pstdev(self.accuracies)
+              epochs_004=2, images_003=640)
 
 
 def experiment_000(train_data: Data, test_data: Data, scale: Scale
@@ -168,92 +178,71 @@ def experiment_004(train_data: Data, scale: Scale) -> list[EpochMetrics]:
     return history
 
 
-def report(r000: dict[str, list[EpochMetrics]], r001: list[Run], r002: list[float],
-           r004: list[EpochMetrics], command: str) -> str:
-    """The README's results section (Markdown)."""
-    seed001 = {"bad init, batchnorm": "0.8853 ± 0.0079", "bad init, no batchnorm":
-               "0.1388 ± 0.0219", "Xavier/2, batchnorm only": "0.9740 ± 0.0016",
-               "Xavier/2, dropout only": "0.9692 ± 0.0006", "Xavier/2, neither":
-               "0.9640 ± 0.0071"}
-    bn, plain = r000["batchnorm"], r000["no batchnorm"]
-    lines = [f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.", "",
-             "**Seed 000** (test accuracy per epoch; the seed reports about 98% with "
-             "batchnorm after 10 epochs):", "",
-             "| epoch | " + " | ".join(str(m.epoch) for m in bn) + " |",
-             "|---|" + "---:|" * len(bn),
-             "| batchnorm | " + " | ".join(f"{m.test_accuracy:.4f}" for m in bn) + " |",
-             "| no batchnorm | " + " | ".join(f"{m.test_accuracy:.4f}" for m in plain) + " |",
-             "", _verdict_000(bn, plain), "",
-             "![seed 000](docs/figures/seed000_batchnorm.png)", "",
-             f"**Seed 001** (test accuracy, mean ± std over {len(r001[0].accuracies)} runs of "
-             f"1000 iterations):", "",
-             "| experiment | typedarr | seed 001 | training seconds |", "|---|---:|---:|---:|"]
-    for run in r001:
-        lines.append(f"| {run.name} | {run.mean:.4f} ± {run.std:.4f} | {seed001[run.name]} | "
-                     f"{statistics.fmean(run.seconds):.1f} |")
-    lines += ["", _verdict_001(r001, seed001)]
-    t_bn = statistics.fmean(r001[2].seconds)
-    t_none = statistics.fmean(r001[4].seconds)
-    lines += ["", f"Batchnorm's training-time overhead (Xavier/2, batchnorm only vs neither): "
-              f"{100 * (t_bn / t_none - 1):+.0f}% (seed 001: +30%).", "",
-              f"**Seed 002** (breast cancer, 30-20-BN-tanh-10-BN-tanh-1-sigmoid, 100 steps): "
-              f"test accuracy {statistics.fmean(r002):.4f} ± {statistics.pstdev(r002):.4f} "
-              f"over {len(r002)} runs (the seed publishes no number).", "",
-              "**Seed 004** (`nn.mlp`, 784-64-32-10, sigmoid, one batchnorm layer, momentum "
-              "SGD lr 0.008 / 0.9, batch 100):", "",
-              "| epoch | train loss | train error | validation loss | validation error |",
-              "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {m.epoch} | {m.train_loss:.4f} | {1 - m.train_accuracy:.4f} | "
-              f"{m.test_loss:.4f} | {1 - m.test_accuracy:.4f} |" for m in r004]
-    lines += ["", "![seed 004 loss](docs/figures/seed004_loss.png) "
-              "![seed 004 error](docs/figures/seed004_error.png)"]
-    return "\n".join(lines)
+def experiment_003(train_data: Data, test_data: Data, scale: Scale) -> Result003:
+    """Seed 003's CNN with and without batchnorm, trained as `examples.cnn` trains it."""
+    # examples.cnn's defaults are seed 003's training (and its choice of eager or compiled
+    # steps): read from its parser, so that this experiment follows the CLI
+    defaults = cnn.parse_args([])
+    data = train_data.head(scale.images_003 or len(train_data.y))
+    runs = {}
+    for name, batchnorm in (("batchnorm", True), ("no batchnorm", False)):
+        net = cnn.seed003_net(batchnorm=batchnorm, seed=defaults.seed)
+        state = State(net, OPTIMIZERS[defaults.optimizer](defaults.lr))
+        losses: list[float] = []
+        _, history = train(state, data, test_data, epochs=defaults.epochs,
+                           batch_size=defaults.batch_size, seed=defaults.seed, progress=True,
+                           eager=defaults.eager, image=cnn.IMAGE, on_loss=losses.append)
+        runs[name] = CnnRun(history, losses, os.getloadavg()[1] if _HAS_LOADAVG else None)
+        print(f"seed 003, {name}: test accuracy {history[-1].test_accuracy:.4f} "
+              f"({history[-1].train_seconds:.1f} s of training)", flush=True)
+    return Result003(runs, defaults.eager, defaults.batch_size, defaults.lr, os.cpu_count())
 
 
-def _verdict_000(bn: list[EpochMetrics], plain: list[EpochMetrics]) -> str:
-    final = bn[-1].test_accuracy
-    ahead = all(b.test_accuracy > p.test_accuracy for b, p in zip(bn, plain, strict=True))
-    return (f"Batchnorm at epoch {bn[-1].epoch}: {final:.4f} (target ≥ 0.975: "
-            f"{'met' if final >= 0.975 else 'missed'}); ahead of the plain net at every "
-            f"epoch: {'yes' if ahead else 'no'}.")
+def run_seed(seed: str, scale: Scale, train_data: Data | None, test_data: Data | None,
+             figure_dir: Path | None) -> str:
+    """Run one seed's experiment, write its figures; returns its README block."""
+    if seed == "002":
+        return report_002(experiment_002())
+    assert train_data is not None and test_data is not None  # MNIST_SEEDS load MNIST
+    match seed:
+        case "000":
+            r000 = experiment_000(train_data, test_data, scale)
+            if figure_dir is not None:
+                figures_000(figure_dir, r000)
+            return report_000(r000)
+        case "001":
+            return report_001(experiment_001(train_data, test_data, scale))
+        case "003":
+            r003 = experiment_003(train_data, test_data, scale)
+            if figure_dir is not None:
+                figures_003(figure_dir, r003)
+            return report_003(r003)
+        case "004":
+            r004 = experiment_004(train_data, scale)
+            if figure_dir is not None:
+                figures_004(figure_dir, r004)
+            return report_004(r004)
+    raise ValueError(f"no experiment for seed {seed!r} (choose from {', '.join(SEEDS)})")
 
 
-def _verdict_001(runs: list[Run], seed: dict[str, str]) -> str:
-    """Whether each table ranks its rows as the seed's does."""
-    verdicts = []
-    for table in ("bad init", "Xavier/2"):
-        rows = [r for r in runs if r.name.startswith(table)]
-        ours = [r.name for r in sorted(rows, key=lambda r: -r.mean)]
-        theirs = sorted((r.name for r in rows), key=lambda n: -float(seed[n].split()[0]))
-        if ours == theirs:
-            verdicts.append(f"{table}: as in the seed")
-        else:
-            verdicts.append(f"{table}: differs from the seed (here {' > '.join(ours)})")
-    return "Ranking of each table: " + "; ".join(verdicts) + "."
-
-
-def figures(directory: Path, r000: dict[str, list[EpochMetrics]], r004: list[EpochMetrics]
-            ) -> None:
-    """The PNG figures the README shows."""
-    plot_curves(directory / "seed000_batchnorm.png",
-                {k: [m.test_accuracy for m in v] for k, v in r000.items()},
-                title="Seed 000: MNIST 784-300-50-10, SGD", ylabel="test accuracy",
-                percent=True)
-    plot_curves(directory / "seed004_loss.png",
-                {"training": [m.train_loss for m in r004],
-                 "validation": [m.test_loss for m in r004]},
-                title="Seed 004: nn.mlp", ylabel="loss")
-    plot_curves(directory / "seed004_error.png",
-                {"training": [1 - m.train_accuracy for m in r004],
-                 "validation": [1 - m.test_accuracy for m in r004]},
-                title="Seed 004: nn.mlp", ylabel="error", percent=True)
+def _seeds(text: str) -> list[str]:
+    """`--only`'s value: seeds separated by commas."""
+    seeds = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in seeds if s not in SEEDS]
+    if not seeds or unknown:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose among {', '.join(SEEDS)} "
+                                         f"(comma-separated or repeated)")
+    return seeds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run every experiment; returns the exit status."""
+    """Run the experiments asked for; returns the exit status."""
     p = argparse.ArgumentParser(prog="python -m examples.reproduce", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="a small smoke run")
+    p.add_argument("--only", action="extend", type=_seeds, default=None, metavar="SEEDS",
+                   help=f"run only these seeds' experiments ({', '.join(SEEDS)}; "
+                        f"comma-separated or repeated) and rewrite only their README blocks")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--no-download", action="store_true",
                    help="never download: fail when the files are not found")
@@ -264,20 +253,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="where to write the PNGs (default: docs/figures, unless --quick)")
     args = p.parse_args(argv)
     scale = QUICK if args.quick else FULL
-    readme = args.readme or (None if args.quick else ROOT / "README.md")
+    readme: Path | None = args.readme or (None if args.quick else ROOT / "README.md")
     figure_dir = args.figures or (None if args.quick else ROOT / "docs" / "figures")
-    mnist: Mnist = load_mnist(args.data_dir, download=not args.no_download)
-    n = scale.train_images or len(mnist.train_y)
-    train_data = Data(mnist.train_x, mnist.train_y).head(n)
-    test_data = Data(mnist.test_x, mnist.test_y).head(scale.test_images or len(mnist.test_y))
-    r000 = experiment_000(train_data, test_data, scale)
-    r001 = experiment_001(train_data, test_data, scale)
-    r002 = experiment_002()
-    r004 = experiment_004(train_data, scale)
-    if figure_dir is not None:
-        figures(figure_dir, r000, r004)
+    chosen = [seed for seed in SEEDS if args.only is None or seed in args.only]
+    if readme is not None:
+        # before the training: a README without the section, or (with --only) whose other
+        # blocks cannot be kept, fails now rather than after it
+        try:
+            section = read_section(readme, "results")
+            if args.only is not None:
+                results({}, section)
+        except (OSError, ValueError) as e:
+            p.error(f"--readme {readme}: {e}")
+    train_data = test_data = None
+    if MNIST_SEEDS.intersection(chosen):
+        mnist = load_mnist(args.data_dir, download=not args.no_download)
+        train_data = Data(mnist.train_x, mnist.train_y).head(
+            scale.train_images or len(mnist.train_y))
+        test_data = Data(mnist.test_x, mnist.test_y).head(
+            scale.test_images or len(mnist.test_y))
     command = "python -m examples.reproduce" + (" --quick" if args.quick else "")
-    text = report(r000, r001, r002, r004, command)
+    if args.only is not None:
+        command += " --only " + ",".join(chosen)
+    stamp = f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}."
+    new = {seed: run_seed(seed, scale, train_data, test_data, figure_dir) + "\n\n" + stamp
+           for seed in chosen}
+    # the other seeds' blocks as they are now (the README may have changed during the run)
+    old = None if readme is None or args.only is None else read_section(readme, "results")
+    text = results(new, old)
     print(text)
     if readme is not None:
         replace_section(readme, "results", text)

@@ -120,16 +120,18 @@ def batches(order: NDArray[np.int64], size: int) -> Iterator[NDArray[np.int64]]:
 def train_epoch(state: State, x: Matrix | Tensor4, t: Matrix, *, batch_size: int,
                 rng: np.random.Generator, loss: nn.Loss = SOFTMAX,
                 on_step: Callable[[State], None] | None = None, max_steps: int | None = None,
-                order: NDArray[np.int64] | None = None, eager: bool = False
+                order: NDArray[np.int64] | None = None, eager: bool = False,
+                on_loss: Callable[[float], None] | None = None
                 ) -> tuple[State, float, float]:
     """One epoch over the rows of `x` (targets `t`) in a fresh seeded order.
 
-    `on_step` sees the state after every step; `max_steps` ends the epoch early (for
-    experiments counted in iterations, as seed 001's); `order` replaces the shuffle (the
-    epoch benchmark feeds PyTorch and typedarr the same batches); `eager` runs each step as
-    `pass_` then `update` instead of the compiled step (`nn.compile_step`), which computes
-    the same. `x` holds one sample per row, or per image (a Tensor4). Returns the new state,
-    the mean training loss and the training accuracy.
+    `on_step` sees the state after every step, `on_loss` each step's training loss (per-step
+    loss curves); `max_steps` ends the epoch early (for experiments counted in iterations,
+    as seed 001's); `order` replaces the shuffle (the epoch benchmark feeds PyTorch and
+    typedarr the same batches); `eager` runs each step as `pass_` then `update` instead of
+    the compiled step (`nn.compile_step`), which computes the same. `x` holds one sample
+    per row, or per image (a Tensor4). Returns the new state, the mean training loss and
+    the training accuracy.
     """
     samples = x.shape[0]
     if samples < batch_size:
@@ -147,9 +149,12 @@ def train_epoch(state: State, x: Matrix | Tensor4, t: Matrix, *, batch_size: int
             net, opt = opt.update(net, grads)
         else:
             net, opt, pred = compiled_step(loss)(net, opt, xb, tb, rng=rng)
-        total_loss += nn.loss(pred, tb, loss)
+        step_loss = nn.loss(pred, tb, loss)
+        total_loss += step_loss
         total_correct += nn.accuracy(pred, tb)
         count += 1
+        if on_loss is not None:
+            on_loss(step_loss)
         if on_step is not None:
             on_step(State(net, opt))
     return State(net, opt), total_loss / count, total_correct / count
@@ -185,15 +190,17 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
           seed: int, classes: int = 10, loss: nn.Loss = SOFTMAX,
           on_epoch: Callable[[EpochMetrics, State], None] | None = None,
           on_step: Callable[[State], None] | None = None,
-          progress: bool = False, eager: bool = False, image: Image | None = None
+          progress: bool = False, eager: bool = False, image: Image | None = None,
+          on_loss: Callable[[float], None] | None = None
           ) -> tuple[State, list[EpochMetrics]]:
     """`epochs` epochs of mini-batch training, each followed by a test evaluation.
 
     `on_epoch` sees each epoch's metrics and state as soon as they exist (printing,
     checkpoints), `on_step` the state after every step (so an interrupted run can keep
-    the latest one); `progress` draws a tqdm bar per epoch on a terminal, when tqdm is
-    installed; `eager` trains without the compiled step (see `train_epoch`); `image`, the
-    `(channels, rows, columns)` of a sample, feeds a convolutional network images.
+    the latest one), `on_loss` each step's training loss; `progress` draws a tqdm bar per
+    epoch on a terminal, when tqdm is installed; `eager` trains without the compiled step
+    (see `train_epoch`); `image`, the `(channels, rows, columns)` of a sample, feeds a
+    convolutional network images.
     """
     rng = np.random.default_rng(seed)
     x, t = inputs(train_data, image), targets(train_data.y, classes, loss)
@@ -204,7 +211,7 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
         with _Bar(progress, epoch, epochs, x.shape[0] // batch_size, on_step) as step:
             state, train_loss, train_acc = train_epoch(state, x, t, batch_size=batch_size,
                                                        rng=rng, loss=loss, on_step=step,
-                                                       eager=eager)
+                                                       eager=eager, on_loss=on_loss)
         trained = time.perf_counter()
         test_loss, test_acc = evaluate(state.net, x_test, t_test, loss=loss)
         metrics = EpochMetrics(epoch, train_loss, train_acc, test_loss, test_acc,

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import nn
+from examples import cnn, reproduce
 from examples import mnist as cli
-from examples import reproduce
 from examples.breast_cancer import load_breast_cancer
 from examples.mnist_data import load_mnist
-from examples.readme_section import replace_section
+from examples.readme_section import read_section, replace_section, split_blocks
 from examples.train import Data, State, seed000_net, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,15 +118,27 @@ def test_reproduce_quick_writes_its_table_and_figures(mnist_dir: Path, tmp_path:
     text = readme.read_text()
     assert "old" not in text and text.endswith("<!-- results:end -->\ntail\n")
     for row in ("| batchnorm |", "| bad init, no batchnorm |", "| Xavier/2, neither |",
-                "**Seed 002**", "| 2 |"):
+                "**Seed 002**", "| 2 |", "**Seed 003**", "| no batchnorm |"):
         assert row in text, row
-    for name in ("seed000_batchnorm.png", "seed004_loss.png", "seed004_error.png"):
+    blocks = split_blocks(read_section(readme, "results"), "results")
+    assert list(blocks) == list(reproduce.SEEDS)  # one block per seed, in the seeds' order
+    stamp = "Produced by `python -m examples.reproduce --quick` on "
+    assert all(stamp in block for block in blocks.values())
+    # seed 003 trains as examples.cnn does by default, eager or compiled
+    steps = "eager steps" if cnn.parse_args([]).eager else "compiled steps"
+    assert steps in blocks["003"]
+    for name in ("seed000_batchnorm.png", "seed003_loss.png", "seed004_loss.png",
+                 "seed004_error.png"):
         assert (tmp_path / "fig" / name).read_bytes().startswith(PNG)
 
 
 def test_the_readme_has_one_results_section() -> None:
     text = (ROOT / "README.md").read_text()
     assert text.count("<!-- results:begin -->") == 1 and text.count("<!-- results:end -->") == 1
+    # one block per seed and nothing else, so that `--only` can rewrite any of them
+    blocks = split_blocks(read_section(ROOT / "README.md", "results"), "results")
+    assert list(blocks) == list(reproduce.SEEDS)
+    assert all("Produced by `python -m examples.reproduce" in b for b in blocks.values())
 
 
 def test_replace_section_refuses_missing_or_repeated_markers(tmp_path: Path) -> None:
