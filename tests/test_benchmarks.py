@@ -1,14 +1,18 @@
 """The benchmarks' yardsticks compute what typedarr computes, so their timings compare like
-with like: the hand-written numpy network takes the same step as `nn`."""
+with like: the hand-written numpy network and PyTorch's twin of seed 003's CNN take the same
+step as `nn`; the CNN epoch benchmark runs short and states its ratios."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import nn
-from benchmarks import numpy_mnist
-from typedarr import Matrix
+from benchmarks import cnn_epoch, numpy_mnist, torch_cnn
+from examples.cnn import seed003_net
+from typedarr import Matrix, Tensor4
 
 
 @pytest.mark.parametrize("batchnorm", [True, False])
@@ -39,3 +43,56 @@ def test_numpy_by_hand_takes_the_same_step_as_nn(batchnorm: bool) -> None:
     assert isinstance(last, nn.Linear)
     np.testing.assert_allclose(w_out, np.asarray(last.w), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(b_out, np.asarray(last.b), rtol=1e-10, atol=1e-12)
+
+
+def test_cnn_epoch_benchmark_runs_short(mnist_dir: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    cnn_epoch.main(["--data-dir", str(mnist_dir), "--limit", "192", "--rounds", "2",
+                    "--warm-up", "1", "--no-compiled", "--no-torch"])
+    out = capsys.readouterr().out
+    assert "median of 2 alternating rounds" in out
+    assert "| seed 003's CNN, one epoch (3 steps of 64) |" in out
+    (row,) = [line for line in out.splitlines() if line.startswith("| typedarr eager |")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert float(cells[1]) > 0 and cells[2] == "" and len(cells[3].split(", ")) == 2
+
+
+def test_cnn_epoch_table_states_each_median_relative_to_pytorch() -> None:
+    text = cnn_epoch.table({"typedarr eager": [2.0, 4.0, 3.0], "PyTorch": [1.0, 1.5, 2.0]},
+                           {"typedarr eager": 0.5, "PyTorch": 0.25}, steps=937,
+                           batch_size=64, warm_up=10)
+    assert "| typedarr eager | 3.00 | 2.00x | 2.0, 4.0, 3.0 | 0.5 |" in text
+    assert "| PyTorch | 1.50 | 1.00x | 1.0, 1.5, 2.0 | 0.2 |" in text
+    assert "(937 steps of 64)" in text and "warm-up, 10 steps" in text
+
+
+def test_the_torch_cnn_takes_the_same_step_as_nn() -> None:
+    """Seed 003's network and its PyTorch twin, one SGD step from the same weights on the
+    same batch: the same loss and the same new weights (float32 sums in other orders)."""
+    torch = pytest.importorskip("torch")
+    net = seed003_net(seed=0, scale=0.1)
+    rng = np.random.default_rng(2)
+    images = rng.random((16, 1, 28, 28), dtype=np.float32)
+    labels = rng.integers(0, 10, size=16)
+    target = nn.one_hot(labels, 10)
+    pred, grads = nn.pass_(nn.Phase.TRAIN, net, Tensor4.from_numpy(images), target)
+    new_net, _ = nn.SGD(lr=0.5).update(net, grads)
+
+    model = torch_cnn.twin(net)
+    loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(images)),
+                                             torch.from_numpy(labels))
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= 0.5 * p.grad
+    assert float(loss.detach()) == pytest.approx(nn.loss(pred, target), rel=1e-5)
+    want = torch_cnn.twin(new_net)
+    for (name, got), (_, expected), (_, before) in zip(
+            model.state_dict().items(), want.state_dict().items(),
+            torch_cnn.twin(net).state_dict().items(), strict=True):
+        if name.endswith(("running_var", "num_batches_tracked")):
+            continue  # PyTorch's running variance is the unbiased one (module docstring)
+        step = (got - before).numpy()
+        assert np.abs(step).max() > 0 or name.endswith("running_mean"), name
+        np.testing.assert_allclose(step, (expected - before).numpy(), rtol=2e-3, atol=2e-6,
+                                   err_msg=name)

@@ -203,25 +203,28 @@ def test_the_fused_engine_agrees_with_the_reference(case: tuple[Array, Array, in
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("stride", "padding"), FUSED_STEPS)
-def test_large_products_span_blocks_of_samples(dtype: Any, stride: int, padding: int) -> None:
-    """Past `_convolution.SMALL` multiply-adds per sample, one product covers a block of
-    samples (and the block's rows are copied to their samples); with more samples than a
-    block holds, several blocks."""
+def test_large_products_are_cut_into_pieces(dtype: Any, stride: int, padding: int) -> None:
+    """Past `_convolution.SMALL` multiply-adds per sample, each product is cut into pieces
+    of the columns' rows (the forward product's pieces summed): pieces of one row, ragged
+    pieces (72 rows in pieces of 5) and one piece all give the reference's values, under
+    both strategies (one run of samples, and one per thread)."""
     rng = np.random.default_rng(6)
     x, w = _data(rng, (9, 8, 16, 16), dtype), _data(rng, (80, 8, 3, 3), dtype)
     y = _expr.conv2d(leaf(x), leaf(w), stride, padding)
-    per_sample = y.shape[1] * 8 * 9 * y.shape[2] * y.shape[3]
+    positions = y.shape[2] * y.shape[3]
+    per_sample = y.shape[1] * 8 * 9 * positions
     assert per_sample > _convolution.SMALL
     dy = leaf(_data(rng, y.shape, dtype))
     nodes = (y, _expr.conv2d_grad_input(dy, leaf(w), x.shape, stride, padding),
              _expr.conv2d_grad_weight(leaf(x), dy, w.shape, stride, padding))
     tol = 1e-4 if dtype == np.float32 else 1e-11
-    for block in (_convolution.BLOCK, 4 * 8 * 9 * y.shape[2] * y.shape[3]):  # 1 and 3 blocks
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(_convolution, "BLOCK", block)
-            got = _fused.evaluate_many(nodes, ta.Par)
-        for g, node in zip(got, nodes, strict=True):
-            np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
+    for small in (_convolution.SMALL, 80 * positions, 5 * 80 * positions, per_sample):
+        for strategy in (ta.Seq, ta.Par):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(_convolution, "SMALL", small)
+                got = _fused.evaluate_many(nodes, strategy)
+            for g, node in zip(got, nodes, strict=True):
+                np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
 
 
 def test_a_convolution_is_a_product_inside_its_kernel() -> None:

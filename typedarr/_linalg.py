@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _compute, _trace
+from . import _blas, _compute, _trace
 from ._array import _Array
 from ._errors import DTypeError, ShapeError
 from ._expr import BinaryOp, Node, binary, const, holds_chunked, leaf, permute, reduce_sum
@@ -28,7 +28,7 @@ def matmul(a: _Array, b: _Array) -> tuple[Node, Strategy]:
         # Never loaded whole: the Dask engine runs dask's blocked product.
         out = _compute.evaluate(_product(a._node, b._node), strategy)
     else:
-        out = np.matmul(a._values(), b._values())
+        out = _blas.matmul(a._values(), b._values())
     if isinstance(out, np.ndarray) and out.ndim:
         out.flags.writeable = False  # fresh from BLAS: ours alone, no copy needed
         return leaf(out), strategy

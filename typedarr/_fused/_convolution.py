@@ -1,27 +1,31 @@
 """Kernel source for convolution and pooling: the loop nests `_codegen` emits for them.
 
-A convolution is lowered to matrix products (im2col): generated loops copy the windows a
-block of samples reads into the columns of a `(C*KH*KW, samples*H'*W')` matrix (split over
-the block's samples under `Par`), and one `np.dot` (BLAS) multiplies them by the weights;
-the product's rows are then copied to their samples' places in the `(N, O, H', W')` result.
-The gradients are the same products transposed: the weights' gradient accumulates
-`dy_block @ columns.T` over blocks, the input's gradient computes `weights.T @ dy_block` and
-adds the columns back onto the windows they came from (col2im).
+A convolution is lowered to matrix products (im2col), one sample at a time: generated loops
+copy the windows a sample reads into the columns of a `(C*KH*KW, H'*W')` matrix, and
+`np.dot` (BLAS) multiplies them by the weights, writing straight into that sample's
+`(O, H'*W')` slice of the result. The gradients are the same products transposed: the
+weights' gradient accumulates `columns @ dy[n].T` over the samples, the input's gradient
+computes `weights.T @ dy[n]` and adds the columns back onto the windows they came from
+(col2im). Under `Par` the samples are split into `nchunks` runs, one per thread, each with
+its own column buffer (and its own accumulator for the weights' gradient, summed at the
+end).
 
-How big a block is, is a matter of BLAS threads. A product that OpenBLAS splits over threads
-wakes them and waits for them; many small such products (one per sample) are slow, and
-very slow when other thread pools compete for the cores (numpy's own OpenBLAS, numba's,
-another process's). So such products span blocks of many samples. A product that OpenBLAS
-runs on one thread anyway is done per sample, written straight into that sample's slice of
-the result: no copies, the least work. BLAS is called outside `prange` only: OpenBLAS called
-from OpenMP threads warns that it may hang. Pooling is generated loops.
+Each thread calls BLAS itself, so BLAS must not start threads of its own: numba's `np.dot`
+runs on SciPy's OpenBLAS, a second thread pool beside numpy's, and two pools, or two
+callers of one pool, sharing the cores wait for each other's spinning threads, which is
+many times slower than one thread per product. OpenBLAS runs a product of at most `SMALL`
+multiply-adds on the calling thread, whatever its thread setting, so every product is cut
+into pieces of at most `SMALL` along the columns' rows (the contraction of the forward
+product, whose pieces are summed; the rows of the other two, which are written apart).
+Nothing global changes: numpy's and SciPy's thread settings stay the user's. Pooling is
+generated loops.
 
 Stride, padding and window size are literals of the source (part of the kernel's structural
 key). A padded input is copied into a zero-bordered buffer first, so that every window lies
-inside what the loops read, and the loops all start at 0: the compiler then knows that no
-index is negative, drops numba's wraparound checks and vectorises the copies (several times
-faster than loops with computed bounds; the same holds for indices derived by `//` and `%`,
-which is why samples and channels are nested loops, not one flattened loop).
+inside what the loops read, and the window loops all start at 0: the compiler then knows
+that no index is negative, drops numba's wraparound checks and vectorises the copies (the
+same holds for indices derived by `//` and `%`, which is why samples and channels are
+nested loops, not one flattened loop).
 
 Every function returns the lines of one nest, reading its stored sources by name and
 writing `out`; local names end in `_` and the instruction's number `k` (`cols_3`), which no
@@ -30,13 +34,8 @@ other name in a kernel does, so nests never collide.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
-# Floats of im2col columns per block of samples, for products BLAS runs on several threads.
-BLOCK = 1 << 20
-# Multiply-adds of a product OpenBLAS runs on one thread (its GEMM_MULTITHREAD_THRESHOLD
-# default): no threads to wake, so one product per sample costs nothing extra.
+# Multiply-adds of a product OpenBLAS runs on the calling thread (its
+# GEMM_MULTITHREAD_THRESHOLD default times 65536): the most a piece of a product may have.
 SMALL = 1 << 18
 
 
@@ -47,16 +46,22 @@ def conv2d(k: int, x: str, w: str, out: str, dt: str, stride: int, padding: int
         f"N_{k}, C_{k}, H_{k}, W_{k} = {x}.shape",
         f"O_{k}, KH_{k}, KW_{k} = {w}.shape[0], {w}.shape[2], {w}.shape[3]",
         f"Ho_{k}, Wo_{k} = {out}.shape[2], {out}.shape[3]",
-        *_sizes(k, dt),
+        *_sizes(k),
         *_padded(k, x, dt, padding),
-        f"w2_{k} = np.ascontiguousarray({w}).reshape(O_{k}, K_{k})",
+        *_transposed_weights(k, w),
         f"outf_{k} = {out}.reshape(N_{k}, O_{k}, HW_{k})",
-        *_blocks(k, dt, partial(_im2col, k, f"xp_{k}" if padding else x, stride), [
-            f"for m_{k} in range(nb_{k}):",
-            f"    np.dot(w2_{k}, cols3_{k}[m_{k}], outf_{k}[n0_{k} + m_{k}])",
-        ], [
-            f"res_{k} = np.dot(w2_{k}, cols_{k})",
-            *_per_sample(k, f"outf_{k}[n0_{k} + m_{k}, o_{k}] = res_{k}[o_{k}, {_sample(k)}]"),
+        *_per_sample(k, [f"cols_{k} = np.empty((K_{k}, HW_{k}), {dt})",
+                         f"part_{k} = np.empty((O_{k}, HW_{k}), {dt})"], [
+            *_im2col(k, f"xp_{k}" if padding else x, stride),
+            *_pieces(k, [
+                f"if q0_{k} == 0:",
+                f"    np.dot(wt_{k}[q0_{k}:q1_{k}].T, cols_{k}[q0_{k}:q1_{k}], outf_{k}[n_{k}])",
+                "else:",
+                f"    np.dot(wt_{k}[q0_{k}:q1_{k}].T, cols_{k}[q0_{k}:q1_{k}], part_{k})",
+                f"    for o_{k} in range(O_{k}):",
+                f"        for p_{k} in range(HW_{k}):",
+                f"            outf_{k}[n_{k}, o_{k}, p_{k}] += part_{k}[o_{k}, p_{k}]",
+            ]),
         ]),
     ]
 
@@ -68,18 +73,27 @@ def conv2d_grad_weight(k: int, x: str, dy: str, out: str, dt: str, stride: int,
         f"N_{k}, C_{k}, H_{k}, W_{k} = {x}.shape",
         f"O_{k}, KH_{k}, KW_{k} = {out}.shape[0], {out}.shape[2], {out}.shape[3]",
         f"Ho_{k}, Wo_{k} = {dy}.shape[2], {dy}.shape[3]",
-        *_sizes(k, dt),
+        *_sizes(k),
         *_padded(k, x, dt, padding),
         f"dyf_{k} = np.ascontiguousarray({dy}).reshape(N_{k}, O_{k}, HW_{k})",
-        f"acc_{k} = np.zeros((O_{k}, K_{k}), {dt})",
-        *_blocks(k, dt, partial(_im2col, k, f"xp_{k}" if padding else x, stride), [
-            f"for m_{k} in range(nb_{k}):",
-            f"    acc_{k} += np.dot(dyf_{k}[n0_{k} + m_{k}], cols3_{k}[m_{k}].T)",
-        ], [
-            *_gather(k, dt),
-            f"acc_{k} += np.dot(dyb_{k}, cols_{k}.T)",
+        f"acc_{k} = np.zeros((nchunks, K_{k}, O_{k}), {dt})",
+        *_per_sample(k, [f"cols_{k} = np.empty((K_{k}, HW_{k}), {dt})",
+                         f"part_{k} = np.empty((KC_{k}, O_{k}), {dt})"], [
+            *_im2col(k, f"xp_{k}" if padding else x, stride),
+            *_pieces(k, [
+                f"np.dot(cols_{k}[q0_{k}:q1_{k}], dyf_{k}[n_{k}].T, part_{k}[:q1_{k} - q0_{k}])",
+                f"for r_{k} in range(q1_{k} - q0_{k}):",
+                f"    for o_{k} in range(O_{k}):",
+                f"        acc_{k}[t_{k}, q0_{k} + r_{k}, o_{k}] += part_{k}[r_{k}, o_{k}]",
+            ]),
         ]),
-        f"{out}[...] = acc_{k}.reshape(O_{k}, C_{k}, KH_{k}, KW_{k})",
+        f"for o_{k} in range(O_{k}):",
+        f"    for r_{k} in range(K_{k}):",
+        f"        s_{k} = acc_{k}[0, r_{k}, o_{k}]",
+        f"        for u_{k} in range(1, nchunks):",
+        f"            s_{k} += acc_{k}[u_{k}, r_{k}, o_{k}]",
+        f"        {out}[o_{k}, r_{k} // (KH_{k} * KW_{k}), (r_{k} // KW_{k}) % KH_{k}, "
+        f"r_{k} % KW_{k}] = s_{k}",
     ]
 
 
@@ -90,34 +104,25 @@ def conv2d_grad_input(k: int, dy: str, w: str, out: str, dt: str, stride: int,
     p = padding
     dx = f"dxp_{k}" if p else out
     at = f"{_at('i', k, stride, 'a')}, {_at('j', k, stride, 'b')}"
-
-    def col2im(column: str) -> list[str]:
-        return [f"for m_{k} in prange(nb_{k}):",
-                f"    for c_{k} in range(C_{k}):",
-                f"        for h_{k} in range({dx}.shape[2]):",
-                f"            for w_{k} in range({dx}.shape[3]):",
-                f"                {dx}[n0_{k} + m_{k}, c_{k}, h_{k}, w_{k}] = 0",
-                f"    for c_{k} in range(C_{k}):",
-                *("        " + line for line in _window_loops(
-                    k, [f"{dx}[n0_{k} + m_{k}, c_{k}, {at}] += {column}"]))]
-
     return [
         f"N_{k}, O_{k}, Ho_{k}, Wo_{k} = {dy}.shape",
         f"C_{k}, KH_{k}, KW_{k} = {w}.shape[1], {w}.shape[2], {w}.shape[3]",
         f"H_{k}, W_{k} = {out}.shape[2], {out}.shape[3]",
-        *_sizes(k, dt),
+        *_sizes(k),
         *([f"{dx} = np.empty((N_{k}, C_{k}, H_{k} + {2 * p}, W_{k} + {2 * p}), {dt})"]
           if p else []),
-        f"w2t_{k} = np.ascontiguousarray(np.ascontiguousarray({w}).reshape(O_{k}, K_{k}).T)",
+        *_transposed_weights(k, w),
         f"dyf_{k} = np.ascontiguousarray({dy}).reshape(N_{k}, O_{k}, HW_{k})",
-        *_blocks(k, dt, lambda column: [], [
-            f"for m_{k} in range(nb_{k}):",
-            f"    np.dot(w2t_{k}, dyf_{k}[n0_{k} + m_{k}], cols3_{k}[m_{k}])",
-            *col2im(f"cols3_{k}[m_{k}, r_{k}, i_{k} * Wo_{k} + j_{k}]"),
-        ], [
-            *_gather(k, dt),
-            f"cols_{k} = np.dot(w2t_{k}, dyb_{k})",
-            *col2im(f"cols_{k}[r_{k}, m_{k} * HW_{k} + i_{k} * Wo_{k} + j_{k}]"),
+        *_per_sample(k, [f"cols_{k} = np.empty((K_{k}, HW_{k}), {dt})"], [
+            *_pieces(k, [
+                f"np.dot(wt_{k}[q0_{k}:q1_{k}], dyf_{k}[n_{k}], cols_{k}[q0_{k}:q1_{k}])"]),
+            f"for c_{k} in range(C_{k}):",
+            f"    for h_{k} in range({dx}.shape[2]):",
+            f"        for w_{k} in range({dx}.shape[3]):",
+            f"            {dx}[n_{k}, c_{k}, h_{k}, w_{k}] = 0",
+            f"for c_{k} in range(C_{k}):",
+            *("    " + line for line in _window_loops(
+                k, [f"{dx}[n_{k}, c_{k}, {at}] += cols_{k}[r_{k}, i_{k} * Wo_{k} + j_{k}]"])),
         ]),
         *(_planes(k, "N", "C", "H", "W", f"{out}[n_{k}, c_{k}, h_{k}, w_{k}] = "
                   f"{dx}[n_{k}, c_{k}, h_{k} + {p}, w_{k} + {p}]") if p else []),
@@ -158,12 +163,33 @@ def avg_pool2d_grad(k: int, dy: str, out: str, dt: str, size: int) -> list[str]:
     ]
 
 
-def _sizes(k: int, dt: str) -> list[str]:
-    """The column count, the block size `B`, and whether one product per sample is done
-    (`small`, see the module docstring)."""
+def _sizes(k: int) -> list[str]:
+    """The columns' row count `K` and row length `HW`, and `KC`, the columns' rows of one
+    piece of a product (at most `SMALL` multiply-adds, see the module docstring)."""
     return [f"K_{k} = C_{k} * KH_{k} * KW_{k}", f"HW_{k} = Ho_{k} * Wo_{k}",
-            f"B_{k} = max(1, {BLOCK} // max(1, K_{k} * HW_{k}))",
-            f"small_{k} = O_{k} * K_{k} * HW_{k} <= {SMALL}"]
+            f"KC_{k} = max(1, {SMALL} // max(1, O_{k} * HW_{k}))"]
+
+
+def _transposed_weights(k: int, w: str) -> list[str]:
+    """`wt (C*KH*KW, O)`: the weights as columns, so that a piece of rows is contiguous."""
+    return [f"wt_{k} = np.ascontiguousarray(np.ascontiguousarray({w}).reshape(O_{k}, K_{k}).T)"]
+
+
+def _per_sample(k: int, setup: list[str], body: list[str]) -> list[str]:
+    """`body` for every sample `n`, the samples split into `nchunks` runs over the threads
+    (`t` the run), each run with the buffers `setup` allocates."""
+    return [f"for t_{k} in prange(nchunks):",
+            f"    lo_{k}, hi_{k} = t_{k} * N_{k} // nchunks, (t_{k} + 1) * N_{k} // nchunks",
+            *("    " + line for line in setup),
+            f"    for n_{k} in range(lo_{k}, hi_{k}):",
+            *("        " + line for line in body)]
+
+
+def _pieces(k: int, body: list[str]) -> list[str]:
+    """`body` for every piece `q0:q1` of the columns' rows (see the module docstring)."""
+    return [f"for q0_{k} in range(0, K_{k}, KC_{k}):",
+            f"    q1_{k} = min(K_{k}, q0_{k} + KC_{k})",
+            *("    " + line for line in body)]
 
 
 def _padded(k: int, x: str, dt: str, p: int) -> list[str]:
@@ -181,46 +207,6 @@ def _planes(k: int, n: str, c: str, h: str, w: str, line: str) -> list[str]:
     return [f"for n_{k} in prange({n}_{k}):", f"    for c_{k} in range({c}_{k}):",
             f"        for h_{k} in range({h}_{k}):", f"            for w_{k} in range({w}_{k}):",
             f"                {line}"]
-
-
-def _blocks(k: int, dt: str, fill: Callable[[str], list[str]], small: list[str],
-            large: list[str]) -> list[str]:
-    """Per block of at most `B` samples (`n0` the first, `nb` how many): the columns, then
-    `small`, with `cols3[m]` the `(C*KH*KW, H'*W')` columns of sample `m`, or `large`, with
-    `cols` the `(C*KH*KW, nb*H'*W')` columns of the block. `fill(layout)` writes the columns
-    in either layout."""
-    by_sample, by_block = (f"cols3_{k}[m_{k}, r_{k}, i_{k} * Wo_{k} + j_{k}]",
-                           f"cols_{k}[r_{k}, m_{k} * HW_{k} + i_{k} * Wo_{k} + j_{k}]")
-    return [f"for n0_{k} in range(0, N_{k}, B_{k}):",
-            f"    nb_{k} = min(B_{k}, N_{k} - n0_{k})",
-            f"    if small_{k}:",
-            f"        cols3_{k} = np.empty((nb_{k}, K_{k}, HW_{k}), {dt})",
-            *("        " + line for line in [*fill(by_sample), *small]),
-            "    else:",
-            f"        cols_{k} = np.empty((K_{k}, nb_{k} * HW_{k}), {dt})",
-            *("        " + line for line in [*fill(by_block), *large])]
-
-
-def _sample(k: int) -> str:
-    """The columns of the block's sample `m`."""
-    return f"m_{k} * HW_{k}:(m_{k} + 1) * HW_{k}"
-
-
-def _per_sample(k: int, line: str) -> list[str]:
-    """`line` for every sample `m` of the block and channel `o`: whole rows of `H'*W'`."""
-    return [f"for m_{k} in prange(nb_{k}):", f"    for o_{k} in range(O_{k}):",
-            f"        {line}"]
-
-
-def _gather(k: int, dt: str) -> list[str]:
-    """`dyb (O, nb*H'*W')`: the block's gradients, in the columns' order (a view of `dy` for
-    a block of one sample)."""
-    return [f"if nb_{k} == 1:",
-            f"    dyb_{k} = dyf_{k}[n0_{k}]",
-            "else:",
-            f"    dyb_{k} = np.empty((O_{k}, nb_{k} * HW_{k}), {dt})",
-            *("    " + line for line in _per_sample(
-                k, f"dyb_{k}[o_{k}, {_sample(k)}] = dyf_{k}[n0_{k} + m_{k}, o_{k}]"))]
 
 
 def _at(axis: str, k: int, s: int, tap: str) -> str:
@@ -241,13 +227,9 @@ def _window_loops(k: int, body: list[str]) -> list[str]:
     ]
 
 
-def _im2col(k: int, x: str, s: int, column: str) -> list[str]:
-    """`column`, the place of tap `(a, b)` of channel `c` and output `(i, j)` of the block's
-    sample `m` in the columns, = the (padded) input it reads."""
-    return [
-        f"for m_{k} in prange(nb_{k}):",
-        f"    for c_{k} in range(C_{k}):",
-        *("        " + line for line in _window_loops(k, [
-            f"{column} = {x}[n0_{k} + m_{k}, c_{k}, {_at('i', k, s, 'a')}, "
-            f"{_at('j', k, s, 'b')}]"])),
-    ]
+def _im2col(k: int, x: str, s: int) -> list[str]:
+    """The columns of sample `n`: row `r` (tap `(a, b)` of channel `c`), column `i*W'+j`
+    (output `(i, j)`) = the (padded) input that tap reads for that output."""
+    return [f"for c_{k} in range(C_{k}):", *("    " + line for line in _window_loops(k, [
+        f"cols_{k}[r_{k}, i_{k} * Wo_{k} + j_{k}] = {x}[n_{k}, c_{k}, {_at('i', k, s, 'a')}, "
+        f"{_at('j', k, s, 'b')}]"]))]
