@@ -16,11 +16,13 @@ sets one), and the main thread is where a user sets theirs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +30,8 @@ import numpy as np
 SERIAL = 1 << 24
 
 Array = np.ndarray[Any, np.dtype[Any]]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def matmul(a: Array, b: Array) -> Any:
@@ -37,6 +41,22 @@ def matmul(a: Array, b: Array) -> Any:
         return np.matmul(a, b)
     with one_thread():
         return np.matmul(a, b)
+
+
+def serial_products(call: Callable[[T], R], largest: int) -> Callable[[T], R]:
+    """`call` (a compiled program, whose products are BLAS calls from numba) run with BLAS
+    on the calling thread when its `largest` product is below `SERIAL` multiply-adds: the
+    same rule as `matmul`, for products that numba makes through SciPy's BLAS."""
+    if largest >= SERIAL:
+        return call
+
+    def serial(arg: T) -> R:
+        if threading.current_thread() is not threading.main_thread():
+            return call(arg)
+        with one_thread():
+            return call(arg)
+
+    return serial
 
 
 @contextmanager
@@ -55,7 +75,11 @@ def one_thread() -> Iterator[None]:
 @functools.cache
 def _libraries() -> list[Any]:
     """threadpoolctl's controllers of the BLAS libraries loaded at the first small product:
-    numpy's among them, which is the one `np.matmul` calls."""
+    numpy's, which `np.matmul` calls, and SciPy's, which numba's `np.dot` calls (loaded
+    here first so that it is among them)."""
     from threadpoolctl import ThreadpoolController
+
+    with contextlib.suppress(ImportError):
+        importlib.import_module("scipy.linalg.cython_blas")
 
     return list(ThreadpoolController().select(user_api="blas").lib_controllers)

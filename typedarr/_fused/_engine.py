@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 from .. import _pool, _reference
+from .._blas import serial_products
 from .._expr import Form, Node, leaf, postorder, with_src
 from .._strategy import Par, Strategy
 from ._cache import kernel_for
@@ -174,8 +175,20 @@ def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy:
         plan = make_plan(roots, inputs, scratch=True)
     except Unfusable:
         return _reference.program(roots, inputs)
+    return serial_products(_program(plan, len(inputs), strategy), _largest_product(roots))
+
+
+def _largest_product(roots: tuple[Node, ...]) -> int:
+    """The multiply-adds of the biggest matrix product among `roots`' nodes (0 if none)."""
+    return max((n.src[0].shape[0] * n.src[0].shape[1] * n.shape[1]
+                for n in postorder(roots) if n.op is Form.MATMUL), default=0)
+
+
+def _program(plan: Plan, ninputs: int, strategy: Strategy
+             ) -> Callable[[list[Array]], list[Array]]:
+    """The kernel, or one kernel per piece of a big program, called in turn."""
     par = strategy is Par
-    pieces = split(plan, len(inputs), PAR_THRESHOLD if par else None)
+    pieces = split(plan, ninputs, PAR_THRESHOLD if par else None)
     if pieces is None:
         return _one_kernel(plan, par and plan.work >= PAR_THRESHOLD)
     calls = [(_one_kernel(make_plan(p.roots, p.inputs, scratch=True), p.threads), p)
