@@ -30,22 +30,21 @@ without `rng`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from types import TracebackType
 from typing import Any, assert_never
 
 import numpy as np
 from typing_extensions import TypeVar
 
 import typedarr as ta
-from typedarr import DTypeError, Matrix, MatrixLike, ShapeError, Tensor4, Tensor4Like
+from typedarr import Matrix, MatrixLike, Tensor4, Tensor4Like
 
 from . import _batchnorm as bn
 from . import _batchnorm2d as bn2
 from ._activations import activate, derivative
-from ._check import all_finite, check_finite
+from ._check import all_finite
 from ._errors import NetworkError
 from ._gradients import (
     BN1,
@@ -57,7 +56,6 @@ from ._gradients import (
     NoGrad,
 )
 from ._layers import (
-    LAYER_KINDS,
     Activation,
     AvgPool2d,
     Batchnorm1d,
@@ -79,11 +77,20 @@ from ._losses import (
 )
 from ._losses import output as _output
 from ._losses import softmax as _softmax
+from ._values import (
+    Blame,
+    Values,
+    as_matrix,
+    as_tensor4,
+    check_batch,
+    check_layer,
+    checked_data,
+    network_input,
+    report_nonfinite,
+)
 
 B = TypeVar("B", default=Any)  # rows: the batch
 C = TypeVar("C", default=Any)  # columns of the prediction
-# The values between layers: a Matrix, or a Tensor4 before a network's Flatten
-Values = Matrix[Any, Any] | Tensor4[Any, Any, Any, Any]
 
 
 class Phase(Enum):
@@ -111,8 +118,6 @@ class _Context:
     outputs: list[tuple[int, Values]] = field(default_factory=list)
 
 
-DIVERGED = (": its parameters are not finite or its values overflowed (has the training "
-            "diverged? try a lower learning rate)")
 Back = tuple[Values | None, Matrix, list[Gradients]]  # input gradient, prediction, gradients
 
 
@@ -141,7 +146,7 @@ def pass_(phase: Phase, net: Sequence[Layer],
     if not isinstance(phase, Phase):
         raise TypeError(f"phase must be nn.Phase.TRAIN or nn.Phase.EVAL, got {phase!r}")
     check_loss(loss)
-    inp, tgt = _input(x), _data("target", target)
+    inp, tgt = network_input(x), checked_data("target", target)
     if inp.shape[0] == 0:
         raise NetworkError("x has no rows: a batch needs at least one")
     if rng is not None and not isinstance(rng, np.random.Generator):
@@ -161,32 +166,32 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
     if i == len(net):
         # A traced pass has no values to check: the compiled step checks its prediction.
         if not ta.tracing() and not all_finite(inp):
-            _report_nonfinite(net, ctx.outputs)
-        logits = _matrix(i, None, inp)
-        with _Blame(lambda: f"output ({type(ctx.loss).__name__})"):
+            report_nonfinite(net, ctx.outputs)
+        logits = as_matrix(i, None, inp)
+        with Blame(lambda: f"output ({type(ctx.loss).__name__})"):
             pred, dz = _output(ctx.loss, logits, ctx.target)
         return dz, pred, []
     layer = net[i]
-    _check_layer(i, layer)
+    check_layer(i, layer)
     match layer:
         case Linear(w, b):
-            x2 = _matrix(i, layer, inp)
-            with _Blame(lambda: _describe(i, layer)):
+            x2 = as_matrix(i, layer, inp)
+            with Blame(lambda: _describe(i, layer)):
                 out = ta.compute(x2 @ w + ta.rows_like(b, x2))
             dz, pred, t = _rest2(ctx, net, i, out)
             dw, db = x2.T @ dz, ta.compute(ta.sum_rows(dz))
             return (dz @ w.T if i else None), pred, [LinearGradients(dw, db), *t]
         case LinearNoBias(w):
-            x2 = _matrix(i, layer, inp)
-            with _Blame(lambda: _describe(i, layer)):
+            x2 = as_matrix(i, layer, inp)
+            with Blame(lambda: _describe(i, layer)):
                 out = x2 @ w
             dz, pred, t = _rest2(ctx, net, i, out)
             return (dz @ w.T if i else None), pred, [LinearNoBiasGradients(x2.T @ dz), *t]
         case Batchnorm1d(mu, var, gamma, beta):
-            x2 = _matrix(i, layer, inp)
-            with _Blame(lambda: _describe(i, layer)):
+            x2 = as_matrix(i, layer, inp)
+            with Blame(lambda: _describe(i, layer)):
                 if ctx.phase is Phase.TRAIN:
-                    _check_batch(i, layer, x2.rows)
+                    check_batch(i, layer, x2.rows)
                     mu, var = bn.statistics(x2)
                 ivar = bn.inverse_std(var, layer.eps)
                 out = bn.normalise(x2, mu, ivar, gamma, beta)
@@ -195,8 +200,8 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             dx, dgamma, dbeta = back(x2, mu, ivar, gamma, dz)
             return (dx if i else None), pred, [BN1(mu, var, dgamma, dbeta), *t]
         case Conv2d(w, b):
-            x4 = _tensor4(i, layer, inp)
-            with _Blame(lambda: _describe(i, layer)):
+            x4 = as_tensor4(i, layer, inp)
+            with Blame(lambda: _describe(i, layer)):
                 y = ta.conv2d(x4, w)
                 out4 = ta.compute(y + ta.channels_like(b, y))
             dz4, pred, t = _rest4(ctx, net, i, out4)
@@ -204,16 +209,16 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
             return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
         case AvgPool2d(k):
-            x4 = _tensor4(i, layer, inp)
-            with _Blame(lambda: _describe(i, layer)):
+            x4 = as_tensor4(i, layer, inp)
+            with Blame(lambda: _describe(i, layer)):
                 out4 = ta.avg_pool2d(x4, k)
             dz4, pred, t = _rest4(ctx, net, i, out4)
             return (ta.avg_pool2d_grad(dz4, k, x4.shape) if i else None), pred, [NoGrad(), *t]
         case Batchnorm2d(mu, var, gamma, beta):
-            x4 = _tensor4(i, layer, inp)
-            with _Blame(lambda: _describe(i, layer)):
+            x4 = as_tensor4(i, layer, inp)
+            with Blame(lambda: _describe(i, layer)):
                 if ctx.phase is Phase.TRAIN:
-                    _check_batch(i, layer, x4.shape[0] * x4.shape[2] * x4.shape[3])
+                    check_batch(i, layer, x4.shape[0] * x4.shape[2] * x4.shape[3])
                     mu, var = bn2.statistics(x4)
                 ivar = bn2.inverse_std(var, layer.eps)
                 out4 = bn2.normalise(x4, mu, ivar, gamma, beta)
@@ -222,7 +227,7 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             dx4, dgamma, dbeta = back2(x4, mu, ivar, gamma, dz4)
             return (dx4 if i else None), pred, [BN2(mu, var, dgamma, dbeta), *t]
         case Flatten():
-            x4 = _tensor4(i, layer, inp)
+            x4 = as_tensor4(i, layer, inp)
             _, c, h, wd = x4.shape
             dz, pred, t = _rest2(ctx, net, i, ta.flatten(x4))
             return (ta.unflatten(dz, c, h, wd) if i else None), pred, [NoGrad(), *t]
@@ -292,15 +297,15 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any] | Tensor4Like[B, Any, An
     (3, 2)
     """
     check_loss(loss)
-    out: Values = _input(x)
+    out: Values = network_input(x)
     outputs = []
     for i, layer in enumerate(net):
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the layer
             out = _infer(i, layer, out)
         outputs.append((i, out))
     if not all_finite(out):
-        _report_nonfinite(net, outputs)
-    logits = _matrix(len(net), None, out)
+        report_nonfinite(net, outputs)
+    logits = as_matrix(len(net), None, out)
     match loss:
         case SoftmaxCrossEntropy():
             return _softmax(logits)
@@ -312,27 +317,27 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any] | Tensor4Like[B, Any, An
 
 def _infer(i: int, layer: Layer, inp: Values) -> Values:
     """One layer in the EVAL phase."""
-    _check_layer(i, layer)
-    with _Blame(lambda: _describe(i, layer)):
+    check_layer(i, layer)
+    with Blame(lambda: _describe(i, layer)):
         match layer:
             case Linear(w, b):
-                x2 = _matrix(i, layer, inp)
+                x2 = as_matrix(i, layer, inp)
                 return ta.compute(x2 @ w + ta.rows_like(b, x2))
             case LinearNoBias(w):
-                return _matrix(i, layer, inp) @ w
+                return as_matrix(i, layer, inp) @ w
             case Batchnorm1d(mu, var, gamma, beta):
-                x2 = _matrix(i, layer, inp)
+                x2 = as_matrix(i, layer, inp)
                 return bn.normalise(x2, mu, bn.inverse_std(var, layer.eps), gamma, beta)
             case Conv2d(w, b):
-                y = ta.conv2d(_tensor4(i, layer, inp), w)
+                y = ta.conv2d(as_tensor4(i, layer, inp), w)
                 return ta.compute(y + ta.channels_like(b, y))
             case AvgPool2d(k):
-                return ta.avg_pool2d(_tensor4(i, layer, inp), k)
+                return ta.avg_pool2d(as_tensor4(i, layer, inp), k)
             case Batchnorm2d(mu, var, gamma, beta):
-                x4 = _tensor4(i, layer, inp)
+                x4 = as_tensor4(i, layer, inp)
                 return bn2.normalise(x4, mu, bn2.inverse_std(var, layer.eps), gamma, beta)
             case Flatten():
-                return ta.flatten(_tensor4(i, layer, inp))
+                return ta.flatten(as_tensor4(i, layer, inp))
             case Activation(f):
                 if isinstance(inp, Tensor4):  # each rank on its own: activate keeps it
                     return activate(f, inp)
@@ -350,81 +355,3 @@ def _rng(ctx: _Context, i: int, layer: Dropout) -> np.random.Generator:
         raise NetworkError(f"{_describe(i, layer)}: dropout in the TRAIN phase draws random "
                            f"masks: pass rng=numpy.random.default_rng(seed) to pass_")
     return ctx.rng
-
-
-def _check_batch(i: int, layer: Batchnorm1d | Batchnorm2d, values: int) -> None:
-    if values < 2:
-        what = "rows" if isinstance(layer, Batchnorm1d) else "values per channel"
-        raise NetworkError(f"{_describe(i, layer)}: training needs a batch of at least 2 "
-                           f"{what}, got {values}: one has no batch variance (use "
-                           f"Phase.EVAL, or forward, to predict single samples)")
-
-
-def _matrix(i: int, layer: Layer | None, inp: Values) -> Matrix:
-    """`inp`, which the layer (None: the output) needs as a Matrix."""
-    if not isinstance(inp, Matrix):
-        where = "the output" if layer is None else _describe(i, layer)
-        raise NetworkError(f"{where}: takes a Matrix (batch, features), got a Tensor4 "
-                           f"{inp.shape}: put an nn.Flatten() before it")
-    return inp
-
-
-def _tensor4(i: int, layer: Layer, inp: Values) -> Tensor4:
-    """`inp`, which the layer needs as a Tensor4."""
-    if not isinstance(inp, Tensor4):
-        raise NetworkError(f"{_describe(i, layer)}: takes a Tensor4 (batch, channels, rows, "
-                           f"columns), got a Matrix {inp.shape}")
-    return inp
-
-
-def _check_layer(i: int, layer: object) -> None:
-    if not isinstance(layer, LAYER_KINDS):
-        raise NetworkError(f"layer {i} is not a layer: {layer!r}")
-
-
-def _input(x: MatrixLike[B, Any] | Tensor4Like[B, Any, Any, Any]) -> Values:
-    """The network's input in memory: a Matrix, or a Tensor4 for a convolutional network."""
-    if isinstance(x, Tensor4Like):
-        values = ta.compute(x)
-        if not ta.tracing():
-            check_finite("the input x", values)
-        return values
-    return _data("x", x)
-
-
-def _data(name: str, m: MatrixLike[B, C]) -> Matrix[B, C]:
-    """`m` in memory, checked to be a typedarr Matrix of finite values."""
-    if not isinstance(m, MatrixLike):
-        raise TypeError(f"{name} must be a typedarr Matrix, got {type(m).__name__} "
-                        f"(convert numpy with Matrix.from_numpy)")
-    values = ta.compute(m)
-    if not ta.tracing():
-        check_finite("the input x" if name == "x" else f"the {name}", values)
-    return values
-
-
-class _Blame:
-    """Re-raise typedarr's size and dtype errors naming the layer they happened in.
-
-    A class rather than a generator context manager, and `where` a function called only on
-    an error: this runs for every layer of every step.
-    """
-
-    __slots__ = ("_where",)
-
-    def __init__(self, where: Callable[[], str]) -> None:
-        self._where = where
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if isinstance(e, (ShapeError, DTypeError)):
-            raise NetworkError(f"{self._where()}: {e}") from e
-
-
-def _report_nonfinite(net: Sequence[Layer], outputs: list[tuple[int, Values]]) -> None:
-    """Raise NetworkError naming the first layer whose output holds NaN or infinity."""
-    for i, out in outputs:
-        check_finite(f"the output of {_describe(i, net[i])}", out, DIVERGED)
