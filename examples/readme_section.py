@@ -9,11 +9,11 @@ in the results section), so that a script can rewrite some blocks and keep the o
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from typedarr._atomic import atomic_writer
 
 
 def replace_section(path: Path, name: str, body: str) -> None:
@@ -32,14 +32,8 @@ def replace_section(path: Path, name: str, body: str) -> None:
     head, _, tail = _split(path, text, name)
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     new = f"{head}{begin}\n{body.strip()}\n{end}{tail}"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as f:  # a crash leaves the old README, never half of one
+        f.write(new.encode("utf-8"))
 
 
 def read_section(path: Path, name: str) -> str:
