@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import nn
+from benchmarks.torch_mnist import sgd_epoch_runner
 
 
 def twin(net: nn.Network) -> Any:
@@ -75,26 +76,4 @@ def epoch_runner(net: nn.Network, images: NDArray[np.float32], labels: NDArray[n
 
     Raises ImportError when PyTorch is not installed.
     """
-    import torch
-
-    model = twin(net)
-    optimiser = torch.optim.SGD(model.parameters(), lr=lr)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    # copies: PyTorch wants writable arrays, and the MNIST arrays are read-only
-    x_all = torch.from_numpy(np.array(images))
-    y_all = torch.from_numpy(np.array(labels))
-
-    def run(order: NDArray[np.int64]) -> float:
-        total, batches = 0.0, 0
-        index = torch.from_numpy(order)
-        for start in range(0, len(order) - batch_size + 1, batch_size):
-            rows = index[start:start + batch_size]
-            loss = loss_fn(model(x_all[rows]), y_all[rows])
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach())
-            batches += 1
-        return total / max(batches, 1)
-
-    return run
+    return sgd_epoch_runner(twin(net), images, labels, batch_size=batch_size, lr=lr)

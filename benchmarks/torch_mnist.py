@@ -33,12 +33,22 @@ def epoch_runner(train_x: NDArray[np.float32], train_y: NDArray[np.int64], *, ba
         return [nn.Linear(n_in, n_out), nn.ReLU()]
 
     model = nn.Sequential(*block(784, 300), *block(300, 50), nn.Linear(50, 10))
+    return sgd_epoch_runner(model, train_x, train_y, batch_size=batch_size, lr=lr)
+
+
+def sgd_epoch_runner(model: Any, x: NDArray[np.float32], y: NDArray[np.int64], *,
+                     batch_size: int, lr: float) -> Callable[[NDArray[np.int64]], float]:
+    """A function training the PyTorch `model` for one epoch of plain SGD with softmax
+    cross-entropy (mean reduction) over the rows of `x` in the given order, the last
+    partial batch dropped; returns the mean loss."""
+    import torch
+
     model.train()
     optimiser = torch.optim.SGD(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss()
     # copies: PyTorch wants writable arrays, and the MNIST arrays are read-only
-    x_all = torch.from_numpy(np.array(train_x))
-    y_all = torch.from_numpy(np.array(train_y))
+    x_all = torch.from_numpy(np.array(x))
+    y_all = torch.from_numpy(np.array(y))
 
     def run(order: NDArray[np.int64]) -> float:
         total, batches = 0.0, 0
