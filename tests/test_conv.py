@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _finite_differences import numeric_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,16 +125,6 @@ def test_seed_003_shapes() -> None:
 # Adjoints: central finite differences in float64 -------------------------------------------
 
 
-def _numeric_gradient(f: Callable[[Array], float], at: Array, eps: float = 1e-6) -> Array:
-    grad = np.zeros_like(at)
-    for i in np.ndindex(at.shape):
-        up, down = at.copy(), at.copy()
-        up[i] += eps
-        down[i] -= eps
-        grad[i] = (f(up) - f(down)) / (2 * eps)
-    return grad
-
-
 @settings(max_examples=12, deadline=None)
 @given(_convolutions([*FUSED_STEPS, (3, 2), (2, 0)]))
 def test_conv2d_adjoints_are_the_finite_difference_gradients(
@@ -148,9 +139,9 @@ def test_conv2d_adjoints_are_the_finite_difference_gradients(
     dx = ta.conv2d_grad_input(_t4(r), _t4(w), x.shape, stride=stride, padding=padding)
     dw = ta.conv2d_grad_weight(_t4(x), _t4(r), w.shape[2:], stride=stride, padding=padding)
     assert dx.shape == x.shape and dw.shape == w.shape
-    np.testing.assert_allclose(np.asarray(dx), _numeric_gradient(lambda v: loss(v, w), x),
+    np.testing.assert_allclose(np.asarray(dx), numeric_gradient(lambda v: loss(v, w), x),
                                rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(dw), _numeric_gradient(lambda v: loss(x, v), w),
+    np.testing.assert_allclose(np.asarray(dw), numeric_gradient(lambda v: loss(x, v), w),
                                rtol=1e-6, atol=1e-7)
 
 
@@ -168,7 +159,7 @@ def test_avg_pool2d_grad_is_the_finite_difference_gradient(n: int, c: int, h: in
         return float((np.asarray(ta.avg_pool2d(_t4(xv), k)) * r).sum())
 
     dx = ta.avg_pool2d_grad(_t4(r), k, x.shape)
-    np.testing.assert_allclose(np.asarray(dx), _numeric_gradient(loss, x), rtol=1e-6,
+    np.testing.assert_allclose(np.asarray(dx), numeric_gradient(loss, x), rtol=1e-6,
                                atol=1e-8)
 
 

@@ -4,10 +4,10 @@ float64 for the backward pass in both phases."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _finite_differences import numeric_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,16 +67,6 @@ def test_one_by_one_images_are_per_feature_batchnorm() -> None:
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-12)
 
 
-def _numeric(f: Callable[[Array], float], at: Array, eps: float = 1e-6) -> Array:
-    grad = np.zeros_like(at)
-    for i in np.ndindex(at.shape):
-        up, down = at.copy(), at.copy()
-        up[i] += eps
-        down[i] -= eps
-        grad[i] = (f(up) - f(down)) / (2 * eps)
-    return grad
-
-
 def test_training_backward_is_the_finite_difference_gradient() -> None:
     g = np.random.default_rng(2)
     x, r = g.normal(1, 2, (3, 2, 3, 4)), g.normal(size=(3, 2, 3, 4))
@@ -90,12 +80,12 @@ def test_training_backward_is_the_finite_difference_gradient() -> None:
     mu, var = _batchnorm2d.statistics(t)
     dx, dgamma, dbeta = _batchnorm2d.backward(t, mu, _batchnorm2d.inverse_std(var, eps),
                                               Vector.from_numpy(gamma), Tensor4.from_numpy(r))
-    np.testing.assert_allclose(np.asarray(dx), _numeric(lambda v: loss(v, gamma, beta), x),
+    np.testing.assert_allclose(np.asarray(dx), numeric_gradient(lambda v: loss(v, gamma, beta), x),
                                rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(np.asarray(dgamma),
-                               _numeric(lambda v: loss(x, v, beta), gamma), rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(dbeta), _numeric(lambda v: loss(x, gamma, v), beta),
-                               rtol=1e-6)
+                               numeric_gradient(lambda v: loss(x, v, beta), gamma), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(dbeta),
+                               numeric_gradient(lambda v: loss(x, gamma, v), beta), rtol=1e-6)
 
 
 def test_evaluation_backward_is_the_finite_difference_gradient() -> None:
@@ -111,8 +101,8 @@ def test_evaluation_backward_is_the_finite_difference_gradient() -> None:
 
     dx, dgamma, dbeta = _batchnorm2d.backward_eval(
         Tensor4.from_numpy(x), mu, ivar, Vector.from_numpy(gamma), Tensor4.from_numpy(r))
-    np.testing.assert_allclose(np.asarray(dx), _numeric(lambda v: loss(v, gamma), x), rtol=1e-6,
-                               atol=1e-8)
-    np.testing.assert_allclose(np.asarray(dgamma), _numeric(lambda v: loss(x, v), gamma),
+    np.testing.assert_allclose(np.asarray(dx), numeric_gradient(lambda v: loss(v, gamma), x),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(np.asarray(dgamma), numeric_gradient(lambda v: loss(x, v), gamma),
                                rtol=1e-6)
     np.testing.assert_allclose(np.asarray(dbeta), r.sum(axis=(0, 2, 3)), rtol=1e-12)
