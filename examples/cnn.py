@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 import nn
-from examples.idx import IdxError
 from examples.mnist import (
     UsageError,
     _check_outputs,
+    _data,
     _fail,
     _natural,
     _Parser,
@@ -36,7 +36,7 @@ from examples.mnist import (
     _run,
     add_data_flags,
 )
-from examples.mnist_data import DATASETS, MnistChecksumError, MnistNotFound, load_mnist
+from examples.mnist_data import MnistNotFound
 from examples.train import OPTIMIZERS, Data
 from typedarr import Matrix, Tensor4, Vector
 
@@ -120,24 +120,11 @@ def _prepare(args: argparse.Namespace) -> tuple[nn.Network, Data, Data]:
     _check_outputs(args)
     wanted = seed003_net(batchnorm=args.batchnorm, seed=args.seed)
     net = wanted if args.resume is None else _resume(args.resume, wanted)
-    try:
-        mnist = load_mnist(args.data_dir, dataset=DATASETS[args.dataset],
-                           download=not args.no_download)
-    except (IdxError, MnistChecksumError, OSError) as e:
-        raise UsageError(f"cannot read MNIST: {e}") from e
-    train_data = Data(mnist.train_x, mnist.train_y)
-    if args.limit is not None:
-        if args.limit > len(train_data.y):
-            raise UsageError(f"--limit {args.limit} is more than the {len(train_data.y)} "
-                             f"training images")
-        train_data = train_data.head(args.limit)
-    if args.batch_size > len(train_data.y):
-        raise UsageError(f"--batch-size {args.batch_size} is more than the "
-                         f"{len(train_data.y)} training images")
+    train_data, test_data = _data(args)
     if args.batch_size < 2 and args.batchnorm:
         raise UsageError("--batch-size 1: batchnorm needs at least 2 samples per batch "
                          "(or --no-batchnorm)")
-    return net, train_data, Data(mnist.test_x, mnist.test_y)
+    return net, train_data, test_data
 
 
 def _resume(path: Path, wanted: nn.Network) -> nn.Network:

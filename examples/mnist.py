@@ -123,6 +123,17 @@ def _prepare(args: argparse.Namespace) -> tuple[nn.Network, Data, Data]:
     wanted = seed000_net(batchnorm=args.batchnorm, init=INITS[args.init or "small"],
                          seed=args.seed, dropout=args.dropout)
     net = wanted if args.resume is None else _resume(args.resume, wanted, args)
+    train_data, test_data = _data(args)
+    if args.batch_size < 2 and any(isinstance(layer, nn.Batchnorm1d) for layer in net):
+        raise UsageError("--batch-size 1: batchnorm needs at least 2 rows per batch "
+                         "(or --no-batchnorm)")
+    return net, train_data, test_data
+
+
+def _data(args: argparse.Namespace) -> tuple[Data, Data]:
+    """The training images (the first --limit) and the test images, checked against
+    --limit and --batch-size (shared with `examples.cnn`): raises UsageError or
+    MnistNotFound."""
     try:
         mnist = load_mnist(args.data_dir, dataset=DATASETS[args.dataset],
                            download=not args.no_download)
@@ -137,10 +148,7 @@ def _prepare(args: argparse.Namespace) -> tuple[nn.Network, Data, Data]:
     if args.batch_size > len(train_data.y):
         raise UsageError(f"--batch-size {args.batch_size} is more than the "
                          f"{len(train_data.y)} training images")
-    if args.batch_size < 2 and any(isinstance(layer, nn.Batchnorm1d) for layer in net):
-        raise UsageError("--batch-size 1: batchnorm needs at least 2 rows per batch "
-                         "(or --no-batchnorm)")
-    return net, train_data, Data(mnist.test_x, mnist.test_y)
+    return train_data, Data(mnist.test_x, mnist.test_y)
 
 
 def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data: Data, *,
