@@ -92,34 +92,33 @@ def _layer(rule: Rule, wd: float, i: int, layer: Layer, g: Gradients,
             mn = _all(LinearNoBiasGradients, i, layer, ms)
             w2, mw = rule(w, _decayed(gn.dw, w, wd), tuple(m.dw for m in mn))
             return LinearNoBias(w2), tuple(map(LinearNoBiasGradients, mw))
-        case Batchnorm1d(_, _, gamma, beta):
-            gb, mbn = _of(BN1, i, layer, g), _all(BN1, i, layer, ms)
-            gamma2, mg = rule(gamma, _decayed(gb.dgamma, gamma, wd), tuple(m.dgamma for m in mbn))
-            beta2, mb = rule(beta, _decayed(gb.dbeta, beta, wd), tuple(m.dbeta for m in mbn))
-            new_ms = tuple(replace(m, dgamma=a, dbeta=c)
-                           for m, a, c in zip(mbn, mg, mb, strict=True))
-            mu, var = _running(layer, gb)
-            return Batchnorm1d(mu, var, gamma2, beta2, eps=layer.eps,
-                               momentum=layer.momentum), new_ms
+        case Batchnorm1d():
+            return _batchnorm(rule, wd, layer, _of(BN1, i, layer, g), _all(BN1, i, layer, ms))
         case Conv2d(w, b):
             gc, mc = _of(Conv2dGradients, i, layer, g), _all(Conv2dGradients, i, layer, ms)
             w4, mw4 = rule(w, _decayed(gc.dw, w, wd), tuple(m.dw for m in mc))
             b2, mb = rule(b, _decayed(gc.db, b, wd), tuple(m.db for m in mc))
             return Conv2d(w4, b2), tuple(map(Conv2dGradients, mw4, mb))
-        case Batchnorm2d(_, _, gamma, beta):
-            g2, m2 = _of(BN2, i, layer, g), _all(BN2, i, layer, ms)
-            gamma2, mg = rule(gamma, _decayed(g2.dgamma, gamma, wd), tuple(m.dgamma for m in m2))
-            beta2, mb = rule(beta, _decayed(g2.dbeta, beta, wd), tuple(m.dbeta for m in m2))
-            new_ms2 = tuple(replace(m, dgamma=a, dbeta=c)
-                            for m, a, c in zip(m2, mg, mb, strict=True))
-            mu, var = _running(layer, g2)
-            return Batchnorm2d(mu, var, gamma2, beta2, eps=layer.eps,
-                               momentum=layer.momentum), new_ms2
+        case Batchnorm2d():
+            return _batchnorm(rule, wd, layer, _of(BN2, i, layer, g), _all(BN2, i, layer, ms))
         case Activation() | Dropout() | AvgPool2d() | Flatten():
             _of(NoGrad, i, layer, g)
             return layer, ms
         case _:
             assert_never(layer)
+
+
+def _batchnorm(rule: Rule, wd: float, layer: Batchnorm1d[Any] | Batchnorm2d[Any],
+               g: BN1[Any] | BN2[Any], ms: Sequence[BN1[Any] | BN2[Any]]
+               ) -> tuple[Layer, tuple[Gradients, ...]]:
+    """A batchnorm layer of either rank after `rule`'s step on `gamma` and `beta`, its
+    running statistics moved towards the batch's."""
+    gamma, beta = layer.gamma, layer.beta
+    gamma2, mg = rule(gamma, _decayed(g.dgamma, gamma, wd), tuple(m.dgamma for m in ms))
+    beta2, mb = rule(beta, _decayed(g.dbeta, beta, wd), tuple(m.dbeta for m in ms))
+    new_ms = tuple(replace(m, dgamma=a, dbeta=c) for m, a, c in zip(ms, mg, mb, strict=True))
+    mu, var = _running(layer, g)
+    return replace(layer, mu=mu, var=var, gamma=gamma2, beta=beta2), new_ms
 
 
 def update_batch_statistics(net: Sequence[Layer], grads: Sequence[Gradients]) -> Network:
