@@ -20,19 +20,19 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 import nn
+from benchmarks import torch_mnist
+from benchmarks.epoch import Epoch, training_runner
 from examples.cnn import IMAGE, seed003_net
 from examples.mnist_data import load_mnist
-from examples.train import SOFTMAX, State, targets, train_epoch
+from examples.train import SOFTMAX, State, targets
 from typedarr import Tensor4
-
-Epoch = Callable[[NDArray[np.int64]], object]
 
 
 def typedarr_runner(images: NDArray[np.float32], labels: NDArray[np.int64], *,
@@ -40,15 +40,8 @@ def typedarr_runner(images: NDArray[np.float32], labels: NDArray[np.int64], *,
     """A function training seed 003's network for one epoch in the given order, with the
     compiled step (`nn.compile_step`) or, `eager`, with `pass_` then `update`."""
     x, t = Tensor4.from_numpy(images), targets(labels, 10, SOFTMAX)
-    state = [State(seed003_net(seed=0), nn.SGD(lr=lr))]
-    rng = np.random.default_rng(0)  # unused without dropout: the order is given
-
-    def run(order: NDArray[np.int64]) -> object:
-        state[0], loss, _ = train_epoch(state[0], x, t, batch_size=batch_size, rng=rng,
-                                        order=order, eager=eager)
-        return loss
-
-    return run
+    start = State(seed003_net(seed=0), nn.SGD(lr=lr))
+    return training_runner(start, x, t, batch_size=batch_size, eager=eager)
 
 
 def torch_version() -> str | None:
@@ -56,11 +49,7 @@ def torch_version() -> str | None:
     # As typedarr's engine does before its first kernel: PyTorch's OpenMP threads must not
     # spin while the other contenders run in the same process.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import torch
-    except ImportError:
-        return None
-    return f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return torch_mnist.version()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -27,7 +27,7 @@ import nn
 from benchmarks import numpy_mnist, torch_mnist
 from examples.mnist_data import load_mnist
 from examples.train import SOFTMAX, State, seed000_net, targets, train_epoch
-from typedarr import Matrix
+from typedarr import Matrix, Tensor4
 
 Epoch = Callable[[NDArray[np.int64]], object]
 
@@ -37,8 +37,15 @@ def typedarr_runner(train_x: NDArray[np.float32], train_y: NDArray[np.int64], *,
     """A function training typedarr's network for one epoch in the given row order, with
     the compiled step (`nn.compile_step`) or, `eager`, with `pass_` then `update`."""
     x, t = Matrix.from_numpy(train_x), targets(train_y, 10, SOFTMAX)
-    state = [State(seed000_net(batchnorm=batchnorm, seed=0), nn.SGD(lr=0.01))]
+    start = State(seed000_net(batchnorm=batchnorm, seed=0), nn.SGD(lr=0.01))
+    return training_runner(start, x, t, batch_size=batch_size, eager=eager)
 
+
+def training_runner(start: State, x: Matrix | Tensor4, t: Matrix, *, batch_size: int,
+                    eager: bool) -> Epoch:
+    """A function training on from `start` for one epoch of `examples.train`'s loop in the
+    given order; returns the loss."""
+    state = [start]
     rng = np.random.default_rng(0)  # unused without dropout: the order is given
 
     def run(order: NDArray[np.int64]) -> object:
