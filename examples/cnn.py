@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 import nn
+from examples.download import MnistNotFound
 from examples.mnist import (
     UsageError,
     _check_outputs,
@@ -36,7 +37,6 @@ from examples.mnist import (
     _run,
     add_data_flags,
 )
-from examples.mnist_data import MnistNotFound
 from examples.train import OPTIMIZERS, Data
 from typedarr import Matrix, Tensor4, Vector
 

@@ -29,8 +29,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import nn
+from examples.checksums import MnistChecksumError
+from examples.datasets import DATASETS
+from examples.download import MnistNotFound
 from examples.idx import IdxError
-from examples.mnist_data import DATASETS, MnistChecksumError, MnistNotFound, load_mnist
+from examples.mnist_data import load_mnist
 from examples.train import (
     INITS,
     OPTIMIZERS,

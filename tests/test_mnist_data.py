@@ -24,17 +24,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-import examples.mnist_data as mnist_data
+import examples.datasets as datasets
+import examples.download as download
+from examples.checksums import MnistChecksumError
+from examples.datasets import FILES, MIRRORS
+from examples.download import MnistNotFound
 from examples.idx import IdxError, encode_idx
-from examples.mnist_data import (
-    FILES,
-    MIRRORS,
-    Mnist,
-    MnistChecksumError,
-    MnistNotFound,
-    load_mnist,
-    resolve_data_dir,
-)
+from examples.mnist_data import Mnist, load_mnist, resolve_data_dir
 
 SIZES = {
     "train-images-idx3-ubyte": (6, 28, 28),
@@ -381,7 +377,7 @@ def test_interrupted_download_leaves_no_partial_file(
         assert path.name.endswith(".part") and path.stat().st_size > 0  # the body was written
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mnist_data, "_verify", interrupt)
+    monkeypatch.setattr(download, "_verify", interrupt)
     with pytest.raises(KeyboardInterrupt):
         load_mnist(tmp_path / "data", mirrors=[url], md5=synthetic.md5)
     assert listing(tmp_path / "data") == []
@@ -462,25 +458,25 @@ def test_an_endless_download_is_cut_off(
 def test_the_datasets_have_their_own_mirrors_checksums_and_caches(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    names = sorted(mnist_data.DATASETS)
+    names = sorted(datasets.DATASETS)
     assert names == ["fashion-mnist", "kmnist", "mnist"]
-    sets = [mnist_data.DATASETS[n] for n in names]
+    sets = [datasets.DATASETS[n] for n in names]
     assert len({d.mirrors for d in sets}) == 3
     assert len({tuple(d.md5.values()) for d in sets}) == 3
     assert all(set(d.md5) == set(FILES) for d in sets)
     monkeypatch.setenv("TYPEDARR_DATA", str(tmp_path / "env"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     # $TYPEDARR_DATA names the MNIST copy: another dataset never looks there
-    assert resolve_data_dir(None, mnist_data.FASHION_MNIST) == tmp_path / "xdg" / "typedarr" \
+    assert resolve_data_dir(None, datasets.FASHION_MNIST) == tmp_path / "xdg" / "typedarr" \
         / "fashion-mnist"
     assert resolve_data_dir(None) == tmp_path / "env"
 
 
-def _gz_dataset(synthetic: Synthetic, mirror: Path, url: str) -> mnist_data.Dataset:
+def _gz_dataset(synthetic: Synthetic, mirror: Path, url: str) -> datasets.Dataset:
     """A dataset published as the files in `mirror`, checked by their .gz md5 sums."""
     sums = {stem: hashlib.md5((mirror / f"{stem}.gz").read_bytes(),
                               usedforsecurity=False).hexdigest() for stem in FILES}
-    return mnist_data.Dataset("fashion-mnist", (url,), sums, compressed_md5=True)
+    return datasets.Dataset("fashion-mnist", (url,), sums, compressed_md5=True)
 
 
 def test_a_gz_checksummed_dataset_downloads_and_verifies_its_files(
@@ -504,7 +500,7 @@ def test_a_mirror_serving_other_gz_bytes_is_rejected(
     synthetic.write(tmp_path / "mirror")
     url, _ = serve(tmp_path / "mirror")
     sums = dict(_gz_dataset(synthetic, tmp_path / "mirror", url).md5, **{FILES[1]: "0" * 32})
-    dataset = mnist_data.Dataset("kmnist", (url,), sums, compressed_md5=True)
+    dataset = datasets.Dataset("kmnist", (url,), sums, compressed_md5=True)
     with pytest.raises(MnistNotFound, match=r"md5 of the \.gz file"):
         load_mnist(tmp_path / "data", dataset=dataset)
     assert not (tmp_path / "data" / f"{FILES[1]}.gz").exists()
@@ -514,7 +510,7 @@ def test_uncompressed_files_of_a_gz_checksummed_dataset_are_checked_structurally
     tmp_path: Path, synthetic: Synthetic
 ) -> None:
     synthetic.write(tmp_path, gz=False)
-    dataset = mnist_data.Dataset("kmnist", (), {stem: "0" * 32 for stem in FILES},
+    dataset = datasets.Dataset("kmnist", (), {stem: "0" * 32 for stem in FILES},
                                  compressed_md5=True)
     assert_loaded(load_mnist(tmp_path, dataset=dataset, download=False), synthetic)
     (tmp_path / FILES[1]).write_bytes(synthetic.raw[FILES[1]][:-1])  # one label short

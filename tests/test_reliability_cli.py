@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import nn
+from examples.datasets import FILES
 from examples.idx import encode_idx
-from examples.mnist_data import FILES
 from examples.train import seed000_net
 
 ROOT = Path(__file__).resolve().parents[1]
