@@ -3,9 +3,10 @@
 IDX is a four-byte magic number (two zero bytes, a type code, the rank), one big-endian
 `uint32` per dimension, then the values in C order. Only type code 0x08 (unsigned byte) is
 read: it is the only one MNIST uses, and supporting the others would be code without a test
-oracle. Every way a file can be wrong (bad magic, other type code, short or long payload,
-corrupt gzip, labels outside 0..9) raises `IdxError` with the file name and what was found,
-because a silently misread dataset shows up much later as a model that does not learn.
+oracle. Every way a file can be wrong (bad magic, other type code, a rank or a dimension no
+array can have, short or long header or payload, corrupt gzip, labels outside 0..9) raises
+`IdxError` with the file name and what was found, because a silently misread dataset shows
+up much later as a model that does not learn.
 
 Files are read as a stream, never decompressed whole: the header comes first and says how
 many bytes follow, so a declared size beyond `max_bytes` (or beyond what an `Expected` allows,
@@ -59,6 +60,10 @@ DEFAULT_MAX_BYTES = 1 << 28
 """The most data bytes `read_idx` accepts unless told otherwise (MNIST's largest file holds
 47 million): the bound a declared size must pass before it is allocated."""
 
+MAX_RANK = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+"""The most dimensions a numpy array (hence an IDX file read here) may have."""
+
+_MAX_SIZE = int(np.iinfo(np.intp).max)  # the most elements an array can index
 _TRAILING_PROBE = 1 << 16  # how far past the declared end is read to report trailing bytes
 _CHUNK = 1 << 20
 
@@ -111,8 +116,10 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> NDArray[np.uint8]:
     The array is a view of `data` (no copy), hence read-only.
 
     Raises:
-        IdxError: bad magic, a type code other than 0x08, rank 0, or a payload whose size
-            differs from the product of the dimensions (truncated or trailing bytes).
+        IdxError: bad magic, a type code other than 0x08, rank 0 or above `MAX_RANK`, a
+            truncated header, a dimension of 0 or a product of dimensions no array can
+            hold, or a payload whose size differs from the product of the dimensions
+            (truncated or trailing bytes).
 
     >>> parse_idx(bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6])).tolist()
     [[1, 2, 3], [4, 5, 6]]
@@ -151,18 +158,34 @@ def _parse_header(data: bytes, source: str) -> tuple[int, ...]:
         )
     if rank == 0:
         raise IdxError(f"{source}: rank 0 in the header: IDX data has at least one dimension")
+    if rank > MAX_RANK:
+        raise IdxError(f"{source}: rank {rank} in the header: numpy arrays have at most "
+                       f"{MAX_RANK} dimensions (is this an IDX file?)")
     if len(data) < 4 + 4 * rank:
         raise IdxError(
             f"{source}: header of rank {rank} needs {4 + 4 * rank} bytes, the file has {len(data)}"
         )
-    return tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    _check_dims(dims, source)
+    return dims
+
+
+def _check_dims(dims: tuple[int, ...], source: str) -> None:
+    """Dimensions numpy can hold: none 0 (a lying header could pair a 0 with sizes whose
+    product numpy cannot even compute) and a product an array can index."""
+    if 0 in dims:
+        raise IdxError(f"{source}: header declares shape {dims}: a dimension of 0 holds no "
+                       "data")
+    if math.prod(dims) > _MAX_SIZE:
+        raise IdxError(f"{source}: header declares shape {dims}, {math.prod(dims)} values: "
+                       f"more than a numpy array can hold ({_MAX_SIZE})")
 
 
 def encode_idx(array: NDArray[np.uint8]) -> bytes:
     """Encode a uint8 array of rank 1 to 255 as uncompressed IDX bytes (inverse of `parse_idx`).
 
     Raises:
-        IdxError: the dtype is not uint8, or the rank is 0 or above 255.
+        IdxError: the dtype is not uint8, the rank is 0 or above 255, or a dimension is 0.
 
     >>> encode_idx(np.array([7, 9], dtype=np.uint8)).hex()
     '00000801000000020709'
@@ -171,6 +194,9 @@ def encode_idx(array: NDArray[np.uint8]) -> bytes:
         raise IdxError(f"only uint8 arrays are written as IDX, got {array.dtype}")
     if not 1 <= array.ndim <= 255:
         raise IdxError(f"IDX holds rank 1 to 255, got rank {array.ndim}")
+    if 0 in array.shape:
+        raise IdxError(f"shape {array.shape}: a dimension of 0 holds no data, which "
+                       "`parse_idx` refuses")
     header = bytes([0, 0, UNSIGNED_BYTE, array.ndim])
     dims = b"".join(n.to_bytes(4, "big") for n in array.shape)
     return header + dims + np.ascontiguousarray(array).tobytes()
