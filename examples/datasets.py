@@ -2,8 +2,11 @@
 the most each file may hold.
 
 MNIST, Fashion-MNIST and Kuzushiji-MNIST share the IDX layout and the file names; each has
-its own mirrors and checksums (`DATASETS`). MNIST's md5 sums are of the uncompressed files
-(DESIGN.md §6); Fashion-MNIST and KMNIST publish the md5 sums of their `.gz` files.
+its own mirrors and checksums (`DATASETS`). MNIST's and Fashion-MNIST's md5 sums are of the
+uncompressed files (DESIGN.md §6), so any correct copy is accepted, gzipped by any
+compressor or not. KMNIST's are the published md5 sums of its `.gz` files: the sums of its
+uncompressed files are published nowhere this project could check them against, so only
+its published `.gz` files can be verified (an uncompressed copy is checked structurally).
 
 What a file may cost is known in advance: each MNIST file holds at most 60,000 (training) or
 10,000 (test) items of 28x28 pixels or one label (`EXPECTED`, `max_bytes`).
@@ -58,27 +61,36 @@ class Dataset:
     """An MNIST-layout dataset: its name, where to fetch it and how to check its files.
 
     `md5` maps each file name (without `.gz`) to its md5: of the uncompressed content, or,
-    when `compressed_md5`, of the published `.gz` file.
+    when `compressed_md5`, of the published `.gz` file. `title` is how messages name it
+    (default: `name`).
     """
 
     name: str
     mirrors: tuple[str, ...]
     md5: Mapping[str, str]
     compressed_md5: bool = False
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        """The name messages use: "MNIST", and the others as `--dataset` names them."""
+        return self.title or self.name
 
 
-MNIST = Dataset("mnist", MIRRORS, MD5)
+MNIST = Dataset("mnist", MIRRORS, MD5, title="MNIST")
 FASHION_MNIST = Dataset(
     "fashion-mnist",
     ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
      "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
+    # Of the uncompressed files (DESIGN.md §6, from Debian's dataset-fashion-mnist, whose .gz
+    # files differ from the published ones byte for byte and not in content). The published
+    # .gz sums were 8d4fb7e6…, 25c81989…, bef4ecab…, bb300cfd…
     MappingProxyType({
-        TRAIN_IMAGES: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        TRAIN_LABELS: "25c81989df183df01b3e8a0aad5dffbe",
-        TEST_IMAGES: "bef4ecab320f06d8554ea6380940ec79",
-        TEST_LABELS: "bb300cfdad3c16e7a12a480ee83cd310",
+        TRAIN_IMAGES: "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        TRAIN_LABELS: "9018921c3c673c538a1fc5bad174d6f9",
+        TEST_IMAGES: "8181f5470baa50b63fa0f6fddb340f0a",
+        TEST_LABELS: "15d484375f8d13e6eb1aabb0c3f46965",
     }),
-    compressed_md5=True,
 )
 KMNIST = Dataset(
     "kmnist",
@@ -89,7 +101,7 @@ KMNIST = Dataset(
         TEST_IMAGES: "5c965bf0a639b31b8f53240b1b52f4d7",
         TEST_LABELS: "7320c461ea6c1c855c0b718fb2a4b134",
     }),
-    compressed_md5=True,
+    compressed_md5=True,  # the uncompressed files' sums are not published: see above
 )
 DATASETS: Mapping[str, Dataset] = MappingProxyType(
     {d.name: d for d in (MNIST, FASHION_MNIST, KMNIST)})

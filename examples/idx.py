@@ -214,6 +214,31 @@ def read_idx_bytes(path: StrPath, *, max_bytes: int = DEFAULT_MAX_BYTES) -> byte
         return _read_bounded(stream, max_bytes, os.fspath(path), gz=gz)
 
 
+def digest_uncompressed(path: StrPath, digest: Digest, *,
+                        max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Feed `digest` the uncompressed content of `path` (gunzipped if it is gzip) chunk by
+    chunk, never holding it whole, and refuse it past `max_bytes`: a checksum of any file,
+    well-formed IDX or not, in bounded memory.
+
+    Raises:
+        IdxError: the file is gzip but corrupt, or holds more than `max_bytes`.
+        OSError: the file cannot be read.
+    """
+    source = os.fspath(path)
+    with _open(path) as (stream, gz):
+        seen = 0
+        try:
+            while chunk := stream.read(min(_CHUNK, max_bytes + 1 - seen)):
+                seen += len(chunk)
+                if seen > max_bytes:
+                    raise _too_long(source, max_bytes, gz)
+                digest.update(chunk)
+        except (OSError, EOFError, zlib.error) as e:
+            if not gz:
+                raise
+            raise _corrupt(source, e) from e
+
+
 def read_idx(path: StrPath, *, max_bytes: int = DEFAULT_MAX_BYTES,
              expected: Expected | None = None, digest: Digest | None = None
              ) -> NDArray[np.uint8]:
@@ -302,9 +327,13 @@ def _read_bounded(stream: io.BufferedIOBase, max_bytes: int, source: str, *, gz:
             raise
         raise _corrupt(source, e) from e
     if len(data) > max_bytes:
-        raise IdxError(f"{source}: more than {max_bytes} bytes{' once gunzipped' if gz else ''}"
-                       f": not an IDX file of the size expected")
+        raise _too_long(source, max_bytes, gz)
     return data
+
+
+def _too_long(source: str, max_bytes: int, gz: bool) -> IdxError:
+    return IdxError(f"{source}: more than {max_bytes} bytes{' once gunzipped' if gz else ''}: "
+                    "not an IDX file of the size expected")
 
 
 @contextlib.contextmanager

@@ -4,17 +4,22 @@ mirror, and load it as checked arrays.
 Where the files are looked for: the `--data-dir` argument, else the `TYPEDARR_DATA`
 environment variable, else a per-user cache (`$XDG_CACHE_HOME/typedarr/mnist`, by default
 `~/.cache/typedarr/mnist`). Absent files are downloaded (`examples.download`). Each file is
-checked against its md5 (`examples.checksums`): MNIST's of the uncompressed content;
-Fashion-MNIST's and KMNIST's of their `.gz` files on `.gz` files found on disk; an
-uncompressed file a user provides for them is checked structurally (header, sizes, label
-range) only. A header declaring more than the published dataset holds is refused before
-anything is allocated (`examples.datasets.EXPECTED`).
+checked against its md5 (`examples.checksums`), streamed as it is read: MNIST's and
+Fashion-MNIST's of the uncompressed content, so a copy gzipped by another compressor, or
+not gzipped, is accepted when its content is right; KMNIST's of its published `.gz` files,
+so an uncompressed KMNIST file is checked structurally (header, sizes, label range) only.
+A header declaring more than the published dataset holds is refused before anything is
+allocated (`examples.datasets.EXPECTED`).
+
+Command lines load through `load_dataset` (or `load_for_cli`), whose errors name the
+dataset asked for; each CLI puts its own name before them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +28,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from examples.checksums import Check, check_md5, file_md5
+from examples import datasets
+from examples.checksums import Check, MnistChecksumError, check_md5, file_md5
 from examples.datasets import (
     ENV_VAR,
     EXPECTED,
@@ -36,7 +42,7 @@ from examples.datasets import (
     Dataset,
 )
 from examples.download import DEFAULT_TIMEOUT, MnistNotFound, fetch, not_found_message
-from examples.idx import check_counts, read_idx, to_images, to_labels
+from examples.idx import IdxError, check_counts, read_idx, to_images, to_labels
 
 
 # eq=False: the fields are arrays, whose == is elementwise, so generated equality would raise.
@@ -156,3 +162,34 @@ def _load_file(directory: Path, stem: str, check: Check) -> tuple[NDArray[np.uin
     return array, str(path)
 
 
+
+
+class DataError(Exception):
+    """The files of the dataset a command line asked for are there but cannot be read: the
+    message names the dataset and the file and says what is wrong (one line)."""
+
+
+def load_dataset(name: str, data_dir: Path | None, *, download: bool = True) -> Mnist:
+    """`load_mnist` of the dataset `name` (a key of `DATASETS`, as `--dataset` gives it), for
+    a command line.
+
+    Raises:
+        DataError: a file is damaged, has the wrong md5 or cannot be read.
+        MnistNotFound: files are absent and cannot be downloaded (several lines).
+    """
+    dataset = datasets.DATASETS[name]  # looked up now: tests substitute the table
+    try:
+        return load_mnist(data_dir, dataset=dataset, download=download)
+    except (IdxError, MnistChecksumError, OSError) as e:
+        raise DataError(f"cannot read {dataset.label}: {e}") from e
+
+
+def load_for_cli(prog: str, name: str, data_dir: Path | None, *,
+                 download: bool = True) -> Mnist:
+    """`load_dataset` for a command line that stops at the first error: what is wrong goes
+    to stderr after `prog: error:`, and the process exits with status 2."""
+    try:
+        return load_dataset(name, data_dir, download=download)
+    except (DataError, MnistNotFound) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from e

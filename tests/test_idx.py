@@ -23,6 +23,7 @@ from examples.idx import (
     Expected,
     IdxError,
     decompress,
+    digest_uncompressed,
     encode_idx,
     load_images,
     load_labels,
@@ -381,3 +382,20 @@ def test_a_rank_that_does_not_fit_images_or_labels_names_the_file(
 def test_encode_refuses_a_dimension_of_0() -> None:
     with pytest.raises(IdxError, match="a dimension of 0"):
         encode_idx(np.zeros((0, 28, 28), dtype=np.uint8))
+
+
+def test_digest_uncompressed_streams_within_its_bound(tmp_path: Path,
+                                                     huge_count_bomb: bytes) -> None:
+    data = encode_idx(images(40))
+    digest = hashlib.md5(usedforsecurity=False)
+    digest_uncompressed(idx_file(tmp_path, data, "x.gz", gz=True), digest)
+    assert digest.hexdigest() == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    digest = hashlib.md5(usedforsecurity=False)
+    digest_uncompressed(idx_file(tmp_path, b"not idx at all"), digest)  # any content
+    assert digest.hexdigest() == hashlib.md5(b"not idx at all", usedforsecurity=False).hexdigest()
+    path = idx_file(tmp_path, huge_count_bomb, "bomb.gz")
+    with cheaply(8 * MB), pytest.raises(IdxError, match=f"{path}: more than 104857600 bytes"):
+        digest_uncompressed(path, hashlib.md5(usedforsecurity=False), max_bytes=100 * MB)
+    path = idx_file(tmp_path, gzip.compress(data)[:-8], "cut.gz")
+    with pytest.raises(IdxError, match=f"{path}: corrupt gzip"):
+        digest_uncompressed(path, hashlib.md5(usedforsecurity=False))

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import gzip
 import hashlib
+import io
 import os
 import socket
 import threading
@@ -516,3 +517,85 @@ def test_uncompressed_files_of_a_gz_checksummed_dataset_are_checked_structurally
     (tmp_path / FILES[1]).write_bytes(synthetic.raw[FILES[1]][:-1])  # one label short
     with pytest.raises(IdxError):
         load_mnist(tmp_path, dataset=dataset, download=False)
+
+
+# --- any correct copy, gzipped by any compressor or not, is accepted; a wrong one refused -----
+
+# DESIGN.md §6, written out here so that a typo in the module's table cannot agree with itself.
+UNCOMPRESSED_MD5 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+        "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+        "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+        "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNCOMPRESSED_MD5))
+def test_mnist_and_fashion_mnist_are_checked_by_their_uncompressed_md5(name: str) -> None:
+    dataset = datasets.DATASETS[name]
+    assert dict(dataset.md5) == UNCOMPRESSED_MD5[name] and not dataset.compressed_md5
+
+
+def _recompressed(raw: bytes, how: str) -> bytes:
+    """`raw` as another compressor would write it: other levels, a file name and a time in
+    the gzip header (as gzip(1) writes them), or no gzip at all."""
+    match how:
+        case "level-1":
+            return gzip.compress(raw, 1)
+        case "named":
+            buffer = io.BytesIO()
+            with gzip.GzipFile("train-images-idx3-ubyte", "wb", 6, buffer, mtime=1e9) as f:
+                f.write(raw)
+            return buffer.getvalue()
+        case _:
+            assert how == "raw"
+            return raw
+
+
+@pytest.mark.parametrize("how", ["level-1", "named", "raw"])
+def test_a_correct_copy_compressed_otherwise_is_accepted(
+        tmp_path: Path, synthetic: Synthetic, how: str) -> None:
+    dataset = datasets.Dataset("fashion-mnist", (), synthetic.md5)
+    for stem in FILES:
+        name = stem if how == "raw" else f"{stem}.gz"
+        (tmp_path / name).write_bytes(_recompressed(synthetic.raw[stem], how))
+        assert hashlib.md5((tmp_path / name).read_bytes(), usedforsecurity=False).hexdigest() \
+            != hashlib.md5(gzip.compress(synthetic.raw[stem]), usedforsecurity=False).hexdigest()
+    assert_loaded(load_mnist(tmp_path, dataset=dataset, download=False), synthetic)
+
+
+@pytest.mark.parametrize("how", ["level-1", "named", "raw"])
+def test_a_wrong_copy_is_refused_however_it_is_compressed(
+        tmp_path: Path, synthetic: Synthetic, how: str) -> None:
+    dataset = datasets.Dataset("fashion-mnist", (), synthetic.md5)
+    stem = "t10k-images-idx3-ubyte"
+    for other in FILES:
+        raw = synthetic.raw[other]
+        if other == stem:  # one pixel off: well-formed, the wrong content
+            raw = raw[:-1] + bytes([raw[-1] ^ 1])
+        (tmp_path / (other if how == "raw" else f"{other}.gz")).write_bytes(
+            _recompressed(raw, how))
+    with pytest.raises(MnistChecksumError, match=rf"{stem}.*md5 of the uncompressed data is "
+                       rf"[0-9a-f]{{32}}, expected {synthetic.md5[stem]}"):
+        load_mnist(tmp_path, dataset=dataset, download=False)
+
+
+def test_a_download_is_checked_by_its_content_in_bounded_memory(
+        tmp_path: Path, synthetic: Synthetic, serve: Serve) -> None:
+    """A mirror serving the right content compressed otherwise is accepted; the md5 of the
+    content is taken while inflating, never holding more than a chunk of it."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for stem in FILES:
+        (mirror / f"{stem}.gz").write_bytes(_recompressed(synthetic.raw[stem], "named"))
+    url, _ = serve(mirror)
+    dataset = datasets.Dataset("fashion-mnist", (url,), synthetic.md5)
+    assert_loaded(load_mnist(tmp_path / "data", dataset=dataset), synthetic)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -20,6 +21,9 @@ import nn
 from examples.datasets import FILES
 from examples.idx import encode_idx
 from examples.train import seed000_net
+
+if TYPE_CHECKING:
+    from _tiny_mnist import TinyMnist
 
 ROOT = Path(__file__).resolve().parents[1]
 PROG = "python -m examples.mnist: error: "
@@ -251,3 +255,42 @@ def test_another_dataset_is_looked_for_under_its_own_name(tmp_path: Path) -> Non
     assert "fashion-mnist.s3-website" in proc.stderr  # its own mirrors, not MNIST's
     refused = run_cli("--dataset", "cifar10", "--epochs", "1")
     assert refused.returncode == 2 and "invalid choice" in refused.stderr
+
+
+# --- every command line that loads data names itself and the dataset asked for --------------
+
+DATA_CLIS = {
+    "examples.mnist": ["--no-download", "--epochs", "1"],
+    "examples.cnn": ["--no-download", "--epochs", "1"],
+    "examples.reproduce": ["--quick", "--no-download", "--only", "000"],
+    "benchmarks.epoch": ["--rounds", "1"],
+    "benchmarks.cnn_epoch": ["--rounds", "1", "--limit", "64", "--no-torch"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(DATA_CLIS))
+def test_a_wrong_copy_is_refused_naming_the_program_and_the_dataset(
+        tiny_mnist: TinyMnist, module: str) -> None:
+    """The tiny dataset is well-formed IDX but not MNIST: the real check refuses it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--data-dir", str(tiny_mnist.gz), *DATA_CLIS[module]],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"python -m {module}: error: cannot read MNIST: "), line
+    assert "md5 of the uncompressed data" in line and str(tiny_mnist.gz) in line
+    assert "Traceback" not in proc.stderr and "epoch" not in proc.stdout
+
+
+@pytest.mark.parametrize("module", ["examples.mnist", "examples.cnn"])
+def test_a_wrong_copy_of_another_dataset_names_it(tiny_mnist: TinyMnist, module: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--dataset", "fashion-mnist", "--data-dir",
+         str(tiny_mnist.raw), "--no-download"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr[-2000:]
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"python -m {module}: error: cannot read fashion-mnist: "), line
+    assert "md5 of the uncompressed data" in line
