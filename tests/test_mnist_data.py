@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pytest
@@ -32,6 +32,9 @@ from examples.datasets import FILES, MIRRORS
 from examples.download import MnistNotFound
 from examples.idx import IdxError, encode_idx
 from examples.mnist_data import Mnist, load_mnist, resolve_data_dir
+
+if TYPE_CHECKING:
+    from _tiny_mnist import TinyMnist
 
 SIZES = {
     "train-images-idx3-ubyte": (6, 28, 28),
@@ -199,13 +202,16 @@ def test_shared_mnist_label_histogram_is_plausible(shared_mnist: Mnist) -> None:
     assert train[1] == 6742 and test[1] == 1135  # "1" is the most frequent digit in both
 
 
-def test_mnist_is_a_frozen_value_of_read_only_arrays(shared_mnist: Mnist) -> None:
+@pytest.mark.parametrize("form", ["gz", "raw"])
+def test_mnist_is_a_frozen_value_of_read_only_arrays(tiny_mnist: TinyMnist, form: str) -> None:
+    loaded = load_mnist(tiny_mnist.gz if form == "gz" else tiny_mnist.raw, download=False,
+                        md5=tiny_mnist.md5)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        shared_mnist.train_x = shared_mnist.test_x  # type: ignore[misc]
-    for array in (shared_mnist.train_x, shared_mnist.test_x):
+        loaded.train_x = loaded.test_x  # type: ignore[misc]
+    for array in (loaded.train_x, loaded.test_x):
         with pytest.raises(ValueError, match="read-only"):
             array[0, 0] = 0.5
-    for labels in (shared_mnist.train_y, shared_mnist.test_y):
+    for labels in (loaded.train_y, loaded.test_y):
         with pytest.raises(ValueError, match="read-only"):
             labels[0] = 3
 
