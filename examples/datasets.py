@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from examples.idx import IMAGE_COLS, IMAGE_ROWS, Expected
+from examples.idx import Expected
+from examples.mnist_arrays import IMAGE_COLS, IMAGE_ROWS
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"

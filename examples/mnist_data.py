@@ -42,7 +42,8 @@ from examples.datasets import (
     Dataset,
 )
 from examples.download import DEFAULT_TIMEOUT, MnistNotFound, fetch, not_found_message
-from examples.idx import IdxError, check_counts, read_idx, to_images, to_labels
+from examples.idx import IdxError, read_idx
+from examples.mnist_arrays import check_counts, to_images, to_labels
 
 
 # eq=False: the fields are arrays, whose == is elementwise, so generated equality would raise.

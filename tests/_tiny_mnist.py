@@ -28,7 +28,8 @@ import numpy as np
 
 from examples import datasets
 from examples.datasets import FILES, MNIST, TEST_IMAGES, TRAIN_IMAGES, Dataset
-from examples.idx import IMAGE_COLS, IMAGE_ROWS, NUM_CLASSES, encode_idx
+from examples.idx import encode_idx
+from examples.mnist_arrays import IMAGE_COLS, IMAGE_ROWS, NUM_CLASSES
 
 if TYPE_CHECKING:
     import pytest

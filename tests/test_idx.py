@@ -1,4 +1,5 @@
-"""The IDX reader: the real MNIST files, a round-trip law, and one test per malformed file."""
+"""The IDX reader and MNIST's images and labels read with it (`examples.mnist_arrays`): the
+real MNIST files, a round-trip law, and one test per malformed file."""
 
 from __future__ import annotations
 
@@ -25,13 +26,11 @@ from examples.idx import (
     decompress,
     digest_uncompressed,
     encode_idx,
-    load_images,
-    load_labels,
-    load_split,
     parse_idx,
     read_idx,
     read_idx_bytes,
 )
+from examples.mnist_arrays import load_images, load_labels, load_split
 
 # Written out here rather than imported, so a typo in the module's table cannot agree with itself.
 SHARED_MD5 = {
