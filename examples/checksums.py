@@ -13,7 +13,8 @@ _CHUNK = 1 << 16
 
 
 class MnistChecksumError(ValueError):
-    """Raised when a file's uncompressed content does not have the expected md5."""
+    """Raised when a file does not have the expected md5 (of its uncompressed content, or of
+    the published `.gz` file where a dataset knows only that one)."""
 
 
 @dataclass(frozen=True, slots=True)

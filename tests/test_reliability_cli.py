@@ -307,3 +307,15 @@ def test_a_wrong_copy_of_another_dataset_names_it(tiny_mnist: TinyMnist, module:
     (line,) = proc.stderr.splitlines()
     assert line.startswith(f"python -m {module}: error: cannot read fashion-mnist: "), line
     assert "md5 of the uncompressed data" in line
+
+
+@pytest.mark.parametrize("module", ["examples.mnist", "examples.cnn"])
+def test_every_refusal_names_the_program_that_ran(tiny_mnist: TinyMnist, module: str) -> None:
+    """The CNN CLI shares the MNIST CLI's checks: their messages name the CNN CLI."""
+    argv, env = command(module, tiny_mnist, "--data-dir", tiny_mnist.gz, "--no-download",
+                        "--limit", f"{TRAIN + 1}")
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr[-2000:]
+    assert proc.stderr == (f"python -m {module}: error: --limit {TRAIN + 1} is more than the "
+                           f"{TRAIN} training images\n")
