@@ -1,6 +1,6 @@
 """Shared test setup: hypothesis profiles, a private kernel cache for the whole session, the
 doctest namespace (the `>>>` examples in typedarr and nn run with the public names in
-scope) and where the MNIST copy for tests is.
+scope), where the MNIST copy for tests is, and a tiny generated dataset in its layout.
 
 Hypothesis draws fresh examples on every run, CI included (never derandomized: a fixed seed
 explores nothing new), prints the blob that reproduces a failure, and keeps failures in
@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -21,6 +21,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 import typedarr
+
+if TYPE_CHECKING:
+    from _tiny_mnist import TinyMnist
 
 ROOT = Path(__file__).resolve().parent
 
@@ -99,3 +102,12 @@ def mnist_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(tmp_path_factory: pytest.TempPathFactory) -> "TinyMnist":
+    """A tiny generated dataset in MNIST's layout (tests/_tiny_mnist.py), gzipped and raw:
+    for the tests of the command lines and the loader, which run everywhere."""
+    from _tiny_mnist import make  # tests/ is on sys.path once a test module there is imported
+
+    return make(tmp_path_factory.mktemp("tiny-mnist"))

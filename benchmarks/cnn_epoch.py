@@ -30,9 +30,11 @@ import nn
 from benchmarks import torch_mnist
 from benchmarks.epoch import Epoch, training_runner
 from examples.cnn import IMAGE, seed003_net
-from examples.mnist_data import load_mnist
+from examples.mnist_data import load_for_cli
 from examples.train import SOFTMAX, State, targets
 from typedarr import Tensor4
+
+PROG = "python -m benchmarks.cnn_epoch"
 
 
 def typedarr_runner(images: NDArray[np.float32], labels: NDArray[np.int64], *,
@@ -53,7 +55,7 @@ def torch_version() -> str | None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.cnn_epoch", description=__doc__,
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--limit", type=int, default=None,
@@ -86,7 +88,7 @@ def contenders(args: argparse.Namespace, images: NDArray[np.float32],
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure and print the table."""
     args = parse_args(argv)
-    mnist = load_mnist(args.data_dir)
+    mnist = load_for_cli(PROG, "mnist", args.data_dir)
     images = mnist.train_x[:args.limit].reshape(-1, *IMAGE)
     labels = mnist.train_y[:args.limit]
     torch = torch_version() if args.torch else None

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 import nn
 from benchmarks import numpy_mnist, torch_mnist
-from examples.mnist_data import load_mnist
+from examples.mnist_data import load_for_cli
 from examples.train import SOFTMAX, State, seed000_net, targets, train_epoch
 from typedarr import Matrix, Tensor4
 
@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--data-dir", type=Path, default=None)
     args = p.parse_args(argv)
-    mnist = load_mnist(args.data_dir)
+    mnist = load_for_cli(p.prog, "mnist", args.data_dir)
     contenders: dict[str, Epoch] = {
         "typedarr, batchnorm": typedarr_runner(mnist.train_x, mnist.train_y, batchnorm=True,
                                                batch_size=args.batch_size),

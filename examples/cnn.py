@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 import nn
+from examples.download import MnistNotFound
 from examples.mnist import (
     UsageError,
     _check_outputs,
@@ -36,7 +37,6 @@ from examples.mnist import (
     _run,
     add_data_flags,
 )
-from examples.mnist_data import MnistNotFound
 from examples.train import OPTIMIZERS, Data
 from typedarr import Matrix, Tensor4, Vector
 
@@ -107,11 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         net, train_data, test_data = _prepare(args)
     except UsageError as e:
-        return _fail(str(e))
+        return _fail(PROG, str(e))
     except MnistNotFound as e:  # several lines on purpose: what is missing and how to get it
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    return _run(args, net, train_data, test_data, image=IMAGE,
+    return _run(PROG, args, net, train_data, test_data, image=IMAGE,
                 title="MNIST, seed 003's CNN")
 
 

@@ -3,9 +3,11 @@
 IDX is a four-byte magic number (two zero bytes, a type code, the rank), one big-endian
 `uint32` per dimension, then the values in C order. Only type code 0x08 (unsigned byte) is
 read: it is the only one MNIST uses, and supporting the others would be code without a test
-oracle. Every way a file can be wrong (bad magic, other type code, short or long payload,
-corrupt gzip, labels outside 0..9) raises `IdxError` with the file name and what was found,
-because a silently misread dataset shows up much later as a model that does not learn.
+oracle. Every way a file can be wrong (bad magic, other type code, a rank or a dimension no
+array can have, short or long header or payload, corrupt gzip) raises `IdxError` with the
+file name and what was found, because a silently misread dataset shows up much later as a
+model that does not learn. What MNIST's files must hold beyond that (images of 28x28,
+labels in 0..9) is `examples.mnist_arrays`'s.
 
 Files are read as a stream, never decompressed whole: the header comes first and says how
 many bytes follow, so a declared size beyond `max_bytes` (or beyond what an `Expected` allows,
@@ -31,9 +33,6 @@ from numpy.typing import NDArray
 
 GZIP_MAGIC = b"\x1f\x8b"
 UNSIGNED_BYTE = 0x08
-IMAGE_ROWS = 28
-IMAGE_COLS = 28
-NUM_CLASSES = 10
 
 # Type codes of the IDX specification, named so a rejected file says what it holds.
 _TYPE_NAMES = {
@@ -59,6 +58,10 @@ DEFAULT_MAX_BYTES = 1 << 28
 """The most data bytes `read_idx` accepts unless told otherwise (MNIST's largest file holds
 47 million): the bound a declared size must pass before it is allocated."""
 
+MAX_RANK = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+"""The most dimensions a numpy array (hence an IDX file read here) may have."""
+
+_MAX_SIZE = int(np.iinfo(np.intp).max)  # the most elements an array can index
 _TRAILING_PROBE = 1 << 16  # how far past the declared end is read to report trailing bytes
 _CHUNK = 1 << 20
 
@@ -111,8 +114,10 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> NDArray[np.uint8]:
     The array is a view of `data` (no copy), hence read-only.
 
     Raises:
-        IdxError: bad magic, a type code other than 0x08, rank 0, or a payload whose size
-            differs from the product of the dimensions (truncated or trailing bytes).
+        IdxError: bad magic, a type code other than 0x08, rank 0 or above `MAX_RANK`, a
+            truncated header, a dimension of 0 or a product of dimensions no array can
+            hold, or a payload whose size differs from the product of the dimensions
+            (truncated or trailing bytes).
 
     >>> parse_idx(bytes([0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6])).tolist()
     [[1, 2, 3], [4, 5, 6]]
@@ -151,18 +156,34 @@ def _parse_header(data: bytes, source: str) -> tuple[int, ...]:
         )
     if rank == 0:
         raise IdxError(f"{source}: rank 0 in the header: IDX data has at least one dimension")
+    if rank > MAX_RANK:
+        raise IdxError(f"{source}: rank {rank} in the header: numpy arrays have at most "
+                       f"{MAX_RANK} dimensions (is this an IDX file?)")
     if len(data) < 4 + 4 * rank:
         raise IdxError(
             f"{source}: header of rank {rank} needs {4 + 4 * rank} bytes, the file has {len(data)}"
         )
-    return tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    _check_dims(dims, source)
+    return dims
+
+
+def _check_dims(dims: tuple[int, ...], source: str) -> None:
+    """Dimensions numpy can hold: none 0 (a lying header could pair a 0 with sizes whose
+    product numpy cannot even compute) and a product an array can index."""
+    if 0 in dims:
+        raise IdxError(f"{source}: header declares shape {dims}: a dimension of 0 holds no "
+                       "data")
+    if math.prod(dims) > _MAX_SIZE:
+        raise IdxError(f"{source}: header declares shape {dims}, {math.prod(dims)} values: "
+                       f"more than a numpy array can hold ({_MAX_SIZE})")
 
 
 def encode_idx(array: NDArray[np.uint8]) -> bytes:
     """Encode a uint8 array of rank 1 to 255 as uncompressed IDX bytes (inverse of `parse_idx`).
 
     Raises:
-        IdxError: the dtype is not uint8, or the rank is 0 or above 255.
+        IdxError: the dtype is not uint8, the rank is 0 or above 255, or a dimension is 0.
 
     >>> encode_idx(np.array([7, 9], dtype=np.uint8)).hex()
     '00000801000000020709'
@@ -171,6 +192,9 @@ def encode_idx(array: NDArray[np.uint8]) -> bytes:
         raise IdxError(f"only uint8 arrays are written as IDX, got {array.dtype}")
     if not 1 <= array.ndim <= 255:
         raise IdxError(f"IDX holds rank 1 to 255, got rank {array.ndim}")
+    if 0 in array.shape:
+        raise IdxError(f"shape {array.shape}: a dimension of 0 holds no data, which "
+                       "`parse_idx` refuses")
     header = bytes([0, 0, UNSIGNED_BYTE, array.ndim])
     dims = b"".join(n.to_bytes(4, "big") for n in array.shape)
     return header + dims + np.ascontiguousarray(array).tobytes()
@@ -186,6 +210,31 @@ def read_idx_bytes(path: StrPath, *, max_bytes: int = DEFAULT_MAX_BYTES) -> byte
     """
     with _open(path) as (stream, gz):
         return _read_bounded(stream, max_bytes, os.fspath(path), gz=gz)
+
+
+def digest_uncompressed(path: StrPath, digest: Digest, *,
+                        max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Feed `digest` the uncompressed content of `path` (gunzipped if it is gzip) chunk by
+    chunk, never holding it whole, and refuse it past `max_bytes`: a checksum of any file,
+    well-formed IDX or not, in bounded memory.
+
+    Raises:
+        IdxError: the file is gzip but corrupt, or holds more than `max_bytes`.
+        OSError: the file cannot be read.
+    """
+    source = os.fspath(path)
+    with _open(path) as (stream, gz):
+        seen = 0
+        try:
+            while chunk := stream.read(min(_CHUNK, max_bytes + 1 - seen)):
+                seen += len(chunk)
+                if seen > max_bytes:
+                    raise _too_long(source, max_bytes, gz)
+                digest.update(chunk)
+        except (OSError, EOFError, zlib.error) as e:
+            if not gz:
+                raise
+            raise _corrupt(source, e) from e
 
 
 def read_idx(path: StrPath, *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -276,9 +325,13 @@ def _read_bounded(stream: io.BufferedIOBase, max_bytes: int, source: str, *, gz:
             raise
         raise _corrupt(source, e) from e
     if len(data) > max_bytes:
-        raise IdxError(f"{source}: more than {max_bytes} bytes{' once gunzipped' if gz else ''}"
-                       f": not an IDX file of the size expected")
+        raise _too_long(source, max_bytes, gz)
     return data
+
+
+def _too_long(source: str, max_bytes: int, gz: bool) -> IdxError:
+    return IdxError(f"{source}: more than {max_bytes} bytes{' once gunzipped' if gz else ''}: "
+                    "not an IDX file of the size expected")
 
 
 @contextlib.contextmanager
@@ -296,93 +349,3 @@ def _open(path: StrPath) -> Iterator[tuple[io.BufferedIOBase, bool]]:
 
 def _corrupt(source: str, e: BaseException) -> IdxError:
     return IdxError(f"{source}: corrupt gzip data ({e}); delete the file and fetch it again")
-
-
-def to_images(array: NDArray[np.uint8], source: str = "<array>") -> NDArray[np.float32]:
-    """Turn a rank-3 `(n, 28, 28)` uint8 array into `(n, 784)` float32 pixels in [0, 1].
-
-    Raises:
-        IdxError: the array is not of shape `(n, 28, 28)`.
-
-    >>> to_images(np.full((2, 28, 28), 255, dtype=np.uint8)).shape
-    (2, 784)
-    """
-    if array.ndim != 3 or array.shape[1:] != (IMAGE_ROWS, IMAGE_COLS):
-        raise IdxError(
-            f"{source}: images must have shape (n, {IMAGE_ROWS}, {IMAGE_COLS}) (rank 3), "
-            f"got shape {array.shape} (rank {array.ndim}); is this a labels file?"
-        )
-    out = array.reshape(len(array), IMAGE_ROWS * IMAGE_COLS).astype(np.float32)
-    out /= np.float32(255)  # in place: one float32 buffer, and exact division, not * (1/255)
-    return out
-
-
-def to_labels(array: NDArray[np.uint8], source: str = "<array>") -> NDArray[np.int64]:
-    """Turn a rank-1 uint8 array of digits into int64 labels, checking each is in 0..9.
-
-    Raises:
-        IdxError: the array is not rank 1, or a label is above 9 (names value and position).
-
-    >>> to_labels(np.array([5, 0, 4], dtype=np.uint8)).tolist()
-    [5, 0, 4]
-    """
-    if array.ndim != 1:
-        raise IdxError(
-            f"{source}: labels must have rank 1, got shape {array.shape} (rank {array.ndim}); "
-            "is this an images file?"
-        )
-    bad = np.flatnonzero(array >= NUM_CLASSES)  # uint8: nothing below 0 to check
-    if bad.size:
-        i = int(bad[0])
-        raise IdxError(
-            f"{source}: label {int(array[i])} at position {i} is outside 0..{NUM_CLASSES - 1} "
-            f"({bad.size} labels out of range in all)"
-        )
-    return array.astype(np.int64)
-
-
-def check_counts(images: NDArray[np.float32], labels: NDArray[np.int64], source: str) -> None:
-    """Check that a split has as many labels as images.
-
-    Raises:
-        IdxError: the counts differ; the message gives both.
-    """
-    if len(images) != len(labels):
-        raise IdxError(
-            f"{source}: {len(images)} images but {len(labels)} labels: "
-            "the images and labels files do not belong together"
-        )
-
-
-def load_images(path: StrPath) -> NDArray[np.float32]:
-    """Read an MNIST images file into `(n, 784)` float32 pixels scaled to [0, 1].
-
-    Raises:
-        IdxError: not well-formed IDX, or not of shape `(n, 28, 28)`.
-        OSError: the file cannot be read.
-    """
-    return to_images(read_idx(path), os.fspath(path))
-
-
-def load_labels(path: StrPath) -> NDArray[np.int64]:
-    """Read an MNIST labels file into int64 labels, each checked to be in 0..9.
-
-    Raises:
-        IdxError: not well-formed IDX, not rank 1, or a label outside 0..9.
-        OSError: the file cannot be read.
-    """
-    return to_labels(read_idx(path), os.fspath(path))
-
-
-def load_split(
-    images_path: StrPath, labels_path: StrPath
-) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-    """Read one split (images and labels files), checking that their counts agree.
-
-    Raises:
-        IdxError: either file is malformed, or the counts differ.
-        OSError: a file cannot be read.
-    """
-    images, labels = load_images(images_path), load_labels(labels_path)
-    check_counts(images, labels, f"{os.fspath(images_path)} and {os.fspath(labels_path)}")
-    return images, labels

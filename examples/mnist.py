@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import NoReturn
 
 import nn
-from examples.idx import IdxError
-from examples.mnist_data import DATASETS, MnistChecksumError, MnistNotFound, load_mnist
+from examples.datasets import DATASETS
+from examples.download import MnistNotFound
+from examples.mnist_data import DataError, load_dataset
 from examples.train import (
     INITS,
     OPTIMIZERS,
@@ -107,11 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         net, train_data, test_data = _prepare(args)
     except UsageError as e:
-        return _fail(str(e))
+        return _fail(PROG, str(e))
     except MnistNotFound as e:  # several lines on purpose: what is missing and how to get it
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    return _run(args, net, train_data, test_data)
+    return _run(PROG, args, net, train_data, test_data)
 
 
 def _prepare(args: argparse.Namespace) -> tuple[nn.Network, Data, Data]:
@@ -135,10 +136,9 @@ def _data(args: argparse.Namespace) -> tuple[Data, Data]:
     --limit and --batch-size (shared with `examples.cnn`): raises UsageError or
     MnistNotFound."""
     try:
-        mnist = load_mnist(args.data_dir, dataset=DATASETS[args.dataset],
-                           download=not args.no_download)
-    except (IdxError, MnistChecksumError, OSError) as e:
-        raise UsageError(f"cannot read MNIST: {e}") from e
+        mnist = load_dataset(args.dataset, args.data_dir, download=not args.no_download)
+    except DataError as e:
+        raise UsageError(str(e)) from e
     train_data = Data(mnist.train_x, mnist.train_y)
     if args.limit is not None:
         if args.limit > len(train_data.y):
@@ -151,10 +151,11 @@ def _data(args: argparse.Namespace) -> tuple[Data, Data]:
     return train_data, Data(mnist.test_x, mnist.test_y)
 
 
-def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data: Data, *,
-         image: Image | None = None, title: str = "MNIST, seed 000's network") -> int:
+def _run(prog: str, args: argparse.Namespace, net: nn.Network, train_data: Data,
+         test_data: Data, *, image: Image | None = None,
+         title: str = "MNIST, seed 000's network") -> int:
     """Train, report and save as the flags ask (shared with `examples.cnn`, whose network
-    takes each sample as an `image`)."""
+    takes each sample as an `image`); errors name `prog`, the program that runs."""
     state = State(net, OPTIMIZERS[args.optimizer](args.lr))
     print(f"MNIST: {len(train_data.y)} training, {len(test_data.y)} test images; network "
           f"{net}; {args.optimizer} lr={args.lr}, batch {args.batch_size}, seed {args.seed}")
@@ -190,7 +191,7 @@ def _run(args: argparse.Namespace, net: nn.Network, train_data: Data, test_data:
         print(f"\ninterrupted after {len(history)} full epoch(s): {where}", file=sys.stderr)
         return 130
     except (nn.CheckpointError, OSError) as e:  # checked up front, so the disk changed since
-        print(f"{PROG}: error after {len(history)} epoch(s): {_one_line(str(e))}",
+        print(f"{prog}: error after {len(history)} epoch(s): {_one_line(str(e))}",
               file=sys.stderr)
         return 1
     finally:
@@ -294,8 +295,9 @@ def _check_plot(path: Path) -> None:
                          f"{', '.join(sorted(kinds))})")
 
 
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+def _fail(prog: str, message: str) -> int:
+    """One line on stderr naming `prog`, the program that runs; exit status 2."""
+    print(f"{prog}: error: {_one_line(message)}", file=sys.stderr)
     return 2
 
 

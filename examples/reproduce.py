@@ -38,7 +38,7 @@ import numpy as np
 import nn
 from examples import cnn
 from examples.breast_cancer import load_breast_cancer
-from examples.mnist_data import load_mnist
+from examples.mnist_data import load_for_cli
 from examples.readme_section import read_section, replace_section
 from examples.reproduce_report import (
     CnnRun,
@@ -67,6 +67,7 @@ from examples.train import (
 )
 from typedarr import Matrix
 
+PROG = "python -m examples.reproduce"
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ("000", "001", "002", "003", "004")
 """The experiments, by the seed each reproduces (`--only`'s choices, the README's blocks)."""
@@ -237,7 +238,7 @@ def _seeds(text: str) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the experiments asked for; returns the exit status."""
-    p = argparse.ArgumentParser(prog="python -m examples.reproduce", description=__doc__,
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="a small smoke run")
     p.add_argument("--only", action="extend", type=_seeds, default=None, metavar="SEEDS",
@@ -267,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.error(f"--readme {readme}: {e}")
     train_data = test_data = None
     if MNIST_SEEDS.intersection(chosen):
-        mnist = load_mnist(args.data_dir, download=not args.no_download)
+        mnist = load_for_cli(PROG, "mnist", args.data_dir, download=not args.no_download)
         train_data = Data(mnist.train_x, mnist.train_y).head(
             scale.train_images or len(mnist.train_y))
         test_data = Data(mnist.test_x, mnist.test_y).head(

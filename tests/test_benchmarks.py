@@ -4,10 +4,9 @@ step as `nn`; the CNN epoch benchmark runs short and states its ratios."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _tiny_mnist import TinyMnist, trust
 
 import nn
 from benchmarks import cnn_epoch, numpy_mnist, torch_cnn
@@ -45,9 +44,11 @@ def test_numpy_by_hand_takes_the_same_step_as_nn(batchnorm: bool) -> None:
     np.testing.assert_allclose(b_out, np.asarray(last.b), rtol=1e-10, atol=1e-12)
 
 
-def test_cnn_epoch_benchmark_runs_short(mnist_dir: Path, capsys: pytest.CaptureFixture[str]
-                                        ) -> None:
-    cnn_epoch.main(["--data-dir", str(mnist_dir), "--limit", "192", "--rounds", "2",
+def test_cnn_epoch_benchmark_runs_short(tiny_mnist: TinyMnist,
+                                        capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    trust(monkeypatch, tiny_mnist)
+    cnn_epoch.main(["--data-dir", str(tiny_mnist.gz), "--limit", "192", "--rounds", "2",
                     "--warm-up", "1", "--no-compiled", "--no-torch"])
     out = capsys.readouterr().out
     assert "median of 2 alternating rounds" in out

@@ -4,15 +4,14 @@ Ctrl-C with a checkpoint, the reproductions script on a small scale, and their h
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_mnist import TinyMnist, command, trust
 
 import nn
 from examples import cnn, reproduce
@@ -40,10 +39,12 @@ def test_training_smoke_run_clears_an_accuracy_floor(mnist_dir: Path) -> None:
     assert history[-1].train_loss < history[0].train_loss
 
 
-def test_cli_writes_metrics_plot_and_checkpoint(mnist_dir: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_metrics_plot_and_checkpoint(
+        tiny_mnist: TinyMnist, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    trust(monkeypatch, tiny_mnist)
     metrics, plot, ck = tmp_path / "m.jsonl", tmp_path / "acc.png", tmp_path / "net.safetensors"
-    status = cli.main(["--epochs", "2", "--limit", "1000", "--data-dir", str(mnist_dir),
+    status = cli.main(["--epochs", "2", "--limit", "1000", "--data-dir", str(tiny_mnist.gz),
                        "--no-download", "--metrics-out", str(metrics), "--plot", str(plot),
                        "--checkpoint", str(ck), "--optimizer", "adam", "--lr", "1e-3"])
     assert status == 0
@@ -61,9 +62,12 @@ def test_cli_writes_metrics_plot_and_checkpoint(mnist_dir: Path, tmp_path: Path,
     assert "epoch   2" in out and f"test accuracy {lines[-1]['test_accuracy']:.4f}" in out
 
 
-def test_cli_resumes_from_a_checkpoint(mnist_dir: Path, tmp_path: Path) -> None:
+def test_cli_resumes_from_a_checkpoint(tiny_mnist: TinyMnist, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    trust(monkeypatch, tiny_mnist)
     ck = tmp_path / "net.npz"
-    args = ["--epochs", "1", "--limit", "500", "--data-dir", str(mnist_dir), "--no-download"]
+    args = ["--epochs", "1", "--limit", "500", "--data-dir", str(tiny_mnist.raw),
+            "--no-download"]
     assert cli.main([*args, "--checkpoint", str(ck)]) == 0
     first = np.asarray(nn.load(ck)[0].w)  # type: ignore[union-attr]
     assert cli.main([*args, "--resume", str(ck), "--checkpoint", str(ck)]) == 0
@@ -85,14 +89,13 @@ def test_cli_refuses_bad_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert "invalid" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(mnist_dir: Path, tmp_path: Path
+def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(tiny_mnist: TinyMnist, tmp_path: Path
                                                         ) -> None:
     ck = tmp_path / "net.npz"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "examples.mnist", "--epochs", "1000", "--limit", "1000",
-         "--data-dir", str(mnist_dir), "--no-download", "--checkpoint", str(ck)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv, env = command("examples.mnist", tiny_mnist, "--epochs", "1000", "--limit", "1000",
+                        "--data-dir", tiny_mnist.gz, "--no-download", "--checkpoint", ck)
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not ck.exists():  # the first epoch's checkpoint: training is under way
@@ -109,10 +112,12 @@ def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(mnist_dir: Path, tmp_pat
     assert nn.check_network(nn.load(ck), 784) == 10
 
 
-def test_reproduce_quick_writes_its_table_and_figures(mnist_dir: Path, tmp_path: Path) -> None:
+def test_reproduce_quick_writes_its_table_and_figures(
+        tiny_mnist: TinyMnist, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trust(monkeypatch, tiny_mnist)
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\ntail\n")
-    status = reproduce.main(["--quick", "--data-dir", str(mnist_dir), "--no-download",
+    status = reproduce.main(["--quick", "--data-dir", str(tiny_mnist.gz), "--no-download",
                              "--readme", str(readme), "--figures", str(tmp_path / "fig")])
     assert status == 0
     text = readme.read_text()

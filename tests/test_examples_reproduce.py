@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_mnist import TinyMnist
 
 import nn
 from examples import reproduce
@@ -96,10 +97,10 @@ def test_split_blocks_refuses_text_outside_blocks_and_repeated_keys() -> None:
     assert split_blocks("", "r") == {}
 
 
-def test_on_loss_sees_every_step_of_the_shared_loop(mnist_dir: Path) -> None:
+def test_on_loss_sees_every_step_of_the_shared_loop(tiny_mnist: TinyMnist) -> None:
     from examples.mnist_data import load_mnist
 
-    m = load_mnist(mnist_dir, download=False)
+    m = load_mnist(tiny_mnist.gz, download=False, md5=tiny_mnist.md5)
     losses: list[float] = []
     state = State(seed000_net(batchnorm=True, seed=0), nn.SGD(lr=0.01))
     _, history = train(state, Data(m.train_x, m.train_y).head(550),

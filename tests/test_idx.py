@@ -1,4 +1,5 @@
-"""The IDX reader: the real MNIST files, a round-trip law, and one test per malformed file."""
+"""The IDX reader and MNIST's images and labels read with it (`examples.mnist_arrays`): the
+real MNIST files, a round-trip law, and one test per malformed file."""
 
 from __future__ import annotations
 
@@ -23,14 +24,13 @@ from examples.idx import (
     Expected,
     IdxError,
     decompress,
+    digest_uncompressed,
     encode_idx,
-    load_images,
-    load_labels,
-    load_split,
     parse_idx,
     read_idx,
     read_idx_bytes,
 )
+from examples.mnist_arrays import load_images, load_labels, load_split
 
 # Written out here rather than imported, so a typo in the module's table cannot agree with itself.
 SHARED_MD5 = {
@@ -313,3 +313,88 @@ def test_the_digest_sees_exactly_the_uncompressed_file(tmp_path: Path) -> None:
     digest = hashlib.md5(usedforsecurity=False)
     read_idx(idx_file(tmp_path, data, gz=True), digest=digest)
     assert digest.hexdigest() == hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+# --- every header field a lying file can set: IdxError naming the file, from every reader -----
+
+BIG = 2**32 - 1  # the largest dimension a header can declare
+LYING_HEADERS: dict[str, tuple[bytes, str]] = {
+    "rank-0": (bytes([0, 0, 8, 0]) + bytes(8), "rank 0"),
+    "rank-65": (bytes([0, 0, 8, 65]) + (1).to_bytes(4, "big") * 65 + b"\x07",
+                "rank 65 in the header: numpy arrays have at most"),
+    "rank-255": (bytes([0, 0, 8, 255]) + (1).to_bytes(4, "big") * 255 + b"\x07", "rank 255"),
+    "rank-65-truncated": (bytes([0, 0, 8, 65]) + bytes(8), "rank 65"),
+    "truncated-header": (bytes([0, 0, 8, 3, 0, 0, 0, 1, 0, 0]), "rank 3 needs 16 bytes"),
+    "short-magic": (b"\x00\x00\x08", "too short"),
+    "dimension-0": (idx_header(0, 28, 28), r"shape \(0, 28, 28\): a dimension of 0"),
+    "dimension-0-beside-huge": (idx_header(BIG, BIG, BIG, 0), "a dimension of 0"),
+    "product-beyond-numpy": (idx_header(BIG, BIG, BIG) + bytes(10),
+                             "more than a numpy array can hold"),
+    "truncated-payload": (idx_header(3, 28, 28) + bytes(100), "truncated"),
+    "trailing-bytes": (idx_header(2) + bytes(5), "3 trailing bytes"),
+}
+
+
+def _readers(path: Path) -> dict[str, Callable[[], object]]:
+    """Every public way to read `path` (`max_bytes` lifted so the header alone decides)."""
+    return {
+        "parse_idx": lambda: parse_idx(path.read_bytes() if path.suffix != ".gz"
+                                       else gzip.decompress(path.read_bytes()), str(path)),
+        "read_idx": lambda: read_idx(path, max_bytes=1 << 100),
+        "load_images": lambda: load_images(path),
+        "load_labels": lambda: load_labels(path),
+        "load_split": lambda: load_split(path, path),
+    }
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
+@pytest.mark.parametrize("reader", ["parse_idx", "read_idx", "load_images", "load_labels",
+                                    "load_split"])
+@pytest.mark.parametrize("case", sorted(LYING_HEADERS))
+def test_a_lying_header_is_an_idx_error_naming_the_file(
+    tmp_path: Path, case: str, reader: str, gz: bool
+) -> None:
+    data, message = LYING_HEADERS[case]
+    path = idx_file(tmp_path, data, "lying.gz" if gz else "lying.idx", gz=gz)
+    with pytest.raises(IdxError, match=message) as e:
+        _readers(path)[reader]()
+    assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize(("array", "reader", "message"), [
+    (images(2), "load_labels", r"labels must have rank 1.*\(2, 28, 28\)"),
+    (np.zeros((2, 3), np.uint8), "load_labels", r"labels must have rank 1.*rank 2"),
+    (np.zeros(5, np.uint8), "load_images", r"images must have shape.*rank 1"),
+    (np.zeros((2, 784), np.uint8), "load_images", r"images must have shape.*rank 2"),
+    (np.zeros((1, 1, 28, 28), np.uint8), "load_images", r"images must have shape.*rank 4"),
+    (np.zeros((2, 784), np.uint8), "load_split", r"images must have shape.*rank 2"),
+])
+def test_a_rank_that_does_not_fit_images_or_labels_names_the_file(
+    tmp_path: Path, array: NDArray[np.uint8], reader: str, message: str
+) -> None:
+    path = idx_file(tmp_path, encode_idx(array), gz=True)
+    with pytest.raises(IdxError, match=message) as e:
+        _readers(path)[reader]()
+    assert str(path) in str(e.value)
+
+
+def test_encode_refuses_a_dimension_of_0() -> None:
+    with pytest.raises(IdxError, match="a dimension of 0"):
+        encode_idx(np.zeros((0, 28, 28), dtype=np.uint8))
+
+
+def test_digest_uncompressed_streams_within_its_bound(tmp_path: Path,
+                                                     huge_count_bomb: bytes) -> None:
+    data = encode_idx(images(40))
+    digest = hashlib.md5(usedforsecurity=False)
+    digest_uncompressed(idx_file(tmp_path, data, "x.gz", gz=True), digest)
+    assert digest.hexdigest() == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    digest = hashlib.md5(usedforsecurity=False)
+    digest_uncompressed(idx_file(tmp_path, b"not idx at all"), digest)  # any content
+    assert digest.hexdigest() == hashlib.md5(b"not idx at all", usedforsecurity=False).hexdigest()
+    path = idx_file(tmp_path, huge_count_bomb, "bomb.gz")
+    with cheaply(8 * MB), pytest.raises(IdxError, match=f"{path}: more than 104857600 bytes"):
+        digest_uncompressed(path, hashlib.md5(usedforsecurity=False), max_bytes=100 * MB)
+    path = idx_file(tmp_path, gzip.compress(data)[:-8], "cut.gz")
+    with pytest.raises(IdxError, match=f"{path}: corrupt gzip"):
+        digest_uncompressed(path, hashlib.md5(usedforsecurity=False))

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import gzip
 import hashlib
+import io
 import os
 import socket
 import threading
@@ -18,23 +19,22 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-import examples.mnist_data as mnist_data
+import examples.datasets as datasets
+import examples.download as download
+from examples.checksums import MnistChecksumError
+from examples.datasets import FILES, MIRRORS
+from examples.download import MnistNotFound
 from examples.idx import IdxError, encode_idx
-from examples.mnist_data import (
-    FILES,
-    MIRRORS,
-    Mnist,
-    MnistChecksumError,
-    MnistNotFound,
-    load_mnist,
-    resolve_data_dir,
-)
+from examples.mnist_data import Mnist, load_mnist, resolve_data_dir
+
+if TYPE_CHECKING:
+    from _tiny_mnist import TinyMnist
 
 SIZES = {
     "train-images-idx3-ubyte": (6, 28, 28),
@@ -202,13 +202,16 @@ def test_shared_mnist_label_histogram_is_plausible(shared_mnist: Mnist) -> None:
     assert train[1] == 6742 and test[1] == 1135  # "1" is the most frequent digit in both
 
 
-def test_mnist_is_a_frozen_value_of_read_only_arrays(shared_mnist: Mnist) -> None:
+@pytest.mark.parametrize("form", ["gz", "raw"])
+def test_mnist_is_a_frozen_value_of_read_only_arrays(tiny_mnist: TinyMnist, form: str) -> None:
+    loaded = load_mnist(tiny_mnist.gz if form == "gz" else tiny_mnist.raw, download=False,
+                        md5=tiny_mnist.md5)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        shared_mnist.train_x = shared_mnist.test_x  # type: ignore[misc]
-    for array in (shared_mnist.train_x, shared_mnist.test_x):
+        loaded.train_x = loaded.test_x  # type: ignore[misc]
+    for array in (loaded.train_x, loaded.test_x):
         with pytest.raises(ValueError, match="read-only"):
             array[0, 0] = 0.5
-    for labels in (shared_mnist.train_y, shared_mnist.test_y):
+    for labels in (loaded.train_y, loaded.test_y):
         with pytest.raises(ValueError, match="read-only"):
             labels[0] = 3
 
@@ -381,7 +384,7 @@ def test_interrupted_download_leaves_no_partial_file(
         assert path.name.endswith(".part") and path.stat().st_size > 0  # the body was written
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mnist_data, "_verify", interrupt)
+    monkeypatch.setattr(download, "_verify", interrupt)
     with pytest.raises(KeyboardInterrupt):
         load_mnist(tmp_path / "data", mirrors=[url], md5=synthetic.md5)
     assert listing(tmp_path / "data") == []
@@ -462,25 +465,25 @@ def test_an_endless_download_is_cut_off(
 def test_the_datasets_have_their_own_mirrors_checksums_and_caches(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    names = sorted(mnist_data.DATASETS)
+    names = sorted(datasets.DATASETS)
     assert names == ["fashion-mnist", "kmnist", "mnist"]
-    sets = [mnist_data.DATASETS[n] for n in names]
+    sets = [datasets.DATASETS[n] for n in names]
     assert len({d.mirrors for d in sets}) == 3
     assert len({tuple(d.md5.values()) for d in sets}) == 3
     assert all(set(d.md5) == set(FILES) for d in sets)
     monkeypatch.setenv("TYPEDARR_DATA", str(tmp_path / "env"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     # $TYPEDARR_DATA names the MNIST copy: another dataset never looks there
-    assert resolve_data_dir(None, mnist_data.FASHION_MNIST) == tmp_path / "xdg" / "typedarr" \
+    assert resolve_data_dir(None, datasets.FASHION_MNIST) == tmp_path / "xdg" / "typedarr" \
         / "fashion-mnist"
     assert resolve_data_dir(None) == tmp_path / "env"
 
 
-def _gz_dataset(synthetic: Synthetic, mirror: Path, url: str) -> mnist_data.Dataset:
+def _gz_dataset(synthetic: Synthetic, mirror: Path, url: str) -> datasets.Dataset:
     """A dataset published as the files in `mirror`, checked by their .gz md5 sums."""
     sums = {stem: hashlib.md5((mirror / f"{stem}.gz").read_bytes(),
                               usedforsecurity=False).hexdigest() for stem in FILES}
-    return mnist_data.Dataset("fashion-mnist", (url,), sums, compressed_md5=True)
+    return datasets.Dataset("fashion-mnist", (url,), sums, compressed_md5=True)
 
 
 def test_a_gz_checksummed_dataset_downloads_and_verifies_its_files(
@@ -504,7 +507,7 @@ def test_a_mirror_serving_other_gz_bytes_is_rejected(
     synthetic.write(tmp_path / "mirror")
     url, _ = serve(tmp_path / "mirror")
     sums = dict(_gz_dataset(synthetic, tmp_path / "mirror", url).md5, **{FILES[1]: "0" * 32})
-    dataset = mnist_data.Dataset("kmnist", (url,), sums, compressed_md5=True)
+    dataset = datasets.Dataset("kmnist", (url,), sums, compressed_md5=True)
     with pytest.raises(MnistNotFound, match=r"md5 of the \.gz file"):
         load_mnist(tmp_path / "data", dataset=dataset)
     assert not (tmp_path / "data" / f"{FILES[1]}.gz").exists()
@@ -514,9 +517,91 @@ def test_uncompressed_files_of_a_gz_checksummed_dataset_are_checked_structurally
     tmp_path: Path, synthetic: Synthetic
 ) -> None:
     synthetic.write(tmp_path, gz=False)
-    dataset = mnist_data.Dataset("kmnist", (), {stem: "0" * 32 for stem in FILES},
+    dataset = datasets.Dataset("kmnist", (), {stem: "0" * 32 for stem in FILES},
                                  compressed_md5=True)
     assert_loaded(load_mnist(tmp_path, dataset=dataset, download=False), synthetic)
     (tmp_path / FILES[1]).write_bytes(synthetic.raw[FILES[1]][:-1])  # one label short
     with pytest.raises(IdxError):
         load_mnist(tmp_path, dataset=dataset, download=False)
+
+
+# --- any correct copy, gzipped by any compressor or not, is accepted; a wrong one refused -----
+
+# DESIGN.md §6, written out here so that a typo in the module's table cannot agree with itself.
+UNCOMPRESSED_MD5 = {
+    "mnist": {
+        "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+        "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+        "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+        "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNCOMPRESSED_MD5))
+def test_mnist_and_fashion_mnist_are_checked_by_their_uncompressed_md5(name: str) -> None:
+    dataset = datasets.DATASETS[name]
+    assert dict(dataset.md5) == UNCOMPRESSED_MD5[name] and not dataset.compressed_md5
+
+
+def _recompressed(raw: bytes, how: str) -> bytes:
+    """`raw` as another compressor would write it: other levels, a file name and a time in
+    the gzip header (as gzip(1) writes them), or no gzip at all."""
+    match how:
+        case "level-1":
+            return gzip.compress(raw, 1)
+        case "named":
+            buffer = io.BytesIO()
+            with gzip.GzipFile("train-images-idx3-ubyte", "wb", 6, buffer, mtime=1e9) as f:
+                f.write(raw)
+            return buffer.getvalue()
+        case _:
+            assert how == "raw"
+            return raw
+
+
+@pytest.mark.parametrize("how", ["level-1", "named", "raw"])
+def test_a_correct_copy_compressed_otherwise_is_accepted(
+        tmp_path: Path, synthetic: Synthetic, how: str) -> None:
+    dataset = datasets.Dataset("fashion-mnist", (), synthetic.md5)
+    for stem in FILES:
+        name = stem if how == "raw" else f"{stem}.gz"
+        (tmp_path / name).write_bytes(_recompressed(synthetic.raw[stem], how))
+        assert hashlib.md5((tmp_path / name).read_bytes(), usedforsecurity=False).hexdigest() \
+            != hashlib.md5(gzip.compress(synthetic.raw[stem]), usedforsecurity=False).hexdigest()
+    assert_loaded(load_mnist(tmp_path, dataset=dataset, download=False), synthetic)
+
+
+@pytest.mark.parametrize("how", ["level-1", "named", "raw"])
+def test_a_wrong_copy_is_refused_however_it_is_compressed(
+        tmp_path: Path, synthetic: Synthetic, how: str) -> None:
+    dataset = datasets.Dataset("fashion-mnist", (), synthetic.md5)
+    stem = "t10k-images-idx3-ubyte"
+    for other in FILES:
+        raw = synthetic.raw[other]
+        if other == stem:  # one pixel off: well-formed, the wrong content
+            raw = raw[:-1] + bytes([raw[-1] ^ 1])
+        (tmp_path / (other if how == "raw" else f"{other}.gz")).write_bytes(
+            _recompressed(raw, how))
+    with pytest.raises(MnistChecksumError, match=rf"{stem}.*md5 of the uncompressed data is "
+                       rf"[0-9a-f]{{32}}, expected {synthetic.md5[stem]}"):
+        load_mnist(tmp_path, dataset=dataset, download=False)
+
+
+def test_a_download_is_checked_by_its_content_in_bounded_memory(
+        tmp_path: Path, synthetic: Synthetic, serve: Serve) -> None:
+    """A mirror serving the right content compressed otherwise is accepted; the md5 of the
+    content is taken while inflating, never holding more than a chunk of it."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for stem in FILES:
+        (mirror / f"{stem}.gz").write_bytes(_recompressed(synthetic.raw[stem], "named"))
+    url, _ = serve(mirror)
+    dataset = datasets.Dataset("fashion-mnist", (url,), synthetic.md5)
+    assert_loaded(load_mnist(tmp_path / "data", dataset=dataset), synthetic)

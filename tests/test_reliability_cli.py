@@ -1,7 +1,9 @@
 """The MNIST command line refuses every mistake it can see in one line on stderr, with exit
 status 2, before training starts: flag values, outputs it cannot write, damaged data files,
 a batch larger than the data, and a `--resume` checkpoint that is not the network the flags
-describe. Each case runs the CLI as a user would, in a subprocess.
+describe. Each case runs the CLI as a user would, in a subprocess, on the tiny generated
+dataset (`tests/_tiny_mnist.py`, trusted as MNIST in that subprocess only), so these tests
+run without the MNIST files.
 """
 
 from __future__ import annotations
@@ -15,20 +17,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny_mnist import TRAIN, TinyMnist, command
 
 import nn
+from examples.datasets import FILES
 from examples.idx import encode_idx
-from examples.mnist_data import FILES
 from examples.train import seed000_net
 
 ROOT = Path(__file__).resolve().parents[1]
 PROG = "python -m examples.mnist: error: "
 
 
-def run_cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "examples.mnist", *map(str, args)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=timeout, check=False)
+def run_cli(*args: str | Path, timeout: float = 300, tiny: TinyMnist | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """`python -m examples.mnist args...`; with `tiny`, in a process trusting it as MNIST."""
+    argv, env = [sys.executable, "-m", "examples.mnist", *map(str, args)], {
+        **os.environ, "PYTHONPATH": str(ROOT)}
+    if tiny is not None:
+        argv, env = command("examples.mnist", tiny, *args)
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
 
 
 def assert_refused(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -87,7 +95,7 @@ def unwritable_directory(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("where", ["missing-dir", "parent-is-a-file", "is-a-directory",
                                    "unwritable", "fifo"])
 def test_outputs_that_cannot_be_written_are_refused_up_front(
-        mnist_dir: Path, tmp_path: Path, flag: str, where: str) -> None:
+        tiny_mnist: TinyMnist, tmp_path: Path, flag: str, where: str) -> None:
     (tmp_path / "file").write_text("")
     (tmp_path / "dir.png").mkdir()
     os.mkfifo(tmp_path / "fifo.png")
@@ -99,8 +107,8 @@ def test_outputs_that_cannot_be_written_are_refused_up_front(
         "fifo": (tmp_path / "fifo.png", "not a regular file"),
     }[where]
     start = time.perf_counter()
-    proc = run_cli("--data-dir", mnist_dir, "--no-download", "--epochs", "1", "--limit", "200",
-                   flag, path)
+    proc = run_cli("--data-dir", tiny_mnist.gz, "--no-download", "--epochs", "1", "--limit",
+                   "200", flag, path, tiny=tiny_mnist)
     assert_refused(proc, f"{flag} {path}", needle)
     assert time.perf_counter() - start < 60
 
@@ -122,12 +130,12 @@ def test_two_outputs_naming_one_file_are_refused(tmp_path: Path) -> None:
 # --- data files ------------------------------------------------------------------------------
 
 
-def data_dir_with(tmp_path: Path, mnist_dir: Path, stem: str, content: bytes) -> Path:
-    """The shared MNIST (linked), with one file replaced by `content`."""
+def data_dir_with(tmp_path: Path, tiny: TinyMnist, stem: str, content: bytes) -> Path:
+    """The tiny dataset (linked), with one file replaced by `content`."""
     directory = tmp_path / "data"
     directory.mkdir()
     for name in FILES:
-        (directory / f"{name}.gz").symlink_to(mnist_dir / f"{name}.gz")
+        (directory / f"{name}.gz").symlink_to(tiny.gz / f"{name}.gz")
     (directory / f"{stem}.gz").unlink()
     (directory / f"{stem}.gz").write_bytes(content)
     return directory
@@ -147,25 +155,28 @@ DAMAGED = {
     "an-images-file": (gzip.compress(encode_idx(np.zeros((3, 28, 28), np.uint8))),
                        "expected (n) with n at most 10000"),
     "wrong-content": (gzip.compress(encode_idx(np.zeros(10000, np.uint8))), "md5"),
+    "rank-65": (gzip.compress(bytes([0, 0, 8, 65]) + (1).to_bytes(4, "big") * 65 + b"\1"),
+                "rank 65 in the header"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(DAMAGED))
-def test_a_damaged_data_file_is_one_line(mnist_dir: Path, tmp_path: Path, case: str) -> None:
+def test_a_damaged_data_file_is_one_line(tiny_mnist: TinyMnist, tmp_path: Path,
+                                         case: str) -> None:
     content, needle = DAMAGED[case]
-    data = data_dir_with(tmp_path, mnist_dir, "t10k-labels-idx1-ubyte", content)
-    line = assert_refused(run_cli("--data-dir", data, "--no-download", "--limit", "100"),
-                          "cannot read MNIST", needle)
+    data = data_dir_with(tmp_path, tiny_mnist, "t10k-labels-idx1-ubyte", content)
+    line = assert_refused(run_cli("--data-dir", data, "--no-download", "--limit", "100",
+                                  tiny=tiny_mnist), "cannot read MNIST", needle)
     assert "t10k-labels-idx1-ubyte.gz" in line
 
 
-def test_an_unreadable_data_file_is_one_line(mnist_dir: Path, tmp_path: Path) -> None:
+def test_an_unreadable_data_file_is_one_line(tiny_mnist: TinyMnist, tmp_path: Path) -> None:
     """A file that cannot be read (permission bits do not stop root, so: a regular file
     whose every read fails, a process's own memory at address 0)."""
-    data = data_dir_with(tmp_path, mnist_dir, "train-labels-idx1-ubyte", b"")
+    data = data_dir_with(tmp_path, tiny_mnist, "train-labels-idx1-ubyte", b"")
     (data / "train-labels-idx1-ubyte.gz").unlink()
     (data / "train-labels-idx1-ubyte.gz").symlink_to("/proc/self/mem")
-    proc = run_cli("--data-dir", data, "--no-download", "--limit", "100")
+    proc = run_cli("--data-dir", data, "--no-download", "--limit", "100", tiny=tiny_mnist)
     assert_refused(proc, "cannot read MNIST", "train-labels-idx1-ubyte.gz")
 
 
@@ -174,13 +185,16 @@ def test_an_unreadable_data_file_is_one_line(mnist_dir: Path, tmp_path: Path) ->
 
 @pytest.mark.parametrize(("flags", "needle"), [
     (["--limit", "50", "--batch-size", "100"], "--batch-size 100 is more than the 50 training"),
-    (["--batch-size", "60001"], "--batch-size 60001 is more than the 60000 training images"),
-    (["--limit", "60001"], "--limit 60001 is more than the 60000 training images"),
+    (["--batch-size", f"{TRAIN + 1}"],
+     f"--batch-size {TRAIN + 1} is more than the {TRAIN} training images"),
+    (["--limit", f"{TRAIN + 1}"], f"--limit {TRAIN + 1} is more than the {TRAIN} training images"),
     (["--limit", "10", "--batch-size", "1"], "batchnorm needs at least 2 rows per batch"),
 ])
-def test_a_batch_the_data_cannot_fill_is_refused(mnist_dir: Path, flags: list[str],
-                                                 needle: str) -> None:
-    assert_refused(run_cli("--data-dir", mnist_dir, "--no-download", *flags), needle)
+@pytest.mark.parametrize("form", ["gz", "raw"])
+def test_a_batch_the_data_cannot_fill_is_refused(tiny_mnist: TinyMnist, flags: list[str],
+                                                 needle: str, form: str) -> None:
+    data = tiny_mnist.gz if form == "gz" else tiny_mnist.raw
+    assert_refused(run_cli("--data-dir", data, "--no-download", *flags, tiny=tiny_mnist), needle)
 
 
 # --- resuming --------------------------------------------------------------------------------
@@ -209,13 +223,13 @@ def other_nets() -> dict[str, tuple[nn.Network, list[str], str]]:
 
 
 @pytest.mark.parametrize("case", sorted(other_nets()))
-def test_resuming_another_network_is_refused(mnist_dir: Path, tmp_path: Path,
+def test_resuming_another_network_is_refused(tiny_mnist: TinyMnist, tmp_path: Path,
                                              case: str) -> None:
     net, flags, needle = other_nets()[case]
     ck = tmp_path / "net.safetensors"
     nn.save(net, ck)
-    proc = run_cli("--data-dir", mnist_dir, "--no-download", "--limit", "200", "--epochs", "1",
-                   "--resume", ck, *flags)
+    proc = run_cli("--data-dir", tiny_mnist.gz, "--no-download", "--limit", "200", "--epochs",
+                   "1", "--resume", ck, *flags, tiny=tiny_mnist)
     assert_refused(proc, f"--resume {ck} holds another network", needle)
 
 
@@ -232,12 +246,15 @@ def test_a_damaged_or_missing_checkpoint_is_one_line(tmp_path: Path, content: by
     assert_refused(run_cli("--resume", ck), "--resume: ", needle)
 
 
-def test_resuming_the_network_the_flags_describe_trains(mnist_dir: Path,
-                                                        tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", ["gz", "raw"])
+def test_resuming_the_network_the_flags_describe_trains(tiny_mnist: TinyMnist,
+                                                        tmp_path: Path, form: str) -> None:
     ck = tmp_path / "net.npz"
     nn.save(seed000_net(batchnorm=False, dropout=0.2, seed=3), ck)
-    proc = run_cli("--data-dir", mnist_dir, "--no-download", "--limit", "200", "--epochs", "1",
-                   "--resume", ck, "--no-batchnorm", "--dropout", "0.2", "--checkpoint", ck)
+    data = tiny_mnist.gz if form == "gz" else tiny_mnist.raw
+    proc = run_cli("--data-dir", data, "--no-download", "--limit", "200", "--epochs", "1",
+                   "--resume", ck, "--no-batchnorm", "--dropout", "0.2", "--checkpoint", ck,
+                   tiny=tiny_mnist)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "test accuracy" in proc.stdout
     assert repr(nn.load(ck)) == repr(seed000_net(batchnorm=False, dropout=0.2))
@@ -251,3 +268,54 @@ def test_another_dataset_is_looked_for_under_its_own_name(tmp_path: Path) -> Non
     assert "fashion-mnist.s3-website" in proc.stderr  # its own mirrors, not MNIST's
     refused = run_cli("--dataset", "cifar10", "--epochs", "1")
     assert refused.returncode == 2 and "invalid choice" in refused.stderr
+
+
+# --- every command line that loads data names itself and the dataset asked for --------------
+
+DATA_CLIS = {
+    "examples.mnist": ["--no-download", "--epochs", "1"],
+    "examples.cnn": ["--no-download", "--epochs", "1"],
+    "examples.reproduce": ["--quick", "--no-download", "--only", "000"],
+    "benchmarks.epoch": ["--rounds", "1"],
+    "benchmarks.cnn_epoch": ["--rounds", "1", "--limit", "64", "--no-torch"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(DATA_CLIS))
+def test_a_wrong_copy_is_refused_naming_the_program_and_the_dataset(
+        tiny_mnist: TinyMnist, module: str) -> None:
+    """The tiny dataset is well-formed IDX but not MNIST: the real check refuses it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--data-dir", str(tiny_mnist.gz), *DATA_CLIS[module]],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"python -m {module}: error: cannot read MNIST: "), line
+    assert "md5 of the uncompressed data" in line and str(tiny_mnist.gz) in line
+    assert "Traceback" not in proc.stderr and "epoch" not in proc.stdout
+
+
+@pytest.mark.parametrize("module", ["examples.mnist", "examples.cnn"])
+def test_a_wrong_copy_of_another_dataset_names_it(tiny_mnist: TinyMnist, module: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--dataset", "fashion-mnist", "--data-dir",
+         str(tiny_mnist.raw), "--no-download"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr[-2000:]
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"python -m {module}: error: cannot read fashion-mnist: "), line
+    assert "md5 of the uncompressed data" in line
+
+
+@pytest.mark.parametrize("module", ["examples.mnist", "examples.cnn"])
+def test_every_refusal_names_the_program_that_ran(tiny_mnist: TinyMnist, module: str) -> None:
+    """The CNN CLI shares the MNIST CLI's checks: their messages name the CNN CLI."""
+    argv, env = command(module, tiny_mnist, "--data-dir", tiny_mnist.gz, "--no-download",
+                        "--limit", f"{TRAIN + 1}")
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr[-2000:]
+    assert proc.stderr == (f"python -m {module}: error: --limit {TRAIN + 1} is more than the "
+                           f"{TRAIN} training images\n")
