@@ -2,15 +2,19 @@
 
 ```
 Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
-          | BN1(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
-          | Conv2dGradients(dw, db) | BN2(batch_mu, batch_var, dgamma, dbeta)
+          | Batchnorm1dGradients(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
+          | Conv2dGradients(dw, db) | Batchnorm2dGradients(batch_mu, batch_var, dgamma, dbeta)
 ```
 
-`LinearNoBiasGradients` is seed 000's `Linear'Gradients`. Every gradient is of the **mean**
-loss over the batch (PyTorch's default), batchnorm's `dgamma` and `dbeta` included. `BN1`
-also carries the batch statistics the layer normalised with, from which the update step
-moves the running statistics (in the EVAL phase they are the running statistics
-themselves, so EVAL gradients are for inspection, not for training).
+Each layer kind names its record (its `gradients` class variable), whose fields follow from the
+layer's declared fields (`nn._fields`): `d<name>` for each parameter, `batch_<name>` for each
+running statistic. `LinearNoBiasGradients` is seed 000's `Linear'Gradients`; seed 000's `BN1`
+is `Batchnorm1dGradients` (and `BN2`, the per-channel one, `Batchnorm2dGradients`), which nn
+keeps exporting under the seed's names. Every gradient is of the **mean** loss over the batch
+(PyTorch's default), batchnorm's `dgamma` and `dbeta` included. A batchnorm record also
+carries the batch statistics the layer normalised with, from which the update step moves the
+running statistics (in the EVAL phase they are the running statistics themselves, so EVAL
+gradients are for inspection, not for training).
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ class LinearNoBiasGradients(Generic[In, Out]):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class BN1(Generic[F]):
-    """A batchnorm layer's batch statistics and the gradients of `gamma` and `beta`."""
+class Batchnorm1dGradients(Generic[F]):
+    """A `Batchnorm1d` layer's batch statistics and the gradients of `gamma` and `beta`
+    (seed 000's `BN1`)."""
 
     batch_mu: Vector[F]
     batch_var: Vector[F]
@@ -63,9 +68,9 @@ class Conv2dGradients(Generic[Cin, Cout]):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class BN2(Generic[F]):
+class Batchnorm2dGradients(Generic[F]):
     """A `Batchnorm2d` layer's per-channel batch statistics and the gradients of `gamma` and
-    `beta`: `BN1`'s fields, one element per channel."""
+    `beta`: `Batchnorm1dGradients`' fields, one element per channel."""
 
     batch_mu: Vector[F]
     batch_var: Vector[F]
@@ -78,5 +83,8 @@ class NoGrad:
     """Nothing to learn: activations, dropout, pooling and flattening."""
 
 
-Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any] | BN1[Any]
-                        | NoGrad | Conv2dGradients[Any, Any] | BN2[Any])
+Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any]
+                        | Batchnorm1dGradients[Any] | NoGrad | Conv2dGradients[Any, Any]
+                        | Batchnorm2dGradients[Any])
+BN1 = Batchnorm1dGradients  # seed 000's name
+BN2 = Batchnorm2dGradients  # seed 000's name, per channel
