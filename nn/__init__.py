@@ -24,10 +24,10 @@ from ._activations import Identity as Identity
 from ._activations import Relu as Relu
 from ._activations import Sigmoid as Sigmoid
 from ._activations import Tanh as Tanh
+from ._batchnorm_layers import Batchnorm1d as Batchnorm1d
+from ._batchnorm_layers import Batchnorm2d as Batchnorm2d
 from ._layers import Activation as Activation
 from ._layers import AvgPool2d as AvgPool2d
-from ._layers import Batchnorm1d as Batchnorm1d
-from ._layers import Batchnorm2d as Batchnorm2d
 from ._layers import Conv2d as Conv2d
 from ._layers import Dropout as Dropout
 from ._layers import Flatten as Flatten
@@ -38,15 +38,15 @@ from ._layers import Network as Network
 
 # isort: split
 # Gradients (seed 000)
-from ._gradients import BN1 as BN1
-from ._gradients import BN2 as BN2
-from ._gradients import Batchnorm1dGradients as Batchnorm1dGradients
-from ._gradients import Batchnorm2dGradients as Batchnorm2dGradients
-from ._gradients import Conv2dGradients as Conv2dGradients
-from ._gradients import Gradients as Gradients
-from ._gradients import LinearGradients as LinearGradients
-from ._gradients import LinearNoBiasGradients as LinearNoBiasGradients
-from ._gradients import NoGrad as NoGrad
+from ._batchnorm_layers import BN1 as BN1
+from ._batchnorm_layers import BN2 as BN2
+from ._batchnorm_layers import Batchnorm1dGradients as Batchnorm1dGradients
+from ._batchnorm_layers import Batchnorm2dGradients as Batchnorm2dGradients
+from ._layers import Conv2dGradients as Conv2dGradients
+from ._layers import Gradients as Gradients
+from ._layers import LinearGradients as LinearGradients
+from ._layers import LinearNoBiasGradients as LinearNoBiasGradients
+from ._layers import NoGrad as NoGrad
 
 # isort: split
 # The pass (seed 000)

@@ -1,14 +1,26 @@
-"""Seed 000's `Layer` sum type: one frozen, slotted dataclass per kind of layer.
+"""Seed 000's `Layer` and `Gradients` sum types: per kind of layer, one frozen, slotted
+dataclass and the record of the gradients `pass_` computes for it.
 
 ```
 Layer = Linear(w, b) | LinearNoBias(w) | Batchnorm1d(mu, var, gamma, beta)
       | Activation(f) | Dropout(p)
       | Conv2d(w, b) | AvgPool2d(k) | Batchnorm2d(mu, var, gamma, beta) | Flatten()
+Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
+          | Batchnorm1dGradients(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
+          | Conv2dGradients(dw, db) | Batchnorm2dGradients(batch_mu, batch_var, dgamma, dbeta)
 ```
 
+A layer kind is its dataclass here (or in its family's module: `nn._batchnorm_layers`) and its
+arm of `pass_`. The dataclass declares its fields once (`nn._fields`: parameter, running
+statistic or setting, and the PyTorch name), names its gradient record (`gradients`), and
+answers `label`, `input_size` and `output_size`; the optimisers, checkpoints and checks walk
+those declarations and never list the kinds. A record's fields follow from the layer's:
+`d<name>` per parameter, `batch_<name>` per running statistic. Every gradient is of the
+**mean** loss over the batch (PyTorch's default).
+
 `LinearNoBias` is seed 000's `Linear'` (a prime is not a Python name): a linear layer
-without biases, used before a batchnorm layer, whose `beta` makes a bias redundant.
-`Dropout` comes from seed 001; the
+without biases, used before a batchnorm layer, whose `beta` makes a bias redundant;
+`LinearNoBiasGradients` is its `Linear'Gradients`. `Dropout` comes from seed 001; the
 convolutional layers (`Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten`) from seed 003, whose
 activations are `(N, C, H, W)` Tensor4s until `Flatten` makes them the rows of a Matrix;
 `Activation` and `Dropout` take either rank. A network is a plain list of layers
@@ -24,34 +36,32 @@ is identity (`eq=False`): `==` on arrays is elementwise, so compare parameters w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Self, TypeAlias, get_args, get_origin
+from typing import Any, ClassVar, Generic, TypeAlias, get_args, get_origin
 
-import numpy as np
 from typing_extensions import TypeVar
 
 from typedarr import Matrix, Tensor4, Vector
-from typedarr._args import POSITIVE, UNIT, UNIT_OPEN, Size, check_fields, size
+from typedarr._args import UNIT_OPEN, check_fields
 
 from ._activations import FActivation
+from ._batchnorm_layers import Batchnorm1d, Batchnorm1dGradients, Batchnorm2d, Batchnorm2dGradients
 from ._errors import NetworkError
-from ._fields import check_arrays, check_dtype, choice, parameter, running
-from ._gradients import (
-    Batchnorm1dGradients,
-    Batchnorm2dGradients,
-    Conv2dGradients,
-    Gradients,
-    LinearGradients,
-    LinearNoBiasGradients,
-    NoGrad,
-)
+from ._fields import check_arrays, check_dtype, choice, parameter
 from ._sizes import ANY_IMAGE, Sizes, features, images, shape
 from ._sizes import Size as SampleSize
 
 In = TypeVar("In", default=Any)  # input features
 Out = TypeVar("Out", default=Any)  # output features
-F = TypeVar("F", default=Any)  # features a batchnorm layer normalises
 Cin = TypeVar("Cin", default=Any)  # input channels of a convolution
 Cout = TypeVar("Cout", default=Any)  # output channels of a convolution
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LinearGradients(Generic[In, Out]):
+    """The gradients of a `Linear` layer's weights and biases."""
+
+    dw: Matrix[In, Out]
+    db: Vector[Out]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -91,6 +101,13 @@ class Linear(Generic[In, Out]):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class LinearNoBiasGradients(Generic[In, Out]):
+    """The gradient of a `LinearNoBias` layer's weights (seed 000's `Linear'Gradients`)."""
+
+    dw: Matrix[In, Out]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class LinearNoBias(Generic[In, Out]):
     """`x @ w` (seed 000's `Linear'`): a linear layer without biases, for before batchnorm.
 
@@ -119,82 +136,9 @@ class LinearNoBias(Generic[In, Out]):
         return f"LinearNoBias({self.w.rows}->{self.w.cols}, {self.w.dtype})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class _Batchnorm(Generic[F]):
-    """The fields, initial values and checks both batchnorm kinds share: four vectors of one
-    size and dtype, `eps` positive and finite, `momentum` in [0, 1]."""
-
-    mu: Vector[F] = field(metadata=running("running_mean"))
-    var: Vector[F] = field(metadata=running("running_var"))
-    gamma: Vector[F] = field(metadata=parameter("weight"))
-    beta: Vector[F] = field(metadata=parameter("bias"))
-    eps: float = 1e-5
-    momentum: float = 0.9
-
-    @classmethod
-    def _init(cls, what: str, n: Size, eps: float, momentum: float, dtype: Any) -> Self:
-        """Seed 000's initial layer: means 0, variances 1, `gamma` 1 and `beta` 0."""
-        k = size(f"{cls.__name__}.init: {what}", n, NetworkError)
-        zeros, ones = Vector.zeros(k, dtype=dtype), Vector.ones(k, dtype=dtype)
-        return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
-
-    def __post_init__(self) -> None:
-        check_arrays(self)
-        sizes = (self.mu.size, self.var.size, self.gamma.size, self.beta.size)
-        if len(set(sizes)) != 1:
-            raise NetworkError(f"{type(self).__name__}: mu, var, gamma and beta must have the "
-                               f"same size, got {', '.join(map(str, sizes[:3]))} and "
-                               f"{sizes[3]}")
-        check_dtype(self)
-        check_fields(self, NetworkError, eps=POSITIVE, momentum=UNIT)
-
-    @property
-    def size(self) -> int:
-        """The number of features (or channels) normalised."""
-        return self.mu.size
-
-    @property
-    def label(self) -> str:
-        return f"{type(self).__name__} {self.size}"
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.size}, eps={self.eps}, "
-                f"momentum={self.momentum}, {self.mu.dtype})")
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)  # _Batchnorm's repr
-class Batchnorm1d(_Batchnorm[F]):
-    """Batch normalisation of each feature: running `mu` and `var`, learnable `gamma`, `beta`.
-
-    Training normalises with the batch's statistics, evaluation with the running ones; the
-    update step moves them as `running = momentum * running + (1 - momentum) * batch`.
-    Note: that is the seeds' convention, where PyTorch's `momentum=0.1` means our 0.9; and
-    the running variance is the biased batch variance, as in the seeds (PyTorch keeps the
-    unbiased one). `eps` defaults to PyTorch's 1e-5 (seed 000 uses 1e-12, seeds 001, 002
-    and 004 use 1e-8: pass `eps=` to reproduce them); 1e-5 is safer in float32.
-
-    Raises NetworkError for vectors of different sizes, an `eps` that is not positive and
-    finite, or a `momentum` outside [0, 1] (1 freezes the running statistics, 0 keeps only
-    the last batch's: both legitimate); TypeError for a bool or a non-number.
-
-    >>> import nn
-    >>> nn.Batchnorm1d.init(4)
-    Batchnorm1d(4, eps=1e-05, momentum=0.9, float32)
-    """
-
-    gradients: ClassVar[type[Gradients]] = Batchnorm1dGradients
-
-    @classmethod
-    def init(cls, n: Size, *, eps: float = 1e-5, momentum: float = 0.9,
-             dtype: Any = np.float32) -> Batchnorm1d[Any]:
-        """Seed 000's initial layer: means 0, variances 1, `gamma` 1 and `beta` 0."""
-        return cls._init("n", n, eps, momentum, dtype)
-
-    def input_size(self) -> SampleSize | None:
-        return self.size
-
-    def output_size(self, size: SampleSize) -> Sizes:
-        return features(self.size, size), self.size
+@dataclass(frozen=True, slots=True)
+class NoGrad:
+    """Nothing to learn: activations, dropout, pooling and flattening."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +203,14 @@ class Dropout:
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Conv2dGradients(Generic[Cin, Cout]):
+    """The gradients of a `Conv2d` layer's weights and biases."""
+
+    dw: Tensor4[Cout, Cin, Any, Any]
+    db: Vector[Cout]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -351,33 +303,6 @@ class AvgPool2d:
         return f"AvgPool2d(k={self.k})"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)  # _Batchnorm's repr
-class Batchnorm2d(_Batchnorm[F]):
-    """Batch normalisation of each channel over samples, rows and columns (seed 003):
-    `Batchnorm1d`'s fields, conventions and checks, with one element per channel.
-
-    >>> import nn
-    >>> nn.Batchnorm2d.init(20)
-    Batchnorm2d(20, eps=1e-05, momentum=0.9, float32)
-    """
-
-    gradients: ClassVar[type[Gradients]] = Batchnorm2dGradients
-
-    @classmethod
-    def init(cls, channels: Size, *, eps: float = 1e-5, momentum: float = 0.9,
-             dtype: Any = np.float32) -> Batchnorm2d[Any]:
-        """Means 0, variances 1, `gamma` 1 and `beta` 0 for `channels` channels."""
-        return cls._init("channels", channels, eps, momentum, dtype)
-
-    def input_size(self) -> SampleSize | None:
-        return self.size, ANY_IMAGE, ANY_IMAGE
-
-    def output_size(self, size: SampleSize) -> Sizes:
-        if not isinstance(size, tuple) or size[0] != self.size:
-            return f"expects images of {self.size} channels, got {shape(size)}", size
-        return None, size
-
-
 @dataclass(frozen=True, slots=True)
 class Flatten:
     """The samples of a Tensor4 `(N, C, H, W)` as the rows of a Matrix `(N, C*H*W)`.
@@ -408,6 +333,9 @@ class Flatten:
 Layer: TypeAlias = (Linear[Any, Any] | LinearNoBias[Any, Any] | Batchnorm1d[Any] | Activation
                     | Dropout | Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten)
 Network: TypeAlias = list[Layer]
+Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any]
+                        | Batchnorm1dGradients[Any] | NoGrad | Conv2dGradients[Any, Any]
+                        | Batchnorm2dGradients[Any])
 KINDS: dict[str, type] = {c.__name__: c for c in (get_origin(t) or t for t in get_args(Layer))}
 """Every layer class by name, from `Layer` itself (checkpoints name kinds; untyped input is
 checked with it)."""

@@ -19,9 +19,10 @@ from typedarr._array import check_dtype
 from typedarr._construct import generator
 
 from ._activations import FActivation
+from ._batchnorm_layers import Batchnorm1d
 from ._errors import NetworkError
 from ._init import BiasInit, Seed, WeightInit, xavier_normal, zero_bias
-from ._layers import Activation, Batchnorm1d, Dropout, Linear, LinearNoBias, Network
+from ._layers import Activation, Dropout, Linear, LinearNoBias, Network
 
 
 def mlp(input_size: Size, output_size: Size, hiddens: Sequence[Size],

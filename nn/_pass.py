@@ -50,28 +50,28 @@ from typedarr import Matrix, MatrixLike, Tensor4, Tensor4Like
 from . import _batchnorm as bn
 from . import _batchnorm2d as bn2
 from ._activations import activate, derivative
+from ._batchnorm_layers import (
+    Batchnorm1d,
+    Batchnorm1dGradients,
+    Batchnorm2d,
+    Batchnorm2dGradients,
+)
 from ._check import all_finite
 from ._errors import NetworkError
-from ._gradients import (
-    Batchnorm1dGradients,
-    Batchnorm2dGradients,
-    Conv2dGradients,
-    Gradients,
-    LinearGradients,
-    LinearNoBiasGradients,
-    NoGrad,
-)
 from ._layers import (
     Activation,
     AvgPool2d,
-    Batchnorm1d,
-    Batchnorm2d,
     Conv2d,
+    Conv2dGradients,
     Dropout,
     Flatten,
+    Gradients,
     Layer,
     Linear,
+    LinearGradients,
     LinearNoBias,
+    LinearNoBiasGradients,
+    NoGrad,
 )
 from ._layers import describe as _describe
 from ._losses import SOFTMAX_CROSS_ENTROPY, Loss, check_loss, prediction

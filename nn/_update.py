@@ -25,8 +25,7 @@ from typedarr import Matrix, Tensor4, Vector
 
 from ._errors import NetworkError
 from ._fields import Role, momentum, specs
-from ._gradients import Gradients
-from ._layers import Layer, Network
+from ._layers import Gradients, Layer, Network
 from ._layers import describe as _describe
 
 P = TypeVar("P", Matrix[Any, Any], Vector[Any], Tensor4[Any, Any, Any, Any])
