@@ -16,8 +16,7 @@ from typing import Any, ClassVar, Generic, Self
 import numpy as np
 from typing_extensions import TypeVar
 
-from typedarr import Vector
-from typedarr._args import POSITIVE, UNIT, Size, check_fields, size
+from typedarr import POSITIVE, UNIT, Size, Vector, check_fields, size
 
 from ._errors import NetworkError
 from ._fields import check_arrays, check_dtype, parameter, running

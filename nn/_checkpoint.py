@@ -19,7 +19,7 @@ Enum's value (`layer{i}.f`, the activation's name, e.g. `relu`). In `.npz`, the 
 members: `format`, `version` (1), `kinds`, and the settings as 0-d arrays (float64, or a
 string for a choice). A new layer kind needs nothing here: its declaration is its layout.
 
-Writing. `save` publishes the file atomically (`typedarr._atomic`): a crash leaves the previous
+Writing. `save` publishes the file atomically (`typedarr.atomic_writer`): a crash leaves the previous
 checkpoint, never half of one. Through a symbolic link it writes the file the link names;
 a destination that is a directory, a FIFO or a device is refused.
 
@@ -44,8 +44,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from typedarr import Matrix, Tensor4, Vector
-from typedarr._atomic import atomic_writer
+from typedarr import Matrix, Tensor4, Vector, atomic_writer
 
 from . import _npz, _safetensors
 from ._check import check_network

@@ -40,8 +40,7 @@ from typing import Any, ClassVar, Generic, TypeAlias, get_args, get_origin
 
 from typing_extensions import TypeVar
 
-from typedarr import Matrix, Tensor4, Vector
-from typedarr._args import UNIT_OPEN, check_fields
+from typedarr import UNIT_OPEN, Matrix, Tensor4, Vector, check_fields
 
 from ._activations import FActivation
 from ._batchnorm_layers import Batchnorm1d, Batchnorm1dGradients, Batchnorm2d, Batchnorm2dGradients

@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from typedarr._args import UNIT_OPEN, Real, Size, integer, real
-from typedarr._array import check_dtype
-from typedarr._construct import generator
+from typedarr import UNIT_OPEN, Real, Size, check_dtype, generator, integer, real
 
 from ._activations import FActivation
 from ._batchnorm_layers import Batchnorm1d

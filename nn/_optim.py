@@ -26,8 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeAlias, TypeVar
 
 import typedarr as ta
-from typedarr import Matrix, Tensor4, Vector
-from typedarr._args import NON_NEGATIVE, POSITIVE, UNIT_OPEN, check_fields, size
+from typedarr import NON_NEGATIVE, POSITIVE, UNIT_OPEN, Matrix, Tensor4, Vector, check_fields, size
 
 from ._errors import NetworkError
 from ._layers import Gradients, Layer, Network
