@@ -19,9 +19,9 @@ Enum's value (`layer{i}.f`, the activation's name, e.g. `relu`). In `.npz`, the 
 members: `format`, `version` (1), `kinds`, and the settings as 0-d arrays (float64, or a
 string for a choice). A new layer kind needs nothing here: its declaration is its layout.
 
-Writing. `save` publishes the file atomically (`typedarr.atomic_writer`): a crash leaves the previous
-checkpoint, never half of one. Through a symbolic link it writes the file the link names;
-a destination that is a directory, a FIFO or a device is refused.
+Writing. `save` publishes the file atomically (`typedarr.atomic_writer`): a crash leaves the
+previous checkpoint, never half of one. Through a symbolic link it writes the file the link
+names; a destination that is a directory, a FIFO or a device is refused.
 
 What a load may allocate. `load` checks the names, dtypes and shapes a file declares against
 what its declared layers need, and checks that the declared data is in the file, before it

@@ -169,18 +169,11 @@ def pass_(phase: Phase, net: Sequence[Layer],
 def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
     """The layers `net[i:]` applied to `inp`, and back: seed 000's `_pass inp layers`.
 
-    The gradient at the network's input (`i == 0`) is not needed, so it is not computed.
+    One arm per dense layer kind here, one per image layer kind (seed 003) in `_pass4`;
+    the gradient at the network's input (`i == 0`) is not needed, so it is not computed.
     """
     if i == len(net):
-        # A traced pass has no values to check: the compiled step checks its prediction.
-        if not ta.tracing() and not all_finite(inp):
-            report_nonfinite(net, ctx.outputs)
-        if ctx.target is None:
-            raise _Predicted(inp)
-        logits = as_matrix(i, None, inp)
-        with Blame(lambda: f"output ({type(ctx.loss).__name__})"):
-            pred, dz = _output(ctx.loss, logits, ctx.target)
-        return dz, pred, []
+        return _output_level(ctx, net, inp)
     layer = net[i]
     check_layer(i, layer)
     match layer:
@@ -209,39 +202,6 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             back = bn.backward if ctx.phase is Phase.TRAIN else bn.backward_eval
             dx, dgamma, dbeta = back(x2, mu, ivar, gamma, dz)
             return (dx if i else None), pred, [Batchnorm1dGradients(mu, var, dgamma, dbeta), *t]
-        case Conv2d(w, b):
-            x4 = as_tensor4(i, layer, inp)
-            with Blame(lambda: _describe(i, layer)):
-                y = ta.conv2d(x4, w)
-                out4 = ta.compute(y + ta.channels_like(b, y))
-            dz4, pred, t = _rest4(ctx, net, i, out4)
-            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel)
-            grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
-            return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
-        case AvgPool2d(k):
-            x4 = as_tensor4(i, layer, inp)
-            with Blame(lambda: _describe(i, layer)):
-                out4 = ta.avg_pool2d(x4, k)
-            dz4, pred, t = _rest4(ctx, net, i, out4)
-            return (ta.avg_pool2d_grad(dz4, k, x4.shape) if i else None), pred, [NoGrad(), *t]
-        case Batchnorm2d(mu, var, gamma, beta):
-            x4 = as_tensor4(i, layer, inp)
-            with Blame(lambda: _describe(i, layer)):
-                if ctx.phase is Phase.TRAIN:
-                    check_batch(i, layer, x4.shape[0] * x4.shape[2] * x4.shape[3],
-                                "values per channel")
-                    mu, var = bn2.statistics(x4)
-                ivar = bn2.inverse_std(var, layer.eps)
-                out4 = bn2.normalise(x4, mu, ivar, gamma, beta)
-            dz4, pred, t = _rest4(ctx, net, i, out4)
-            back2 = bn2.backward if ctx.phase is Phase.TRAIN else bn2.backward_eval
-            dx4, dgamma, dbeta = back2(x4, mu, ivar, gamma, dz4)
-            return (dx4 if i else None), pred, [Batchnorm2dGradients(mu, var, dgamma, dbeta), *t]
-        case Flatten():
-            x4 = as_tensor4(i, layer, inp)
-            _, c, h, wd = x4.shape
-            dz, pred, t = _rest2(ctx, net, i, ta.flatten(x4))
-            return (ta.unflatten(dz, c, h, wd) if i else None), pred, [NoGrad(), *t]
         case Activation(f):
             if isinstance(inp, Tensor4):
                 out4 = activate(f, inp)
@@ -265,8 +225,61 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             mask = (keep >= p) * (1.0 / (1.0 - p))
             dz, pred, t = _rest2(ctx, net, i, ta.compute(inp * mask))
             return (ta.compute(dz * mask) if i else None), pred, [NoGrad(), *t]
+        case Conv2d() | AvgPool2d() | Batchnorm2d() | Flatten():
+            return _pass4(ctx, net, i, inp, layer)
         case _:
             assert_never(layer)
+
+
+def _pass4(ctx: _Context, net: Sequence[Layer], i: int, inp: Values,
+           layer: Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten) -> Back:
+    """`_pass` at an image layer (seed 003), whose input is a Tensor4 `(N, C, H, W)`."""
+    x4 = as_tensor4(i, layer, inp)
+    match layer:
+        case Conv2d(w, b):
+            with Blame(lambda: _describe(i, layer)):
+                y = ta.conv2d(x4, w)
+                out4 = ta.compute(y + ta.channels_like(b, y))
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel)
+            grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
+            return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
+        case AvgPool2d(k):
+            with Blame(lambda: _describe(i, layer)):
+                out4 = ta.avg_pool2d(x4, k)
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            return (ta.avg_pool2d_grad(dz4, k, x4.shape) if i else None), pred, [NoGrad(), *t]
+        case Batchnorm2d(mu, var, gamma, beta):
+            with Blame(lambda: _describe(i, layer)):
+                if ctx.phase is Phase.TRAIN:
+                    check_batch(i, layer, x4.shape[0] * x4.shape[2] * x4.shape[3],
+                                "values per channel")
+                    mu, var = bn2.statistics(x4)
+                ivar = bn2.inverse_std(var, layer.eps)
+                out4 = bn2.normalise(x4, mu, ivar, gamma, beta)
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            back2 = bn2.backward if ctx.phase is Phase.TRAIN else bn2.backward_eval
+            dx4, dgamma, dbeta = back2(x4, mu, ivar, gamma, dz4)
+            return (dx4 if i else None), pred, [Batchnorm2dGradients(mu, var, dgamma, dbeta), *t]
+        case Flatten():
+            _, c, h, wd = x4.shape
+            dz, pred, t = _rest2(ctx, net, i, ta.flatten(x4))
+            return (ta.unflatten(dz, c, h, wd) if i else None), pred, [NoGrad(), *t]
+        case _:
+            assert_never(layer)
+
+
+def _output_level(ctx: _Context, net: Sequence[Layer], logits: Values) -> Back:
+    """The end of the list: the output function and the gradient of the mean loss (seed
+    000's `_pass inp []`); an inference pass returns here by raising `_Predicted`."""
+    # A traced pass has no values to check: the compiled step checks its prediction.
+    if not ta.tracing() and not all_finite(logits):
+        report_nonfinite(net, ctx.outputs)
+    if ctx.target is None:
+        raise _Predicted(logits)
+    with Blame(lambda: f"output ({type(ctx.loss).__name__})"):
+        pred, dz = _output(ctx.loss, as_matrix(len(net), None, logits), ctx.target)
+    return dz, pred, []
 
 
 def _rest(ctx: _Context, net: Sequence[Layer], i: int, out: Values
