@@ -68,13 +68,18 @@ def _layer(rule: Rule, wd: float, i: int, layer: Layer, g: Gradients,
     for m in ms:
         _of(i, layer, m)
     changes = _running(layer, g)
+    moved: list[dict[str, Any]] = [{} for _ in ms]  # each moment's new fields
     for spec in specs(type(layer)):
         if spec.role is Role.PARAMETER:
             p, d = getattr(layer, spec.name), spec.gradient
             changes[spec.name], steps = rule(p, _decayed(getattr(g, d), p, wd),
                                              tuple(getattr(m, d) for m in ms))
-            ms = tuple(replace(m, **{d: s}) for m, s in zip(ms, steps, strict=True))
-    return (replace(layer, **changes) if changes else layer), ms
+            for fields_, step in zip(moved, steps, strict=True):
+                fields_[d] = step
+    if not changes:  # nothing to learn or to move
+        return layer, ms
+    return replace(layer, **changes), tuple(
+        replace(m, **fields_) for m, fields_ in zip(ms, moved, strict=True))
 
 
 def update_batch_statistics(net: Sequence[Layer], grads: Sequence[Gradients]) -> Network:
