@@ -13,36 +13,40 @@ net, opt = opt.update(net, grads)
 print(nn.loss(pred, target), nn.accuracy(nn.forward(net, x_test), test_labels))
 ```
 
-Seed 000's `Linear'` and `Linear'Gradients` are `LinearNoBias` and `LinearNoBiasGradients`.
+Seed 000's `Linear'` and `Linear'Gradients` are `LinearNoBias` and `LinearNoBiasGradients`;
+its `BN1` is `Batchnorm1dGradients` (and `BN2` the per-channel `Batchnorm2dGradients`): the
+seed's names stay exported as aliases of the same classes.
 """
 
 # Layers (seed 000)
+from ._activations import FActivation as FActivation
+from ._activations import Identity as Identity
+from ._activations import Relu as Relu
+from ._activations import Sigmoid as Sigmoid
+from ._activations import Tanh as Tanh
+from ._batchnorm_layers import Batchnorm1d as Batchnorm1d
+from ._batchnorm_layers import Batchnorm2d as Batchnorm2d
 from ._layers import Activation as Activation
 from ._layers import AvgPool2d as AvgPool2d
-from ._layers import Batchnorm1d as Batchnorm1d
-from ._layers import Batchnorm2d as Batchnorm2d
 from ._layers import Conv2d as Conv2d
 from ._layers import Dropout as Dropout
-from ._layers import FActivation as FActivation
 from ._layers import Flatten as Flatten
-from ._layers import Identity as Identity
 from ._layers import Layer as Layer
 from ._layers import Linear as Linear
 from ._layers import LinearNoBias as LinearNoBias
 from ._layers import Network as Network
-from ._layers import Relu as Relu
-from ._layers import Sigmoid as Sigmoid
-from ._layers import Tanh as Tanh
 
 # isort: split
 # Gradients (seed 000)
-from ._gradients import BN1 as BN1
-from ._gradients import BN2 as BN2
-from ._gradients import Conv2dGradients as Conv2dGradients
-from ._gradients import Gradients as Gradients
-from ._gradients import LinearGradients as LinearGradients
-from ._gradients import LinearNoBiasGradients as LinearNoBiasGradients
-from ._gradients import NoGrad as NoGrad
+from ._batchnorm_layers import BN1 as BN1
+from ._batchnorm_layers import BN2 as BN2
+from ._batchnorm_layers import Batchnorm1dGradients as Batchnorm1dGradients
+from ._batchnorm_layers import Batchnorm2dGradients as Batchnorm2dGradients
+from ._layers import Conv2dGradients as Conv2dGradients
+from ._layers import Gradients as Gradients
+from ._layers import LinearGradients as LinearGradients
+from ._layers import LinearNoBiasGradients as LinearNoBiasGradients
+from ._layers import NoGrad as NoGrad
 
 # isort: split
 # The pass (seed 000)
@@ -123,7 +127,9 @@ __all__ = [
     "Adam",
     "AvgPool2d",
     "Batchnorm1d",
+    "Batchnorm1dGradients",
     "Batchnorm2d",
+    "Batchnorm2dGradients",
     "BiasInit",
     "Chain",
     "CheckpointError",

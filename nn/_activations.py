@@ -1,4 +1,5 @@
-"""The elementwise activations (seed 004, task 1) and their derivatives, as fused expressions.
+"""The elementwise activations (seed 000's `FActivation`; seed 004, task 1) and their
+derivatives, as fused expressions.
 
 The derivative of sigmoid and tanh is written with the layer's output `y` (`y * (1 - y)`,
 `1 - y**2`), so the backward pass needs nothing the forward pass did not already keep; ReLU's
@@ -7,6 +8,7 @@ uses the input (`1` where `x > 0`, else `0`: seed 004's choice at the kink).
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, assert_never
 
 from typing_extensions import TypeVar
@@ -14,7 +16,23 @@ from typing_extensions import TypeVar
 import typedarr as ta
 from typedarr import Matrix, Tensor4
 
-from ._layers import FActivation
+
+class FActivation(Enum):
+    """Seed 000's `FActivation`: the elementwise function an `Activation` layer applies."""
+
+    RELU = "relu"
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    IDENTITY = "identity"
+
+    def __repr__(self) -> str:
+        return self.name.capitalize()
+
+
+Relu = FActivation.RELU
+Sigmoid = FActivation.SIGMOID
+Tanh = FActivation.TANH
+Identity = FActivation.IDENTITY
 
 # Either rank: a Matrix (dense layers) or a Tensor4 (convolutional layers)
 A = TypeVar("A", Matrix[Any, Any], Tensor4[Any, Any, Any, Any])

@@ -23,7 +23,8 @@ from typing import Any, Generic, overload
 
 from typing_extensions import TypeVar
 
-from ._layers import Activation, Batchnorm1d, Dropout, Layer, Linear, LinearNoBias, Network
+from ._batchnorm_layers import Batchnorm1d
+from ._layers import Activation, Dropout, Layer, Linear, LinearNoBias, Network
 
 F = TypeVar("F", default=Any)  # features out of the chain so far
 Out = TypeVar("Out", default=Any)  # features out of the next layer

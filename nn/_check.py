@@ -10,29 +10,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, assert_never, overload
+from typing import Any, overload
 
 import numpy as np
 
 from typedarr import MatrixLike, Tensor4Like
 
 from ._errors import NetworkError
-from ._layers import (
-    LAYER_KINDS,
-    Activation,
-    AvgPool2d,
-    Batchnorm1d,
-    Batchnorm2d,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Layer,
-    Linear,
-    LinearNoBias,
-    describe,
-)
-
-Size = int | tuple[int, int, int]  # features, or (channels, rows, columns) of each sample
+from ._fields import arrays
+from ._layers import Layer, describe, is_layer
+from ._sizes import Size
 
 
 @overload
@@ -62,9 +49,10 @@ def check_network(net: Sequence[Layer], input_size: Size) -> Size:
     """
     size, dtype = input_size, None
     for i, layer in enumerate(net):
-        if not isinstance(layer, LAYER_KINDS):
+        if not is_layer(layer):
             raise NetworkError(f"layer {i} is not a layer: {layer!r}")
-        problem, gives, layer_dtype = _sizes(layer, size)
+        problem, gives = layer.output_size(size)
+        layer_dtype = next((a.dtype for a in arrays(layer).values()), None)
         if problem is not None:
             source = "the network input" if i == 0 else f"what {describe(i - 1, net[i - 1])} gives"
             raise NetworkError(f"{describe(i, layer)}: {problem} ({source})")
@@ -75,58 +63,6 @@ def check_network(net: Sequence[Layer], input_size: Size) -> Size:
             dtype = layer_dtype
         size = gives
     return size
-
-
-def _sizes(layer: Layer, size: Size) -> tuple[str | None, Size, np.dtype[Any] | None]:
-    """What is wrong with `size` for the layer (None: nothing), what it gives, and its
-    parameters' dtype."""
-    match layer:
-        case Linear(w, _) | LinearNoBias(w):
-            return _features(w.rows, size), w.cols, w.dtype
-        case Batchnorm1d():
-            return _features(layer.size, size), layer.size, layer.mu.dtype
-        case Conv2d(w, _):
-            o, c, kh, kw = w.shape
-            if not isinstance(size, tuple):
-                return _images(size), size, w.dtype
-            if size[0] != c or kh > size[1] or kw > size[2]:
-                return (f"expects images of {c} channels of at least {kh}x{kw}, got "
-                        f"{_shape(size)}"), size, w.dtype
-            return None, (o, size[1] - kh + 1, size[2] - kw + 1), w.dtype
-        case AvgPool2d(k):
-            if not isinstance(size, tuple):
-                return _images(size), size, None
-            if k > size[1] or k > size[2]:
-                return f"a {k}x{k} window does not fit in {_shape(size)}", size, None
-            return None, (size[0], size[1] // k, size[2] // k), None
-        case Batchnorm2d():
-            if not isinstance(size, tuple) or size[0] != layer.size:
-                return (f"expects images of {layer.size} channels, got {_shape(size)}", size,
-                        layer.mu.dtype)
-            return None, size, layer.mu.dtype
-        case Flatten():
-            if not isinstance(size, tuple):
-                return _images(size), size, None
-            return None, size[0] * size[1] * size[2], None
-        case Activation() | Dropout():
-            return None, size, None
-        case _:
-            assert_never(layer)
-
-
-def _features(wants: int, size: Size) -> str | None:
-    return None if size == wants else f"expects {wants} input features, got {_shape(size)}"
-
-
-def _images(size: int) -> str:
-    return f"expects images (channels, rows, columns), got {size} features"
-
-
-def _shape(size: Size) -> str:
-    if isinstance(size, int):
-        return str(size)
-    c, h, w = size
-    return f"images of {c} channels of {h}x{w}"
 
 
 def all_finite(m: MatrixLike[Any, Any] | Tensor4Like[Any, Any, Any, Any]) -> bool:

@@ -9,19 +9,19 @@ whose offsets are checked against the file, then raw little-endian data; no comp
 pickle, so a file cannot declare more than it holds; and PyTorch and the Hugging Face tools
 read it (`safetensors.numpy.load_file` gives the arrays by name).
 
-Layout. Each layer `i` has its arrays under `layer{i}.{field}`: `w`, `b` (Linear, and Conv2d
-with a 4-d `w`), `w` (LinearNoBias), `mu`, `var`, `gamma`, `beta` (Batchnorm1d, Batchnorm2d),
-of the network's dtype. In safetensors, `__metadata__` holds `format` (`typedarr.nn`),
-`version` (`2`), `kinds` (a JSON list with one of `Linear`, `LinearNoBias`, `Batchnorm1d`,
-`Activation`, `Dropout`, `Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten` per layer) and the
-scalar fields as strings: `layer{i}.eps`, `layer{i}.momentum`, `layer{i}.p`, `layer{i}.k`
-(Python's exact `repr` of the float) and `layer{i}.f` (the activation's name, e.g. `relu`).
-In `.npz`, the same names are members: `format`, `version` (1), `kinds`, and the scalars as
-0-d arrays (float64, or a string for `f`).
+Layout. Each layer `i` stores every field its class declares (`nn._fields`), in declaration
+order, under `layer{i}.{field}`: the arrays (`w`, `b` of a Linear or Conv2d; `mu`, `var`,
+`gamma`, `beta` of a batchnorm layer), of the network's dtype, as tensors; the settings as
+scalars. In safetensors, `__metadata__` holds `format` (`typedarr.nn`), `version` (`2`),
+`kinds` (a JSON list of each layer's class name, e.g. `Linear`) and the settings as strings:
+numbers as Python's exact `repr` of the float (`layer{i}.eps`, `layer{i}.k`), choices as the
+Enum's value (`layer{i}.f`, the activation's name, e.g. `relu`). In `.npz`, the same names are
+members: `format`, `version` (1), `kinds`, and the settings as 0-d arrays (float64, or a
+string for a choice). A new layer kind needs nothing here: its declaration is its layout.
 
-Writing. `save` publishes the file atomically (`typedarr._atomic`): a crash leaves the previous
-checkpoint, never half of one. Through a symbolic link it writes the file the link names;
-a destination that is a directory, a FIFO or a device is refused.
+Writing. `save` publishes the file atomically (`typedarr.atomic_writer`): a crash leaves the
+previous checkpoint, never half of one. Through a symbolic link it writes the file the link
+names; a destination that is a directory, a FIFO or a device is refused.
 
 What a load may allocate. `load` checks the names, dtypes and shapes a file declares against
 what its declared layers need, and checks that the declared data is in the file, before it
@@ -40,31 +40,17 @@ import os
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal, assert_never
+from typing import IO, Any
 
 import numpy as np
 
-from typedarr import Matrix, Tensor4, Vector
-from typedarr._atomic import atomic_writer
+from typedarr import Matrix, Tensor4, Vector, atomic_writer
 
 from . import _npz, _safetensors
 from ._check import check_network
 from ._errors import CheckpointError, NetworkError
-from ._layers import (
-    LAYER_KINDS,
-    Activation,
-    AvgPool2d,
-    Batchnorm1d,
-    Batchnorm2d,
-    Conv2d,
-    Dropout,
-    FActivation,
-    Flatten,
-    Layer,
-    Linear,
-    LinearNoBias,
-    Network,
-)
+from ._fields import specs
+from ._layers import KINDS, Flatten, Layer, Network, is_layer
 from ._sources import (
     FORMAT,
     NPZ_VERSION,
@@ -77,26 +63,10 @@ from ._sources import (
 
 StrPath = str | os.PathLike[str]
 Array = np.ndarray[Any, Any]
-Field = Literal["tensor4", "matrix", "vector", "number", "text"]
 Value = Array | float | str
-
-SCHEMA: Mapping[str, tuple[tuple[str, Field], ...]] = {
-    "Linear": (("w", "matrix"), ("b", "vector")),
-    "LinearNoBias": (("w", "matrix"),),
-    "Batchnorm1d": (("mu", "vector"), ("var", "vector"), ("gamma", "vector"),
-                    ("beta", "vector"), ("eps", "number"), ("momentum", "number")),
-    "Activation": (("f", "text"),),
-    "Dropout": (("p", "number"),),
-    "Conv2d": (("w", "tensor4"), ("b", "vector")),
-    "AvgPool2d": (("k", "number"),),
-    "Batchnorm2d": (("mu", "vector"), ("var", "vector"), ("gamma", "vector"),
-                    ("beta", "vector"), ("eps", "number"), ("momentum", "number")),
-    "Flatten": (),
-}
-"""The fields each layer kind stores, in order: arrays (tensors) and scalars."""
-
-_ANY_IMAGE = 1 << 20  # rows and columns larger than any kernel or pooling window
-_NDIM = {"matrix": 2, "vector": 1}
+FROM_NUMPY: Mapping[int, Callable[..., Any]] = {
+    1: Vector.from_numpy, 2: Matrix.from_numpy, 4: Tensor4.from_numpy}
+"""The array kind of each rank a layer field may have."""
 
 
 def save(net: Sequence[Layer], path: StrPath) -> None:
@@ -190,36 +160,24 @@ def _encode(net: Sequence[Layer]) -> dict[str, Value]:
     """Every field of every layer, by its key `layer{i}.{field}`."""
     out: dict[str, Value] = {}
     for i, layer in enumerate(net):
-        if not isinstance(layer, LAYER_KINDS):
+        if not is_layer(layer):
             raise NetworkError(f"layer {i} is not a layer: {layer!r}")
         out.update({f"layer{i}.{k}": v for k, v in _fields(layer).items()})
     return out
 
 
 def _fields(layer: Layer) -> dict[str, Value]:
-    match layer:
-        case Linear(w, b):
-            return {"w": np.asarray(w), "b": np.asarray(b)}
-        case LinearNoBias(w):
-            return {"w": np.asarray(w)}
-        case Batchnorm1d(mu, var, gamma, beta, eps, momentum):
-            return {"mu": np.asarray(mu), "var": np.asarray(var), "gamma": np.asarray(gamma),
-                    "beta": np.asarray(beta), "eps": float(eps), "momentum": float(momentum)}
-        case Activation(f):
-            return {"f": f.value}
-        case Dropout(p):
-            return {"p": float(p)}
-        case Conv2d(w, b):
-            return {"w": np.asarray(w), "b": np.asarray(b)}
-        case AvgPool2d(k):
-            return {"k": float(k)}
-        case Batchnorm2d(mu, var, gamma, beta, eps, momentum):
-            return {"mu": np.asarray(mu), "var": np.asarray(var), "gamma": np.asarray(gamma),
-                    "beta": np.asarray(beta), "eps": float(eps), "momentum": float(momentum)}
-        case Flatten():
-            return {}
-        case _:
-            assert_never(layer)
+    """The layer's declared fields as stored: arrays, numbers (floats) and choices (text)."""
+    out: dict[str, Value] = {}
+    for spec in specs(type(layer)):
+        value = getattr(layer, spec.name)
+        if spec.rank:
+            out[spec.name] = np.asarray(value)
+        elif spec.choices is not None:
+            out[spec.name] = value.value
+        else:
+            out[spec.name] = float(value)
+    return out
 
 
 def _npz_arrays(kinds: list[str], fields: Mapping[str, Value]) -> dict[str, Array]:
@@ -247,9 +205,9 @@ def _decode(kinds: list[str], source: Source) -> Network:
     """The layers, after checking that the names present are exactly those `kinds` need."""
     expected: list[str] = []
     for i, kind in enumerate(kinds):
-        if kind not in SCHEMA:
+        if kind not in KINDS:
             raise CheckpointError(f"layer {i}: unknown layer kind {kind!r:.40}")
-        expected += [f"layer{i}.{field}" for field, _ in SCHEMA[kind]]
+        expected += [f"layer{i}.{spec.name}" for spec in specs(KINDS[kind])]
     present = source.names()
     for key in expected:
         if key not in present:
@@ -257,53 +215,29 @@ def _decode(kinds: list[str], source: Source) -> Network:
     if extra := sorted(present - set(expected)):
         raise CheckpointError(f"unexpected keys {extra[:10]}: not written by this version "
                               f"of nn")
-    return [_layer(i, kind, source) for i, kind in enumerate(kinds)]
+    return [_layer(i, KINDS[kind], source) for i, kind in enumerate(kinds)]
 
 
-def _layer(i: int, kind: str, source: Source) -> Layer:
+def _layer(i: int, kind: type, source: Source) -> Layer:
+    """Layer `i`, of class `kind`, from its declared fields in `source`."""
     values: dict[str, Any] = {}
-    for field, what in SCHEMA[kind]:
-        key = f"layer{i}.{field}"
-        match what:
-            case "tensor4":
-                values[field] = Tensor4.from_numpy(source.array(key, 4), nonfinite="allow")
-            case "matrix":
-                values[field] = Matrix.from_numpy(source.array(key, 2), nonfinite="allow")
-            case "vector":
-                values[field] = Vector.from_numpy(source.array(key, 1), nonfinite="allow")
-            case "number":
-                values[field] = source.number(key)
-            case "text":
-                values[field] = source.text(key)
-            case _:
-                assert_never(what)
-    # NaN is kept in the arrays above: a diverged network loads as it was saved
-    match kind:
-        case "Linear":
-            return Linear(values["w"], values["b"])
-        case "LinearNoBias":
-            return LinearNoBias(values["w"])
-        case "Batchnorm1d":
-            return Batchnorm1d(values["mu"], values["var"], values["gamma"], values["beta"],
-                               eps=values["eps"], momentum=values["momentum"])
-        case "Activation":
+    for spec in specs(kind):
+        key = f"layer{i}.{spec.name}"
+        if spec.rank:
+            # NaN is kept: a diverged network loads as it was saved
+            values[spec.name] = FROM_NUMPY[spec.rank](source.array(key, spec.rank),
+                                                      nonfinite="allow")
+        elif spec.choices is not None:
+            text = source.text(key)
             try:
-                return Activation(FActivation(values["f"]))
+                values[spec.name] = spec.choices(text)
             except ValueError as e:
-                raise CheckpointError(f"layer {i}: unknown activation {values['f']!r:.40}") from e
-        case "Dropout":
-            return Dropout(values["p"])
-        case "Conv2d":
-            return Conv2d(values["w"], values["b"])
-        case "AvgPool2d":
-            k = values["k"]  # stored as a number: an integral one is the window's size
-            return AvgPool2d(int(k) if float(k).is_integer() else k)
-        case "Batchnorm2d":
-            return Batchnorm2d(values["mu"], values["var"], values["gamma"], values["beta"],
-                               eps=values["eps"], momentum=values["momentum"])
-        case "Flatten":
-            return Flatten()
-    raise AssertionError(f"SCHEMA and _layer disagree on {kind!r}")
+                raise CheckpointError(f"layer {i}: unknown {spec.what} {text!r:.40}") from e
+        else:  # a number; an integral one is an int setting's value (a window's size)
+            x = source.number(key)
+            values[spec.name] = int(x) if spec.integral and x.is_integer() else x
+    layer: Layer = kind(**values)
+    return layer
 
 
 def _check_chain(net: Network) -> None:
@@ -314,13 +248,10 @@ def _check_chain(net: Network) -> None:
     (with images larger than any kernel), and the layers after it as a dense network.
     """
     flat = next((i for i, layer in enumerate(net) if isinstance(layer, Flatten)), len(net))
-    first4 = next((layer for layer in net[:flat] if isinstance(layer, Conv2d | Batchnorm2d)),
-                  None)
-    if first4 is not None:
-        channels = first4.w.shape[1] if isinstance(first4, Conv2d) else first4.size
-        check_network(net[:flat], (channels, _ANY_IMAGE, _ANY_IMAGE))
+    head = next((s for layer in net[:flat] if isinstance(s := layer.input_size(), tuple)), None)
+    if head is not None:
+        check_network(net[:flat], head)
         net = net[flat + 1:]
-    first = next((layer for layer in net if isinstance(layer, Linear | LinearNoBias
-                                                         | Batchnorm1d)), None)
+    first = next((s for layer in net if isinstance(s := layer.input_size(), int)), None)
     if first is not None:
-        check_network(net, first.size if isinstance(first, Batchnorm1d) else first.w.rows)
+        check_network(net, first)

@@ -26,8 +26,7 @@ from typedarr import Matrix, MatrixLike, Tensor4Like
 
 from ._check import all_finite
 from ._errors import NetworkError
-from ._gradients import Gradients
-from ._layers import Layer, Network
+from ._layers import Gradients, Layer, Network
 from ._losses import SOFTMAX_CROSS_ENTROPY, Loss, check_target
 from ._pass import Phase, pass_
 

@@ -26,9 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from typedarr import Matrix, Vector
-from typedarr._args import Size, size
-from typedarr._construct import generator
+from typedarr import Matrix, Size, Vector, generator, size
 
 from ._errors import NetworkError
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from typedarr import Matrix, MatrixLike
-from typedarr._args import Size, size
+from typedarr import Matrix, MatrixLike, Size, size
 
 from ._errors import NetworkError
 

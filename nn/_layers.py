@@ -1,14 +1,26 @@
-"""Seed 000's `Layer` sum type: one frozen, slotted dataclass per kind of layer.
+"""Seed 000's `Layer` and `Gradients` sum types: per kind of layer, one frozen, slotted
+dataclass and the record of the gradients `pass_` computes for it.
 
 ```
 Layer = Linear(w, b) | LinearNoBias(w) | Batchnorm1d(mu, var, gamma, beta)
       | Activation(f) | Dropout(p)
       | Conv2d(w, b) | AvgPool2d(k) | Batchnorm2d(mu, var, gamma, beta) | Flatten()
+Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
+          | Batchnorm1dGradients(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
+          | Conv2dGradients(dw, db) | Batchnorm2dGradients(batch_mu, batch_var, dgamma, dbeta)
 ```
 
+A layer kind is its dataclass here (or in its family's module: `nn._batchnorm_layers`) and its
+arm of `pass_`. The dataclass declares its fields once (`nn._fields`: parameter, running
+statistic or setting, and the PyTorch name), names its gradient record (`gradients`), and
+answers `label`, `input_size` and `output_size`; the optimisers, checkpoints and checks walk
+those declarations and never list the kinds. A record's fields follow from the layer's:
+`d<name>` per parameter, `batch_<name>` per running statistic. Every gradient is of the
+**mean** loss over the batch (PyTorch's default).
+
 `LinearNoBias` is seed 000's `Linear'` (a prime is not a Python name): a linear layer
-without biases, used before a batchnorm layer, whose `beta` makes a bias redundant.
-`Dropout` comes from seed 001; the
+without biases, used before a batchnorm layer, whose `beta` makes a bias redundant;
+`LinearNoBiasGradients` is its `Linear'Gradients`. `Dropout` comes from seed 001; the
 convolutional layers (`Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten`) from seed 003, whose
 activations are `(N, C, H, W)` Tensor4s until `Flatten` makes them the rows of a Matrix;
 `Activation` and `Dropout` take either rank. A network is a plain list of layers
@@ -23,41 +35,32 @@ is identity (`eq=False`): `==` on arrays is elementwise, so compare parameters w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any, Generic, TypeAlias, assert_never
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeAlias, get_args, get_origin
 
-import numpy as np
 from typing_extensions import TypeVar
 
-from typedarr import Matrix, Tensor4, Vector
-from typedarr._args import POSITIVE, UNIT, UNIT_OPEN, Size, check_fields, size
+from typedarr import UNIT_OPEN, Matrix, Tensor4, Vector, check_fields
 
+from ._activations import FActivation
+from ._batchnorm_layers import Batchnorm1d, Batchnorm1dGradients, Batchnorm2d, Batchnorm2dGradients
 from ._errors import NetworkError
+from ._fields import check_arrays, check_dtype, choice, parameter
+from ._sizes import ANY_IMAGE, Sizes, features, images, shape
+from ._sizes import Size as SampleSize
 
 In = TypeVar("In", default=Any)  # input features
 Out = TypeVar("Out", default=Any)  # output features
-F = TypeVar("F", default=Any)  # features a batchnorm layer normalises
 Cin = TypeVar("Cin", default=Any)  # input channels of a convolution
 Cout = TypeVar("Cout", default=Any)  # output channels of a convolution
 
 
-class FActivation(Enum):
-    """Seed 000's `FActivation`: the elementwise function an `Activation` layer applies."""
+@dataclass(frozen=True, slots=True, eq=False)
+class LinearGradients(Generic[In, Out]):
+    """The gradients of a `Linear` layer's weights and biases."""
 
-    RELU = "relu"
-    SIGMOID = "sigmoid"
-    TANH = "tanh"
-    IDENTITY = "identity"
-
-    def __repr__(self) -> str:
-        return self.name.capitalize()
-
-
-Relu = FActivation.RELU
-Sigmoid = FActivation.SIGMOID
-Tanh = FActivation.TANH
-Identity = FActivation.IDENTITY
+    dw: Matrix[In, Out]
+    db: Vector[Out]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -71,19 +74,36 @@ class Linear(Generic[In, Out]):
     Linear(3->2, float32)
     """
 
-    w: Matrix[In, Out]
-    b: Vector[Out]
+    w: Matrix[In, Out] = field(metadata=parameter("weight", transposed=True))
+    b: Vector[Out] = field(metadata=parameter("bias"))
+    gradients: ClassVar[type[Gradients]] = LinearGradients
 
     def __post_init__(self) -> None:
-        _require(self, "w", self.w, Matrix)
-        _require(self, "b", self.b, Vector)
+        check_arrays(self)
         if self.b.size != self.w.cols:
             raise NetworkError(f"Linear: b has {self.b.size} elements but w has "
                                f"{self.w.cols} columns (outputs)")
-        _same_dtype(self, self.w, self.b)
+        check_dtype(self)
+
+    @property
+    def label(self) -> str:
+        return f"Linear {self.w.rows}->{self.w.cols}"
+
+    def input_size(self) -> SampleSize | None:
+        return self.w.rows
+
+    def output_size(self, size: SampleSize) -> Sizes:
+        return features(self.w.rows, size), self.w.cols
 
     def __repr__(self) -> str:
         return f"Linear({self.w.rows}->{self.w.cols}, {self.w.dtype})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LinearNoBiasGradients(Generic[In, Out]):
+    """The gradient of a `LinearNoBias` layer's weights (seed 000's `Linear'Gradients`)."""
+
+    dw: Matrix[In, Out]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -95,61 +115,29 @@ class LinearNoBias(Generic[In, Out]):
     LinearNoBias(3->2, float32)
     """
 
-    w: Matrix[In, Out]
+    w: Matrix[In, Out] = field(metadata=parameter("weight", transposed=True))
+    gradients: ClassVar[type[Gradients]] = LinearNoBiasGradients
 
     def __post_init__(self) -> None:
-        _require(self, "w", self.w, Matrix)
+        check_arrays(self)
+
+    @property
+    def label(self) -> str:
+        return f"LinearNoBias {self.w.rows}->{self.w.cols}"
+
+    def input_size(self) -> SampleSize | None:
+        return self.w.rows
+
+    def output_size(self, size: SampleSize) -> Sizes:
+        return features(self.w.rows, size), self.w.cols
 
     def __repr__(self) -> str:
         return f"LinearNoBias({self.w.rows}->{self.w.cols}, {self.w.dtype})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Batchnorm1d(Generic[F]):
-    """Batch normalisation of each feature: running `mu` and `var`, learnable `gamma`, `beta`.
-
-    Training normalises with the batch's statistics, evaluation with the running ones; the
-    update step moves them as `running = momentum * running + (1 - momentum) * batch`.
-    Note: that is the seeds' convention, where PyTorch's `momentum=0.1` means our 0.9; and
-    the running variance is the biased batch variance, as in the seeds (PyTorch keeps the
-    unbiased one). `eps` defaults to PyTorch's 1e-5 (seed 000 uses 1e-12, seeds 001, 002
-    and 004 use 1e-8: pass `eps=` to reproduce them); 1e-5 is safer in float32.
-
-    Raises NetworkError for vectors of different sizes, an `eps` that is not positive and
-    finite, or a `momentum` outside [0, 1] (1 freezes the running statistics, 0 keeps only
-    the last batch's: both legitimate); TypeError for a bool or a non-number.
-
-    >>> import nn
-    >>> nn.Batchnorm1d.init(4)
-    Batchnorm1d(4, eps=1e-05, momentum=0.9, float32)
-    """
-
-    mu: Vector[F]
-    var: Vector[F]
-    gamma: Vector[F]
-    beta: Vector[F]
-    eps: float = 1e-5
-    momentum: float = 0.9
-
-    @classmethod
-    def init(cls, n: Size, *, eps: float = 1e-5, momentum: float = 0.9,
-             dtype: Any = np.float32) -> Batchnorm1d[Any]:
-        """Seed 000's initial layer: means 0, variances 1, `gamma` 1 and `beta` 0."""
-        k = size("Batchnorm1d.init: n", n, NetworkError)
-        zeros, ones = Vector.zeros(k, dtype=dtype), Vector.ones(k, dtype=dtype)
-        return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
-
-    def __post_init__(self) -> None:
-        _check_batchnorm(self)
-
-    @property
-    def size(self) -> int:
-        """The number of features normalised."""
-        return self.mu.size
-
-    def __repr__(self) -> str:
-        return (f"Batchnorm1d({self.size}, eps={self.eps}, momentum={self.momentum}, "
-                f"{self.mu.dtype})")
+@dataclass(frozen=True, slots=True)
+class NoGrad:
+    """Nothing to learn: activations, dropout, pooling and flattening."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +149,23 @@ class Activation:
     Activation(Relu)
     """
 
-    f: FActivation
+    f: FActivation = field(metadata=choice("activation"))
+    gradients: ClassVar[type[Gradients]] = NoGrad
 
     def __post_init__(self) -> None:
         if not isinstance(self.f, FActivation):
             raise TypeError(f"Activation takes nn.Relu, nn.Sigmoid, nn.Tanh or nn.Identity, "
                             f"got {self.f!r}")
+
+    @property
+    def label(self) -> str:
+        return f"Activation {self.f!r}"
+
+    def input_size(self) -> SampleSize | None:
+        return None
+
+    def output_size(self, size: SampleSize) -> Sizes:
+        return None, size
 
     def __repr__(self) -> str:
         return f"Activation({self.f!r})"
@@ -186,12 +185,31 @@ class Dropout:
     """
 
     p: float
+    gradients: ClassVar[type[Gradients]] = NoGrad
 
     def __post_init__(self) -> None:
         check_fields(self, NetworkError, p=UNIT_OPEN)
 
+    @property
+    def label(self) -> str:
+        return f"Dropout p={self.p}"
+
+    def input_size(self) -> SampleSize | None:
+        return None
+
+    def output_size(self, size: SampleSize) -> Sizes:
+        return None, size
+
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Conv2dGradients(Generic[Cin, Cout]):
+    """The gradients of a `Conv2d` layer's weights and biases."""
+
+    dw: Tensor4[Cout, Cin, Any, Any]
+    db: Vector[Cout]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -207,24 +225,40 @@ class Conv2d(Generic[Cin, Cout]):
     Conv2d(1->20, 3x3, float32)
     """
 
-    w: Tensor4[Cout, Cin, Any, Any]
-    b: Vector[Cout]
+    w: Tensor4[Cout, Cin, Any, Any] = field(metadata=parameter("weight"))
+    b: Vector[Cout] = field(metadata=parameter("bias"))
+    gradients: ClassVar[type[Gradients]] = Conv2dGradients
 
     def __post_init__(self) -> None:
-        _require(self, "w", self.w, Tensor4)
-        _require(self, "b", self.b, Vector)
+        check_arrays(self)
         if self.b.size != self.w.shape[0]:
             raise NetworkError(f"Conv2d: b has {self.b.size} elements but w has "
                                f"{self.w.shape[0]} output channels (w is (out, in, rows, "
                                f"columns))")
         if 0 in self.w.shape:
             raise NetworkError(f"Conv2d: w {self.w.shape} has an empty dimension")
-        _same_dtype(self, self.w, self.b)
+        check_dtype(self)
 
     @property
     def kernel(self) -> tuple[int, int]:
         """The kernel's rows and columns."""
         return self.w.shape[2], self.w.shape[3]
+
+    @property
+    def label(self) -> str:
+        o, c, kh, kw = self.w.shape
+        return f"Conv2d {c}->{o} {kh}x{kw}"
+
+    def input_size(self) -> SampleSize | None:
+        return self.w.shape[1], ANY_IMAGE, ANY_IMAGE
+
+    def output_size(self, size: SampleSize) -> Sizes:
+        o, c, kh, kw = self.w.shape
+        if not isinstance(size, tuple):
+            return images(size), size
+        if size[0] != c or kh > size[1] or kw > size[2]:
+            return f"expects images of {c} channels of at least {kh}x{kw}, got {shape(size)}", size
+        return None, (o, size[1] - kh + 1, size[2] - kw + 1)
 
     def __repr__(self) -> str:
         o, c, kh, kw = self.w.shape
@@ -243,51 +277,29 @@ class AvgPool2d:
     """
 
     k: int
+    gradients: ClassVar[type[Gradients]] = NoGrad
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
             raise NetworkError(f"AvgPool2d: k must be an int >= 1, got {self.k!r}")
 
+    @property
+    def label(self) -> str:
+        return f"AvgPool2d {self.k}x{self.k}"
+
+    def input_size(self) -> SampleSize | None:
+        return None
+
+    def output_size(self, size: SampleSize) -> Sizes:
+        k = self.k
+        if not isinstance(size, tuple):
+            return images(size), size
+        if k > size[1] or k > size[2]:
+            return f"a {k}x{k} window does not fit in {shape(size)}", size
+        return None, (size[0], size[1] // k, size[2] // k)
+
     def __repr__(self) -> str:
         return f"AvgPool2d(k={self.k})"
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Batchnorm2d(Generic[F]):
-    """Batch normalisation of each channel over samples, rows and columns (seed 003):
-    `Batchnorm1d`'s fields, conventions and checks, with one element per channel.
-
-    >>> import nn
-    >>> nn.Batchnorm2d.init(20)
-    Batchnorm2d(20, eps=1e-05, momentum=0.9, float32)
-    """
-
-    mu: Vector[F]
-    var: Vector[F]
-    gamma: Vector[F]
-    beta: Vector[F]
-    eps: float = 1e-5
-    momentum: float = 0.9
-
-    @classmethod
-    def init(cls, channels: Size, *, eps: float = 1e-5, momentum: float = 0.9,
-             dtype: Any = np.float32) -> Batchnorm2d[Any]:
-        """Means 0, variances 1, `gamma` 1 and `beta` 0 for `channels` channels."""
-        k = size("Batchnorm2d.init: channels", channels, NetworkError)
-        zeros, ones = Vector.zeros(k, dtype=dtype), Vector.ones(k, dtype=dtype)
-        return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
-
-    def __post_init__(self) -> None:
-        _check_batchnorm(self)
-
-    @property
-    def size(self) -> int:
-        """The number of channels normalised."""
-        return self.mu.size
-
-    def __repr__(self) -> str:
-        return (f"Batchnorm2d({self.size}, eps={self.eps}, momentum={self.momentum}, "
-                f"{self.mu.dtype})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +311,20 @@ class Flatten:
     Flatten()
     """
 
+    gradients: ClassVar[type[Gradients]] = NoGrad
+
+    @property
+    def label(self) -> str:
+        return "Flatten"
+
+    def input_size(self) -> SampleSize | None:
+        return None
+
+    def output_size(self, size: SampleSize) -> Sizes:
+        if not isinstance(size, tuple):
+            return images(size), size
+        return None, size[0] * size[1] * size[2]
+
     def __repr__(self) -> str:
         return "Flatten()"
 
@@ -306,9 +332,20 @@ class Flatten:
 Layer: TypeAlias = (Linear[Any, Any] | LinearNoBias[Any, Any] | Batchnorm1d[Any] | Activation
                     | Dropout | Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten)
 Network: TypeAlias = list[Layer]
-# For runtime checks of untyped input; annotated loosely so mypy does not narrow with it.
-LAYER_KINDS: tuple[type, ...] = (Linear, LinearNoBias, Batchnorm1d, Activation, Dropout, Conv2d,
-                                 AvgPool2d, Batchnorm2d, Flatten)
+Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any]
+                        | Batchnorm1dGradients[Any] | NoGrad | Conv2dGradients[Any, Any]
+                        | Batchnorm2dGradients[Any])
+KINDS: dict[str, type] = {c.__name__: c for c in (get_origin(t) or t for t in get_args(Layer))}
+"""Every layer class by name, from `Layer` itself (checkpoints name kinds; untyped input is
+checked with it)."""
+
+
+def is_layer(x: object) -> bool:
+    """Whether `x` is a layer of one of the kinds of `Layer`."""
+    return isinstance(x, _CLASSES)
+
+
+_CLASSES = tuple(KINDS.values())
 
 
 def describe(index: int, layer: Layer) -> str:
@@ -318,56 +355,4 @@ def describe(index: int, layer: Layer) -> str:
     >>> describe(1, nn.Activation(nn.Tanh))
     'layer 1 (Activation Tanh)'
     """
-    return f"layer {index} ({_kind(layer)})"
-
-
-def _kind(layer: Layer) -> str:
-    match layer:
-        case Linear(w, _):
-            return f"Linear {w.rows}->{w.cols}"
-        case LinearNoBias(w):
-            return f"LinearNoBias {w.rows}->{w.cols}"
-        case Batchnorm1d():
-            return f"Batchnorm1d {layer.size}"
-        case Activation(f):
-            return f"Activation {f!r}"
-        case Dropout(p):
-            return f"Dropout p={p}"
-        case Conv2d(w, _):
-            return f"Conv2d {w.shape[1]}->{w.shape[0]} {w.shape[2]}x{w.shape[3]}"
-        case AvgPool2d(k):
-            return f"AvgPool2d {k}x{k}"
-        case Batchnorm2d():
-            return f"Batchnorm2d {layer.size}"
-        case Flatten():
-            return "Flatten"
-        case _:
-            assert_never(layer)
-
-
-def _require(layer: object, field: str, value: object, kind: type) -> None:
-    if not isinstance(value, kind):
-        raise TypeError(f"{type(layer).__name__}.{field} must be a manifest typedarr "
-                        f"{kind.__name__}, got {type(value).__name__} (compute a delayed "
-                        f"array first; convert numpy with {kind.__name__}.from_numpy)")
-
-
-def _check_batchnorm(layer: Batchnorm1d[Any] | Batchnorm2d[Any]) -> None:
-    """The checks both batchnorm kinds share: four vectors of one size and dtype, `eps`
-    positive and finite, `momentum` in [0, 1]."""
-    vectors = (layer.mu, layer.var, layer.gamma, layer.beta)
-    for name, v in zip(("mu", "var", "gamma", "beta"), vectors, strict=True):
-        _require(layer, name, v, Vector)
-    if len({v.size for v in vectors}) != 1:
-        raise NetworkError(f"{type(layer).__name__}: mu, var, gamma and beta must have the "
-                           f"same size, got {layer.mu.size}, {layer.var.size}, "
-                           f"{layer.gamma.size} and {layer.beta.size}")
-    _same_dtype(layer, *vectors)
-    check_fields(layer, NetworkError, eps=POSITIVE, momentum=UNIT)
-
-
-def _same_dtype(layer: object, *arrays: Matrix | Vector | Tensor4) -> None:
-    dtypes = {a.dtype for a in arrays}
-    if len(dtypes) != 1:
-        raise NetworkError(f"{type(layer).__name__}: parameters mix dtypes "
-                           f"{sorted(map(str, dtypes))}; convert with .astype")
+    return f"layer {index} ({layer.label})"

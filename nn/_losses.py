@@ -108,14 +108,19 @@ def output(loss: Loss, logits: MatrixLike[B, C], target: MatrixLike[B, C]
                            f"{target.shape} but the network gives {logits.shape}")
     if not ta.tracing():  # a compiled step checks its target before the call
         check_target(loss, ta.compute(target))
+    pred = prediction(loss, logits)
+    return pred, ta.compute((pred - target) * (1.0 / logits.rows))
+
+
+def prediction(loss: Loss, logits: MatrixLike[B, C]) -> Matrix[B, C]:
+    """The output function of `loss` applied to `logits`: softmax rows or sigmoids."""
     match loss:
         case SoftmaxCrossEntropy():
-            pred = softmax(logits)
+            return softmax(logits)
         case SigmoidBinaryCrossEntropy():
-            pred = ta.compute(ta.sigmoid(logits))
+            return ta.compute(ta.sigmoid(logits))
         case _:
             assert_never(loss)
-    return pred, ta.compute((pred - target) * (1.0 / logits.rows))
 
 
 def cross_entropy(pred: MatrixLike[B, C], target: MatrixLike[B, C]) -> float:

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from typedarr._args import UNIT_OPEN, Real, Size, integer, real
-from typedarr._array import check_dtype
-from typedarr._construct import generator
+from typedarr import UNIT_OPEN, Real, Size, check_dtype, generator, integer, real
 
+from ._activations import FActivation
+from ._batchnorm_layers import Batchnorm1d
 from ._errors import NetworkError
 from ._init import BiasInit, Seed, WeightInit, xavier_normal, zero_bias
-from ._layers import Activation, Batchnorm1d, Dropout, FActivation, Linear, LinearNoBias, Network
+from ._layers import Activation, Dropout, Linear, LinearNoBias, Network
 
 
 def mlp(input_size: Size, output_size: Size, hiddens: Sequence[Size],

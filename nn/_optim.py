@@ -26,12 +26,10 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeAlias, TypeVar
 
 import typedarr as ta
-from typedarr import Matrix, Tensor4, Vector
-from typedarr._args import NON_NEGATIVE, POSITIVE, UNIT_OPEN, check_fields, size
+from typedarr import NON_NEGATIVE, POSITIVE, UNIT_OPEN, Matrix, Tensor4, Vector, check_fields, size
 
 from ._errors import NetworkError
-from ._gradients import Gradients
-from ._layers import Layer, Network
+from ._layers import Gradients, Layer, Network
 from ._update import Moments, apply
 
 P = TypeVar("P", Matrix[Any, Any], Vector[Any], Tensor4[Any, Any, Any, Any])

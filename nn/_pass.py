@@ -19,8 +19,14 @@ In the TRAIN phase batchnorm normalises with the batch's statistics and dropout 
 values, drawing its masks from `rng`, a seeded `numpy.random.Generator` (a Generator and
 not a seed: a seed would draw the same mask at every step). In the EVAL phase batchnorm
 uses the running statistics, dropout is the identity, and the gradients are those of that
-function (so EVAL passes are deterministic and can be gradient-checked; `BN1` then carries
-the running statistics, and EVAL gradients are not meant for training).
+function (so EVAL passes are deterministic and can be gradient-checked; a batchnorm layer's
+gradients then carry the running statistics, and EVAL gradients are not meant for training).
+
+`forward` is the same recursion in the EVAL phase without a target: seed 000's Haskell never
+computes what nobody asks for, so its prediction costs no gradients; here the output level of
+such a pass hands the prediction straight back to `forward` (an exception that unwinds the
+recursion), so the arms below are the only statement of each layer's maths and no arm
+computes its backward half for an inference.
 
 Errors are `NetworkError`s naming the layer: sizes that do not fit (typedarr's ShapeError
 or DTypeError, re-raised), a training batch of one row at a batchnorm layer, NaN or
@@ -44,39 +50,32 @@ from typedarr import Matrix, MatrixLike, Tensor4, Tensor4Like
 from . import _batchnorm as bn
 from . import _batchnorm2d as bn2
 from ._activations import activate, derivative
+from ._batchnorm_layers import (
+    Batchnorm1d,
+    Batchnorm1dGradients,
+    Batchnorm2d,
+    Batchnorm2dGradients,
+)
 from ._check import all_finite
 from ._errors import NetworkError
-from ._gradients import (
-    BN1,
-    BN2,
-    Conv2dGradients,
-    Gradients,
-    LinearGradients,
-    LinearNoBiasGradients,
-    NoGrad,
-)
 from ._layers import (
     Activation,
     AvgPool2d,
-    Batchnorm1d,
-    Batchnorm2d,
     Conv2d,
+    Conv2dGradients,
     Dropout,
     Flatten,
+    Gradients,
     Layer,
     Linear,
+    LinearGradients,
     LinearNoBias,
+    LinearNoBiasGradients,
+    NoGrad,
 )
 from ._layers import describe as _describe
-from ._losses import (
-    SOFTMAX_CROSS_ENTROPY,
-    Loss,
-    SigmoidBinaryCrossEntropy,
-    SoftmaxCrossEntropy,
-    check_loss,
-)
+from ._losses import SOFTMAX_CROSS_ENTROPY, Loss, check_loss, prediction
 from ._losses import output as _output
-from ._losses import softmax as _softmax
 from ._values import (
     Blame,
     Values,
@@ -111,7 +110,7 @@ class _Context:
 
     phase: Phase
     loss: Loss
-    target: Matrix
+    target: Matrix | None  # None: an inference pass (`forward`), which ends at the output
     rng: np.random.Generator | None
     # Each layer's output, in order: checked for NaN and infinity only when the logits are
     # not finite (one check per pass instead of one per layer), to name the first culprit.
@@ -119,6 +118,15 @@ class _Context:
 
 
 Back = tuple[Values | None, Matrix, list[Gradients]]  # input gradient, prediction, gradients
+
+
+class _Predicted(Exception):
+    """The end of an inference pass: the last layer's output, carried past the arms'
+    backward halves."""
+
+    def __init__(self, out: Values) -> None:
+        super().__init__("an inference pass reached the output")
+        self.out = out
 
 
 def pass_(phase: Phase, net: Sequence[Layer],
@@ -161,16 +169,11 @@ def pass_(phase: Phase, net: Sequence[Layer],
 def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
     """The layers `net[i:]` applied to `inp`, and back: seed 000's `_pass inp layers`.
 
-    The gradient at the network's input (`i == 0`) is not needed, so it is not computed.
+    One arm per dense layer kind here, one per image layer kind (seed 003) in `_pass4`;
+    the gradient at the network's input (`i == 0`) is not needed, so it is not computed.
     """
     if i == len(net):
-        # A traced pass has no values to check: the compiled step checks its prediction.
-        if not ta.tracing() and not all_finite(inp):
-            report_nonfinite(net, ctx.outputs)
-        logits = as_matrix(i, None, inp)
-        with Blame(lambda: f"output ({type(ctx.loss).__name__})"):
-            pred, dz = _output(ctx.loss, logits, ctx.target)
-        return dz, pred, []
+        return _output_level(ctx, net, inp)
     layer = net[i]
     check_layer(i, layer)
     match layer:
@@ -191,46 +194,14 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             x2 = as_matrix(i, layer, inp)
             with Blame(lambda: _describe(i, layer)):
                 if ctx.phase is Phase.TRAIN:
-                    check_batch(i, layer, x2.rows)
+                    check_batch(i, layer, x2.rows, "rows")
                     mu, var = bn.statistics(x2)
                 ivar = bn.inverse_std(var, layer.eps)
                 out = bn.normalise(x2, mu, ivar, gamma, beta)
             dz, pred, t = _rest2(ctx, net, i, out)
             back = bn.backward if ctx.phase is Phase.TRAIN else bn.backward_eval
             dx, dgamma, dbeta = back(x2, mu, ivar, gamma, dz)
-            return (dx if i else None), pred, [BN1(mu, var, dgamma, dbeta), *t]
-        case Conv2d(w, b):
-            x4 = as_tensor4(i, layer, inp)
-            with Blame(lambda: _describe(i, layer)):
-                y = ta.conv2d(x4, w)
-                out4 = ta.compute(y + ta.channels_like(b, y))
-            dz4, pred, t = _rest4(ctx, net, i, out4)
-            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel)
-            grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
-            return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
-        case AvgPool2d(k):
-            x4 = as_tensor4(i, layer, inp)
-            with Blame(lambda: _describe(i, layer)):
-                out4 = ta.avg_pool2d(x4, k)
-            dz4, pred, t = _rest4(ctx, net, i, out4)
-            return (ta.avg_pool2d_grad(dz4, k, x4.shape) if i else None), pred, [NoGrad(), *t]
-        case Batchnorm2d(mu, var, gamma, beta):
-            x4 = as_tensor4(i, layer, inp)
-            with Blame(lambda: _describe(i, layer)):
-                if ctx.phase is Phase.TRAIN:
-                    check_batch(i, layer, x4.shape[0] * x4.shape[2] * x4.shape[3])
-                    mu, var = bn2.statistics(x4)
-                ivar = bn2.inverse_std(var, layer.eps)
-                out4 = bn2.normalise(x4, mu, ivar, gamma, beta)
-            dz4, pred, t = _rest4(ctx, net, i, out4)
-            back2 = bn2.backward if ctx.phase is Phase.TRAIN else bn2.backward_eval
-            dx4, dgamma, dbeta = back2(x4, mu, ivar, gamma, dz4)
-            return (dx4 if i else None), pred, [BN2(mu, var, dgamma, dbeta), *t]
-        case Flatten():
-            x4 = as_tensor4(i, layer, inp)
-            _, c, h, wd = x4.shape
-            dz, pred, t = _rest2(ctx, net, i, ta.flatten(x4))
-            return (ta.unflatten(dz, c, h, wd) if i else None), pred, [NoGrad(), *t]
+            return (dx if i else None), pred, [Batchnorm1dGradients(mu, var, dgamma, dbeta), *t]
         case Activation(f):
             if isinstance(inp, Tensor4):
                 out4 = activate(f, inp)
@@ -254,8 +225,61 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             mask = (keep >= p) * (1.0 / (1.0 - p))
             dz, pred, t = _rest2(ctx, net, i, ta.compute(inp * mask))
             return (ta.compute(dz * mask) if i else None), pred, [NoGrad(), *t]
+        case Conv2d() | AvgPool2d() | Batchnorm2d() | Flatten():
+            return _pass4(ctx, net, i, inp, layer)
         case _:
             assert_never(layer)
+
+
+def _pass4(ctx: _Context, net: Sequence[Layer], i: int, inp: Values,
+           layer: Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten) -> Back:
+    """`_pass` at an image layer (seed 003), whose input is a Tensor4 `(N, C, H, W)`."""
+    x4 = as_tensor4(i, layer, inp)
+    match layer:
+        case Conv2d(w, b):
+            with Blame(lambda: _describe(i, layer)):
+                y = ta.conv2d(x4, w)
+                out4 = ta.compute(y + ta.channels_like(b, y))
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel)
+            grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
+            return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
+        case AvgPool2d(k):
+            with Blame(lambda: _describe(i, layer)):
+                out4 = ta.avg_pool2d(x4, k)
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            return (ta.avg_pool2d_grad(dz4, k, x4.shape) if i else None), pred, [NoGrad(), *t]
+        case Batchnorm2d(mu, var, gamma, beta):
+            with Blame(lambda: _describe(i, layer)):
+                if ctx.phase is Phase.TRAIN:
+                    check_batch(i, layer, x4.shape[0] * x4.shape[2] * x4.shape[3],
+                                "values per channel")
+                    mu, var = bn2.statistics(x4)
+                ivar = bn2.inverse_std(var, layer.eps)
+                out4 = bn2.normalise(x4, mu, ivar, gamma, beta)
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            back2 = bn2.backward if ctx.phase is Phase.TRAIN else bn2.backward_eval
+            dx4, dgamma, dbeta = back2(x4, mu, ivar, gamma, dz4)
+            return (dx4 if i else None), pred, [Batchnorm2dGradients(mu, var, dgamma, dbeta), *t]
+        case Flatten():
+            _, c, h, wd = x4.shape
+            dz, pred, t = _rest2(ctx, net, i, ta.flatten(x4))
+            return (ta.unflatten(dz, c, h, wd) if i else None), pred, [NoGrad(), *t]
+        case _:
+            assert_never(layer)
+
+
+def _output_level(ctx: _Context, net: Sequence[Layer], logits: Values) -> Back:
+    """The end of the list: the output function and the gradient of the mean loss (seed
+    000's `_pass inp []`); an inference pass returns here by raising `_Predicted`."""
+    # A traced pass has no values to check: the compiled step checks its prediction.
+    if not ta.tracing() and not all_finite(logits):
+        report_nonfinite(net, ctx.outputs)
+    if ctx.target is None:
+        raise _Predicted(logits)
+    with Blame(lambda: f"output ({type(ctx.loss).__name__})"):
+        pred, dz = _output(ctx.loss, as_matrix(len(net), None, logits), ctx.target)
+    return dz, pred, []
 
 
 def _rest(ctx: _Context, net: Sequence[Layer], i: int, out: Values
@@ -287,8 +311,8 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any] | Tensor4Like[B, Any, An
             loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Matrix[B, Any]:
     """The prediction of `net` for `x` in the EVAL phase: no target, no gradients.
 
-    Uses the same formulas as `pass_` (batchnorm with its running statistics, dropout off)
-    and ends with the output function of `loss`: softmax rows or sigmoids.
+    Runs `pass_`'s arms (batchnorm with its running statistics, dropout off), then the
+    output function of `loss`: softmax rows or sigmoids.
 
     Raises NetworkError naming the layer, as `pass_` does.
 
@@ -297,55 +321,23 @@ def forward(net: Sequence[Layer], x: MatrixLike[B, Any] | Tensor4Like[B, Any, An
     (3, 2)
     """
     check_loss(loss)
-    out: Values = network_input(x)
-    outputs = []
-    for i, layer in enumerate(net):
-        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the layer
-            out = _infer(i, layer, out)
-        outputs.append((i, out))
-    if not all_finite(out):
-        report_nonfinite(net, outputs)
-    logits = as_matrix(len(net), None, out)
-    match loss:
-        case SoftmaxCrossEntropy():
-            return _softmax(logits)
-        case SigmoidBinaryCrossEntropy():
-            return ta.compute(ta.sigmoid(logits))
-        case _:
-            assert_never(loss)
+    return prediction(loss, as_matrix(len(net), None, _infer(net, 0, network_input(x))))
 
 
-def _infer(i: int, layer: Layer, inp: Values) -> Values:
-    """One layer in the EVAL phase."""
-    check_layer(i, layer)
-    with Blame(lambda: _describe(i, layer)):
-        match layer:
-            case Linear(w, b):
-                x2 = as_matrix(i, layer, inp)
-                return ta.compute(x2 @ w + ta.rows_like(b, x2))
-            case LinearNoBias(w):
-                return as_matrix(i, layer, inp) @ w
-            case Batchnorm1d(mu, var, gamma, beta):
-                x2 = as_matrix(i, layer, inp)
-                return bn.normalise(x2, mu, bn.inverse_std(var, layer.eps), gamma, beta)
-            case Conv2d(w, b):
-                y = ta.conv2d(as_tensor4(i, layer, inp), w)
-                return ta.compute(y + ta.channels_like(b, y))
-            case AvgPool2d(k):
-                return ta.avg_pool2d(as_tensor4(i, layer, inp), k)
-            case Batchnorm2d(mu, var, gamma, beta):
-                x4 = as_tensor4(i, layer, inp)
-                return bn2.normalise(x4, mu, bn2.inverse_std(var, layer.eps), gamma, beta)
-            case Flatten():
-                return ta.flatten(as_tensor4(i, layer, inp))
-            case Activation(f):
-                if isinstance(inp, Tensor4):  # each rank on its own: activate keeps it
-                    return activate(f, inp)
-                return activate(f, inp)
-            case Dropout():
-                return inp
-            case _:
-                assert_never(layer)
+def layer_output(i: int, layer: Layer, inp: Values) -> Values:
+    """What `layer`, as layer `i` of a network, gives for `inp` in the EVAL phase."""
+    return _infer([layer] * (i + 1), i, inp)  # the entries before `i` are not read
+
+
+def _infer(net: Sequence[Layer], i: int, inp: Values) -> Values:
+    """The output of the layers `net[i:]` for `inp` in the EVAL phase: `_pass` without a
+    target, which returns at the output by raising `_Predicted`."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # reported naming the layer
+            _pass(_Context(Phase.EVAL, SOFTMAX_CROSS_ENTROPY, None, None), net, i, inp)
+    except _Predicted as done:
+        return done.out
+    raise AssertionError("an inference pass ends by raising its output")
 
 
 def _rng(ctx: _Context, i: int, layer: Dropout) -> np.random.Generator:

@@ -16,7 +16,7 @@ from typedarr import DTypeError, Matrix, MatrixLike, ShapeError, Tensor4, Tensor
 
 from ._check import check_finite
 from ._errors import NetworkError
-from ._layers import LAYER_KINDS, Batchnorm1d, Batchnorm2d, Layer
+from ._layers import Layer, is_layer
 from ._layers import describe as _describe
 
 B = TypeVar("B", default=Any)  # rows: the batch
@@ -27,9 +27,10 @@ DIVERGED = (": its parameters are not finite or its values overflowed (has the t
             "diverged? try a lower learning rate)")
 
 
-def check_batch(i: int, layer: Batchnorm1d | Batchnorm2d, values: int) -> None:
+def check_batch(i: int, layer: Layer, values: int, what: str) -> None:
+    """Raise NetworkError unless a batch statistic has at least 2 `what` (rows, values per
+    channel) to be computed from."""
     if values < 2:
-        what = "rows" if isinstance(layer, Batchnorm1d) else "values per channel"
         raise NetworkError(f"{_describe(i, layer)}: training needs a batch of at least 2 "
                            f"{what}, got {values}: one has no batch variance (use "
                            f"Phase.EVAL, or forward, to predict single samples)")
@@ -53,7 +54,7 @@ def as_tensor4(i: int, layer: Layer, inp: Values) -> Tensor4:
 
 
 def check_layer(i: int, layer: object) -> None:
-    if not isinstance(layer, LAYER_KINDS):
+    if not is_layer(layer):
         raise NetworkError(f"layer {i} is not a layer: {layer!r}")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import nn
-from nn._pass import _infer
+from nn._pass import layer_output as _infer
 from typedarr import Matrix, Tensor4, Vector, _compute
 from typedarr._expr import Form, Node, postorder
 

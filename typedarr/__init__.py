@@ -82,7 +82,27 @@ from ._strategy import Strategy as Strategy
 from ._strategy import default_strategy as default_strategy
 from ._strategy import set_default_strategy as set_default_strategy
 
+# isort: split
+# Support for libraries built on typedarr (nn): argument checks, dtypes, seeds, atomic files
+from ._args import NON_NEGATIVE as NON_NEGATIVE
+from ._args import POSITIVE as POSITIVE
+from ._args import UNIT as UNIT
+from ._args import UNIT_OPEN as UNIT_OPEN
+from ._args import Real as Real
+from ._args import Size as Size
+from ._args import check_fields as check_fields
+from ._args import integer as integer
+from ._args import real as real
+from ._args import size as size
+from ._array import check_dtype as check_dtype
+from ._atomic import atomic_writer as atomic_writer
+from ._construct import generator as generator
+
 __all__ = [
+    "NON_NEGATIVE",
+    "POSITIVE",
+    "UNIT",
+    "UNIT_OPEN",
     "DMatrix",
     "DTensor4",
     "DTypeError",
@@ -93,18 +113,23 @@ __all__ = [
     "Matrix",
     "MatrixLike",
     "Par",
+    "Real",
     "Seq",
     "ShapeError",
+    "Size",
     "Strategy",
     "Tensor4",
     "Tensor4Like",
     "TraceError",
     "Vector",
     "VectorLike",
+    "atomic_writer",
     "avg_pool2d",
     "avg_pool2d_grad",
     "br",
     "channels_like",
+    "check_dtype",
+    "check_fields",
     "colsLike",
     "cols_like",
     "compute",
@@ -115,6 +140,8 @@ __all__ = [
     "default_strategy",
     "exp",
     "flatten",
+    "generator",
+    "integer",
     "jit",
     "log",
     "max_cols",
@@ -122,11 +149,13 @@ __all__ = [
     "maximum",
     "mean",
     "minimum",
+    "real",
     "relu",
     "rowsLike",
     "rows_like",
     "set_default_strategy",
     "sigmoid",
+    "size",
     "sqrt",
     "store",
     "sumCols",
