@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _ctrl_c import python
 
 import nn
 from examples import cnn, reproduce
@@ -90,8 +91,8 @@ def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(mnist_dir: Path, tmp_pat
     ck = tmp_path / "net.npz"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "examples.mnist", "--epochs", "1000", "--limit", "1000",
-         "--data-dir", str(mnist_dir), "--no-download", "--checkpoint", str(ck)],
+        python("-m", "examples.mnist", "--epochs", "1000", "--limit", "1000",
+               "--data-dir", str(mnist_dir), "--no-download", "--checkpoint", str(ck)),
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -107,6 +108,25 @@ def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(mnist_dir: Path, tmp_pat
     assert "interrupted" in err and str(ck) in err
     assert "Traceback" not in err
     assert nn.check_network(nn.load(ck), 784) == 10
+
+
+def test_a_child_gets_ctrl_c_even_where_the_test_run_ignores_and_blocks_it() -> None:
+    # A suite started in the background (`pytest ... &`) has SIGINT ignored, and a plain
+    # child inherits that; made here on purpose, briefly, to check what `python` gives.
+    probe = ("import signal; print(signal.getsignal(signal.SIGINT) is "
+             "signal.default_int_handler, signal.SIGINT in signal.pthread_sigmask("
+             "signal.SIG_BLOCK, []))")
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+    try:
+        plain, ours = (subprocess.run(command, text=True, capture_output=True,
+                                      timeout=60).stdout
+                       for command in ([sys.executable, "-c", probe], python("-c", probe)))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
+    assert plain == "False True\n"  # what the Ctrl-C tests' children got in such a run
+    assert ours == "True False\n"
 
 
 def test_reproduce_quick_writes_its_table_and_figures(mnist_dir: Path, tmp_path: Path) -> None:
