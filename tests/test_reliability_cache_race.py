@@ -182,6 +182,22 @@ def test_a_data_file_moved_to_another_signature_is_damaged(tmp_path: Path) -> No
         files.load(KEYS["B"])
 
 
+def test_where_no_lock_can_be_taken_entries_are_still_written_read_and_tied(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(37, "No locks available")  # ENOLCK: some network file systems
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    files = _files(tmp_path)
+    files.save(KEYS["A"], CODE["A"])
+    files.save(KEYS["B"], CODE["B"])
+    assert [files.load(KEYS[who]) for who in "AB"] == [CODE["A"], CODE["B"]]
+    index = files._load_index()
+    (tmp_path / index[KEYS["B"]]).write_bytes((tmp_path / index[KEYS["A"]]).read_bytes())
+    with pytest.raises(_numbacache.DamagedFile, match="another signature"):
+        files.load(KEYS["B"])
+
+
 # End to end --------------------------------------------------------------------------------
 
 _CHILD = textwrap.dedent("""
@@ -264,3 +280,4 @@ def test_processes_compiling_both_layouts_at_once_keep_both_entries(tmp_path: Pa
         start.unlink()
         after = _child(directory, "CF")
         assert after["compiled"] == 0 and after["loaded"] == 2 and after["warnings"] == []
+

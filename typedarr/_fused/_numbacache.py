@@ -175,7 +175,7 @@ class _KernelCache(caching.FunctionCache):  # type: ignore[misc]
         lock_path = self._cache_file.lock_path
         pattern = os.path.join(glob.escape(self._cache_path),
                                glob.escape(self._impl.filename_base) + ".*")
-        with contextlib.suppress(OSError), _locked(lock_path, exclusive=True):
+        with _locked(lock_path, exclusive=True):
             for path in glob.glob(pattern):
                 if path != lock_path:
                     with contextlib.suppress(OSError):
@@ -187,9 +187,9 @@ def _locked(path: str, *, exclusive: bool) -> Iterator[None]:
     """Hold the advisory lock `path` (a file, created 0600): exclusive to write an entry,
     shared to read one.
 
-    A reader that cannot open the lock (a read-only directory: nobody writes there) reads
-    unlocked; a writer raises OSError. Windows has no `flock`: there the key digest of the
-    data files alone keeps another signature's code from running.
+    A lock that cannot be taken (a read-only directory, a file system without locks; Windows
+    has no `flock`) is done without: the key digest of the data files still keeps another
+    signature's code from running, and at worst a racing writer's entry is lost.
     """
     if sys.platform == "win32":
         yield
@@ -197,12 +197,11 @@ def _locked(path: str, *, exclusive: bool) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
-        if exclusive:
-            raise
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
     finally:
         os.close(fd)  # releases the lock
