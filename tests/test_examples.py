@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _ctrl_c import python
 from _tiny_mnist import TinyMnist, command, trust
 
 import nn
@@ -94,7 +96,8 @@ def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(tiny_mnist: TinyMnist, t
     ck = tmp_path / "net.npz"
     argv, env = command("examples.mnist", tiny_mnist, "--epochs", "1000", "--limit", "1000",
                         "--data-dir", tiny_mnist.gz, "--no-download", "--checkpoint", ck)
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    # Started as an interactive shell would (SIGINT at its default): see tests/_ctrl_c.py.
+    proc = subprocess.Popen(python(*argv[1:]), cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -110,6 +113,25 @@ def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(tiny_mnist: TinyMnist, t
     assert "interrupted" in err and str(ck) in err
     assert "Traceback" not in err
     assert nn.check_network(nn.load(ck), 784) == 10
+
+
+def test_a_child_gets_ctrl_c_even_where_the_test_run_ignores_and_blocks_it() -> None:
+    # A suite started in the background (`pytest ... &`) has SIGINT ignored, and a plain
+    # child inherits that; made here on purpose, briefly, to check what `python` gives.
+    probe = ("import signal; print(signal.getsignal(signal.SIGINT) is "
+             "signal.default_int_handler, signal.SIGINT in signal.pthread_sigmask("
+             "signal.SIG_BLOCK, []))")
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+    try:
+        plain, ours = (subprocess.run(argv, text=True, capture_output=True,
+                                      timeout=60).stdout
+                       for argv in ([sys.executable, "-c", probe], python("-c", probe)))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, handler)
+    assert plain == "False True\n"  # what the Ctrl-C tests' children got in such a run
+    assert ours == "True False\n"
 
 
 def test_reproduce_quick_writes_its_table_and_figures(

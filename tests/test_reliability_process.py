@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _ctrl_c import python
 
 import typedarr as ta
 
@@ -134,7 +135,7 @@ _INTERRUPTED = textwrap.dedent("""
 def _interrupt(tmp_path: Path, strategy: str, what: str, after: float) -> tuple[float, Any]:
     """Start the child, send SIGINT `after` seconds into its compute; return the latency
     of the KeyboardInterrupt and the child's report."""
-    with subprocess.Popen([sys.executable, "-c", _INTERRUPTED, strategy, what],
+    with subprocess.Popen(python("-c", _INTERRUPTED, strategy, what),
                           env=_env(tmp_path), text=True, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as child:
         try:
@@ -196,7 +197,7 @@ _DURING_IMPORT = textwrap.dedent("""
 @pytest.mark.parametrize("module", ["llvmlite.binding", "numba.core.types.misc",
                                     "numba.core.typing.templates", "numba.np.ufunc"])
 def test_ctrl_c_while_the_engine_loads_leaves_it_loadable(module: str, tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", _DURING_IMPORT, module],
+    done = subprocess.run(python("-c", _DURING_IMPORT, module),
                           env=_env(tmp_path), text=True, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "interrupted\n"
@@ -232,7 +233,7 @@ _DURING_LOAD = textwrap.dedent("""
 @pytest.mark.parametrize("step", ["generate", "evict", "enable"])
 def test_ctrl_c_while_a_kernel_is_made_leaves_no_half_made_kernel(step: str,
                                                                    tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", _DURING_LOAD, step], env=_env(tmp_path),
+    done = subprocess.run(python("-c", _DURING_LOAD, step), env=_env(tmp_path),
                           text=True, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "interrupted 0\n"
