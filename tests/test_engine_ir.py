@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 import typedarr as ta
 from typedarr import _compute, _fused, _reference
-from typedarr._expr import (
+from typedarr._fused import _codegen
+from typedarr._fused._plan import make_plan
+from typedarr._ir import (
     BinaryOp,
-    Form,
     Node,
+    Structural,
     UnaryOp,
     binary,
     const,
@@ -31,8 +33,6 @@ from typedarr._expr import (
     substitute,
     unary,
 )
-from typedarr._fused import _codegen
-from typedarr._fused._plan import make_plan
 
 Array = np.ndarray[Any, np.dtype[Any]]
 DEPTH = 10_000
@@ -240,7 +240,7 @@ def test_a_program_holds_matrix_products(dtype: Any) -> None:
     h = unary(UnaryOp.RELU, matmul(x, w))  # a product feeding an elementwise map
     dw = matmul(permute(x, (1, 0)), binary(BinaryOp.MUL, dy, h))  # a transposed leaf
     hv = matmul(h, v)  # matrix @ vector
-    assert [n.op for n in (h.src[0], dw, hv)] == [Form.MATMUL] * 3
+    assert [n.op for n in (h.src[0], dw, hv)] == [Structural.MATMUL] * 3
     got = _fused.evaluate_many((h, dw, hv), ta.Seq)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     for g, node in zip(got, (h, dw, hv), strict=True):
@@ -262,7 +262,7 @@ def test_the_reference_engine_computes_several_roots_too(monkeypatch: pytest.Mon
 
 
 def test_a_large_result_reuses_the_memory_of_a_freed_one() -> None:
-    from typedarr import _pool
+    from typedarr import _buffers
 
     x = ta.Matrix.random_normal(600, 500, seed=10)  # 1.2 MB results: pooled
     first = ta.compute(x * 2.0 + 1.0)
@@ -277,4 +277,4 @@ def test_a_large_result_reuses_the_memory_of_a_freed_one() -> None:
     third = ta.compute(x * 4.0 - 1.0)
     np.testing.assert_allclose(np.asarray(third), np.asarray(x) * 4.0 - 1.0, rtol=1e-6)
     assert np.asarray(third).ctypes.data in {address, second_address}  # a freed block
-    assert _pool.kept() <= _pool.MAX_BYTES
+    assert _buffers.kept() <= _buffers.MAX_BYTES

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 import typedarr as ta
 from typedarr import _compute, _fused, _reference
-from typedarr._expr import (
+from typedarr._fused import _codegen, _engine
+from typedarr._fused._plan import make_plan
+from typedarr._ir import (
     BinaryOp,
     Node,
     UnaryOp,
@@ -35,8 +37,6 @@ from typedarr._expr import (
     unary,
     where,
 )
-from typedarr._fused import _codegen, _engine
-from typedarr._fused._plan import make_plan
 
 # Specials, signed zeros, the sigmoid's tails, magnitudes near overflow and underflow.
 EDGES = [np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 2.0, -12.0, -30.0, 40.0, -90.0, 1e-30,

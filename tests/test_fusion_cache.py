@@ -23,7 +23,7 @@ from _reference_bounds import assert_matches_reference
 
 import typedarr as ta
 from typedarr import _compute, _fused
-from typedarr._expr import Node
+from typedarr._ir import Node
 
 
 def _fresh_process(source: str, cache: Path, **env: str) -> Any:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import typedarr as ta
 from typedarr import Matrix, MatrixLike, Vector, VectorLike, _compute
 from typedarr._fused import _engine, _split
-from typedarr._fused._graph import analyse
+from typedarr._fused._layout import analyse
 
 Array = np.ndarray[Any, np.dtype[Any]]
 Program = Callable[[Matrix, Matrix, Vector, Vector], tuple[Any, ...]]

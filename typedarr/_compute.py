@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from . import _reference, _trace
-from ._expr import Node, holds_chunked, is_leaf, leaf
+from ._errors import FusionUnavailableWarning
+from ._ir import Node, holds_chunked, is_leaf, leaf
 from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -40,17 +41,6 @@ class Engine:
 
     evaluate_many: Callable[[tuple[Node, ...], Strategy], tuple[Array, ...]]
     compile_program: Callable[[tuple[Node, ...], tuple[Node, ...], Strategy], Program]
-
-
-class FusionUnavailableWarning(RuntimeWarning):
-    """numba could not be imported: delayed arrays are computed by the plain-numpy reference
-    evaluator, which is correct but allocates a temporary per operation."""
-
-
-class KernelCacheWarning(RuntimeWarning):
-    """The fused engine's disk cache of compiled kernels was refused or found damaged: the
-    kernels are compiled again (and the damaged entry replaced), so results are unaffected,
-    only the time a compile takes is spent again."""
 
 
 # The engine, chosen on the first compute (numba's import is paid only then): empty until

@@ -26,9 +26,9 @@ import numpy as np
 
 from . import _trace
 from ._args import FINITE, NON_NEGATIVE, integer, real, size
-from ._array import FLOAT_DTYPES, check_dtype
+from ._array import check_dtype
 from ._errors import DTypeError, ShapeError
-from ._expr import DType, Node, Shape, leaf
+from ._ir import FLOAT_DTYPES, DType, Node, Shape, leaf
 
 Data = np.ndarray[Any, DType]
 Seed = int | np.integer[Any] | np.random.Generator

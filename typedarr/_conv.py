@@ -22,12 +22,12 @@ from typing_extensions import TypeVar
 
 from . import _compute, _trace
 from ._errors import DTypeError, ShapeError
-from ._expr import Node, conv2d_shape, leaf
-from ._expr import avg_pool2d as avg_pool2d_node
-from ._expr import avg_pool2d_grad as avg_pool2d_grad_node
-from ._expr import conv2d as conv2d_node
-from ._expr import conv2d_grad_input as conv2d_grad_input_node
-from ._expr import conv2d_grad_weight as conv2d_grad_weight_node
+from ._ir import Node, conv2d_shape, leaf
+from ._ir import avg_pool2d as avg_pool2d_node
+from ._ir import avg_pool2d_grad as avg_pool2d_grad_node
+from ._ir import conv2d as conv2d_node
+from ._ir import conv2d_grad_input as conv2d_grad_input_node
+from ._ir import conv2d_grad_weight as conv2d_grad_weight_node
 from ._strategy import Strategy, combine
 from ._tensor4 import Tensor4, Tensor4Like
 

@@ -29,7 +29,7 @@ import numpy as np
 from . import _compute, _construct, _trace
 from ._array import _Array
 from ._errors import TraceError
-from ._expr import Form, Node, is_leaf, leaf
+from ._ir import Node, Structural, is_leaf, leaf
 from ._strategy import Par, combine
 
 P = ParamSpec("P")
@@ -124,11 +124,11 @@ class Jitted(Generic[P, T]):
         tree = _flatten(result, outputs, [], results=True)
         nodes: dict[int, Node] = {}
         for a in outputs:
-            if not (is_leaf(a._node) or a._node.op is Form.INPUT):
+            if not (is_leaf(a._node) or a._node.op is Structural.INPUT):
                 nodes.setdefault(id(a._node), a._node)
         roots = tuple(nodes.values())
         slots = {id(n): k for k, n in enumerate(roots)}
-        where = [("in", a._node.arg) if a._node.op is Form.INPUT else
+        where = [("in", a._node.arg) if a._node.op is Structural.INPUT else
                  ("leaf", a._node) if is_leaf(a._node) else ("out", slots[id(a._node)])
                  for a in outputs]
         strategy = functools.reduce(combine, (a.strategy for a in arrays), Par)

@@ -7,8 +7,8 @@ import numpy as np
 from . import _blas, _compute, _trace
 from ._array import _Array
 from ._errors import DTypeError, ShapeError
-from ._expr import BinaryOp, Node, binary, const, holds_chunked, leaf, permute, reduce_sum
-from ._expr import matmul as matmul_node
+from ._ir import BinaryOp, Node, binary, const, holds_chunked, leaf, permute, reduce_sum
+from ._ir import matmul as matmul_node
 from ._strategy import Strategy, combine
 
 

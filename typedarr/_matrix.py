@@ -20,7 +20,7 @@ from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
-from ._expr import Node, is_leaf, leaf, permute
+from ._ir import Node, is_leaf, leaf, permute
 from ._linalg import matmul
 from ._select import Index, select
 from ._strategy import Strategy, combine, strategy_or_default

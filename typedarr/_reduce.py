@@ -15,7 +15,7 @@ from typing_extensions import TypeVar
 from . import _compute
 from ._array import _Array
 from ._errors import ShapeError
-from ._expr import holds_chunked, reduce_max, reduce_sum
+from ._ir import holds_chunked, reduce_max, reduce_sum
 from ._matrix import MatrixLike
 from ._tensor4 import Tensor4Like
 from ._vector import DVector, Vector

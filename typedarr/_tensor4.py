@@ -25,7 +25,7 @@ from . import _compute, _construct, _trace
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import ShapeError
-from ._expr import DType, Node, leaf, reshape
+from ._ir import DType, Node, leaf, reshape
 from ._matrix import Matrix, MatrixLike
 from ._select import select
 from ._strategy import Strategy, default_strategy

@@ -18,7 +18,7 @@ from . import _compute, _construct, _trace
 from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
-from ._expr import Node, leaf
+from ._ir import Node, leaf
 from ._linalg import matmul
 from ._select import Index, select
 from ._strategy import Strategy, strategy_or_default

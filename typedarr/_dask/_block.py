@@ -20,12 +20,12 @@ from typing import Any, TypeAlias, assert_never
 
 import numpy as np
 
-from .. import _compute, _pool
-from .._expr import (
+from .. import _buffers, _compute
+from .._ir import (
     BinaryOp,
-    Form,
     Node,
     Op,
+    Structural,
     UnaryOp,
     binary,
     const,
@@ -56,13 +56,13 @@ class Step:
 
     `arg` by operation: LEAF: the index of its block among the task's arrays; CONST: the
     value; EXPAND: `(axis, size)`, the size an int or a `BlockExtent`; SUM, MAX: the axis;
-    PERMUTE: the permutation; elementwise: None. `dtype` is the node's dtype character.
+    PERMUTE: the permutation; elementwise: None. `dtype` is the node's dtype.
     """
 
     op: Op
     src: tuple[int, ...]
     arg: Any
-    dtype: str
+    dtype: np.dtype[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ def run_block(recipe: Recipe, *blocks: Array) -> Array | tuple[Array, ...]:
     nodes: list[Node] = []
     for step in recipe.steps:
         nodes.append(_rebuild(step, [nodes[i] for i in step.src], blocks))
-    with _pool.unpooled():
+    with _buffers.unpooled():
         values = _compute.evaluate_many(tuple(nodes[o.step] for o in recipe.outputs), Seq)
     outs = tuple(v if o.keepdims is None else np.expand_dims(v, o.keepdims)
                  for v, o in zip(values, recipe.outputs, strict=True))
@@ -98,32 +98,33 @@ def run_block(recipe: Recipe, *blocks: Array) -> Array | tuple[Array, ...]:
 
 
 def _rebuild(step: Step, src: list[Node], blocks: tuple[Array, ...]) -> Node:
-    dtype = np.dtype(step.dtype)
+    dtype = step.dtype
     match step.op:
-        case Form.LEAF:
+        case Structural.LEAF:
             return leaf(_readable(blocks[step.arg], dtype))
-        case Form.CONST:
+        case Structural.CONST:
             return const(step.arg, dtype)
         case UnaryOp():
             return unary(step.op, src[0], dtype)
         case BinaryOp():
             return binary(step.op, src[0], src[1])
-        case Form.WHERE:
+        case Structural.WHERE:
             return where(src[0], src[1], src[2])
-        case Form.EXPAND:
+        case Structural.EXPAND:
             axis, size = step.arg
             if isinstance(size, BlockExtent):
                 size = blocks[size.block].shape[size.axis]
             return expand(src[0], axis, size)
-        case Form.SUM:
+        case Structural.SUM:
             return reduce_sum(src[0], step.arg)
-        case Form.MAX:
+        case Structural.MAX:
             return reduce_max(src[0], step.arg)
-        case Form.PERMUTE:
+        case Structural.PERMUTE:
             return permute(src[0], step.arg)
-        case (Form.MATMUL | Form.RESHAPE | Form.INPUT | Form.CHUNKED | Form.CONV2D
-              | Form.CONV2D_GRAD_INPUT | Form.CONV2D_GRAD_WEIGHT | Form.AVG_POOL2D
-              | Form.AVG_POOL2D_GRAD):
+        case (Structural.MATMUL | Structural.RESHAPE | Structural.INPUT | Structural.CHUNKED
+              | Structural.CONV2D | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
+              | Structural.AVG_POOL2D
+              | Structural.AVG_POOL2D_GRAD):
             # Products and reshapes are cut out of regions; chunked arrays are Matrix and
             # Vector only.
             raise AssertionError(f"a block recipe never holds a {step.op.value} step")

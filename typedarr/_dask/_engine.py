@@ -20,7 +20,7 @@ import numpy as np
 
 from .._atomic import fsync_directory
 from .._errors import ShapeError, TraceError
-from .._expr import Node
+from .._ir import Node
 from .._strategy import Strategy
 from ._regions import Translation
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._array import FLOAT_DTYPES, _Array
+from .._array import _Array
 from .._errors import DTypeError, ShapeError
-from .._expr import Node, chunked
+from .._ir import FLOAT_DTYPES, Node, chunked
 
 if TYPE_CHECKING:
     import dask.array as da

@@ -1,7 +1,8 @@
 """The fused engine: a delayed array's whole expression compiled into one numba kernel.
 
 `_plan` turns a graph into a program (the typed structural key) and the kernel's
-arguments, `_graph` analyses a program, `_scalar` and `_codegen` write the kernel's source,
+arguments, `_layout` works out a kernel's extents and stored instructions, `_scalar` and
+`_codegen` write the kernel's source,
 `_cache` keeps compiled kernels in memory and on disk, and `_engine` is the entry `_compute`
 calls. Importing this package imports numba.
 """

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_writer
+from .._ir import Program as Key
 from . import _cachedir, _numbacache
 from ._cachedir import kernel_dir as kernel_dir
 from ._codegen import generate
-from ._plan import Program as Key
 
 # A structure's kernel costs a fraction of a megabyte of process memory once loaded, more
 # while numba compiles it; a program that builds ever new structures (a loop that grows an

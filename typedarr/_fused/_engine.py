@@ -19,12 +19,12 @@ from typing import Any
 import numba
 import numpy as np
 
-from .. import _pool, _reference
+from .. import _buffers, _reference
 from .._blas import serial_products
-from .._expr import Form, Node, leaf, postorder, with_src
+from .._ir import Node, Structural, leaf, postorder, with_src
 from .._strategy import Par, Strategy
 from ._cache import kernel_for
-from ._graph import analyse, scratch
+from ._layout import analyse, scratch
 from ._plan import Plan, Unfusable, make_plan
 from ._split import split
 
@@ -89,7 +89,7 @@ def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, .
 
 def _run(plan: Plan, roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     kernel = kernel_for(plan.program)
-    outs = tuple(_pool.empty(r.shape, r.dtype) for r in roots)
+    outs = tuple(_buffers.empty(r.shape, r.dtype) for r in roots)
     par = strategy is Par and plan.work >= PAR_THRESHOLD
     variant, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
     _launch(variant, par, plan.work, *outs, *plan.leaves, plan.consts, plan.dims, nchunks)
@@ -156,7 +156,7 @@ def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
         src = tuple(new[id(s)] for s in node.src)
         rebuilt = node if all(a is b for a, b in zip(src, node.src, strict=True)) \
             else with_src(node, src)
-        grown = 0 if node.op is Form.LEAF else 1 + sum(size[id(s)] for s in node.src)
+        grown = 0 if node.op is Structural.LEAF else 1 + sum(size[id(s)] for s in node.src)
         if grown > MAX_PROGRAM and node.shape:
             (data,) = _run(make_plan((rebuilt,)), (rebuilt,), strategy)
             rebuilt, grown = leaf(data), 0
@@ -181,7 +181,7 @@ def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy:
 def _largest_product(roots: tuple[Node, ...]) -> int:
     """The multiply-adds of the biggest matrix product among `roots`' nodes (0 if none)."""
     return max((n.src[0].shape[0] * n.src[0].shape[1] * n.shape[1]
-                for n in postorder(roots) if n.op is Form.MATMUL), default=0)
+                for n in postorder(roots) if n.op is Structural.MATMUL), default=0)
 
 
 def _program(plan: Plan, ninputs: int, strategy: Strategy
@@ -219,12 +219,12 @@ def _one_kernel(plan: Plan, par: bool) -> Callable[[list[Array]], list[Array]]:
     captured, consts, dims = plan.leaves, plan.consts, plan.dims
     instrs = plan.program.instrs
     temps = [np.empty(plan.shapes[k] if kind == "t" else (nchunks, *plan.shapes[k]),
-                      np.float32 if instrs[k].dt == "f" else np.float64)
+                      instrs[k].dt.dtype)
              for kind, k in scratch(analyse(plan.program))]
     lock = threading.Lock()  # the temporaries are one set
 
     def call(arrays: list[Array]) -> list[Array]:
-        outs = [_pool.empty(shape, dtype) for shape, dtype in shapes]
+        outs = [_buffers.empty(shape, dtype) for shape, dtype in shapes]
         with lock:
             _launch(variant, par, work, *outs, *arrays, *captured, consts, dims, nchunks,
                     *temps)

@@ -16,66 +16,32 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 
-from .._array import FLOAT_DTYPES
-from .._expr import BinaryOp, Form, Node, Op, postorder
+from .._ir import Arg, BinaryOp, Instr, Node, Program, Structural, float_of, postorder
 
 Array: TypeAlias = np.ndarray[Any, np.dtype[Any]]
-Arg: TypeAlias = int | float | tuple[int, ...] | None
 
 # Exponents spelled without pow (see `_scalar.power`); any other exponent calls pow.
 SPECIAL_EXPONENTS = frozenset({-1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0})
-# The kernels' name for each dtype typedarr holds ("f": float32, "d": float64).
-_CHARS: dict[np.dtype[Any], str] = dict(zip(FLOAT_DTYPES, "fd", strict=True))
 _NO_FLOATS: Array = np.zeros(0, np.float64)
 _NO_INTS: Array = np.zeros(0, np.int64)
 
 
 # Convolution and pooling: stored operands, own loop nests (see `_convolution`); those in
 # SIZED take their output's last two sizes from `dims`.
-WINDOWED = frozenset({Form.CONV2D, Form.CONV2D_GRAD_INPUT, Form.CONV2D_GRAD_WEIGHT,
-                      Form.AVG_POOL2D, Form.AVG_POOL2D_GRAD})
-SIZED = frozenset({Form.CONV2D_GRAD_INPUT, Form.CONV2D_GRAD_WEIGHT, Form.AVG_POOL2D_GRAD})
+WINDOWED = frozenset({Structural.CONV2D, Structural.CONV2D_GRAD_INPUT,
+                      Structural.CONV2D_GRAD_WEIGHT, Structural.AVG_POOL2D,
+                      Structural.AVG_POOL2D_GRAD})
+SIZED = frozenset({Structural.CONV2D_GRAD_INPUT, Structural.CONV2D_GRAD_WEIGHT,
+                   Structural.AVG_POOL2D_GRAD})
 
 
 class Unfusable(Exception):
     """The graph has a node the fused kernels do not cover (a rank-0 result, or a dtype other
     than float32/float64); the caller evaluates it with the reference evaluator."""
-
-
-# Instr and Program are named tuples, not dataclasses: one of each is made per node and per
-# compute, and a program is hashed for every kernel look-up; tuples do both in C.
-class Instr(NamedTuple):
-    """One node of a program: `arg` is the structural part of the node's own `arg`.
-
-    LEAF: the index of its array among the kernel's inputs; CONST: the index of its value;
-    EXPAND: `(axis, index of its size among the dims)`; SUM, MAX: the axis; PERMUTE: the
-    permutation; POW with a special exponent: the exponent (and one source); CONV2D:
-    `(stride, padding)`; AVG_POOL2D: `(k,)`; the gradients of both: the same, then the
-    index among the dims of the first of their output's last two sizes; RESHAPE: `(index
-    among the dims of the first of its output's sizes,)`; else None.
-    """
-
-    op: Op
-    dt: str
-    arg: Arg
-    src: tuple[int, ...]
-    rank: int
-
-
-class Program(NamedTuple):
-    """A kernel's structure: its instructions and which of them it writes out.
-
-    `scratch`: the kernel takes its temporaries as arguments instead of allocating them, so
-    a compiled function can keep them from call to call.
-    """
-
-    instrs: tuple[Instr, ...]
-    outputs: tuple[int, ...]
-    scratch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +78,10 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
     shapes: list[tuple[int, ...]] = []
     nodes: list[Node] = []
     for node in inputs:
-        dt = _CHARS.get(node.dtype)
+        dt = float_of(node.dtype)
         if dt is None:
             raise Unfusable(f"dtype {node.dtype}")
-        instrs.append(Instr(Form.LEAF, dt, node.arg, (), len(node.shape)))
+        instrs.append(Instr(Structural.LEAF, dt, node.arg, (), len(node.shape)))
         shapes.append(node.shape)
         nodes.append(node)
         position[id(node)] = len(instrs) - 1
@@ -126,19 +92,19 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
         if id(node) in position:  # an input
             continue
         op, rank = node.op, len(node.shape)
-        dt = _CHARS.get(node.dtype)
+        dt = float_of(node.dtype)
         if dt is None:
             raise Unfusable(f"dtype {node.dtype}")
         src = tuple(position[id(s)] for s in node.src)
         arg: Arg = None
-        if type(op) is not Form:  # elementwise: most nodes, decided without hashing enums
+        if type(op) is not Structural:  # elementwise: most nodes, decided without hashing enums
             if op is BinaryOp.POW:
                 b = node.src[1]
-                if b.op is Form.CONST and b.arg in SPECIAL_EXPONENTS:
+                if b.op is Structural.CONST and b.arg in SPECIAL_EXPONENTS:
                     arg, src = float(b.arg), src[:1]
             if rank == 0:
                 raise Unfusable(f"a rank-0 {op.value}")
-        elif op is Form.LEAF:
+        elif op is Structural.LEAF:
             found = data_position.get(id(node.arg))
             if found is not None:
                 position[id(node)] = found
@@ -146,24 +112,24 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
             leaves.append(node.arg)
             arg = len(inputs) + len(leaves) - 1
             work = max(work, node.arg.size)
-        elif op is Form.CONST:
+        elif op is Structural.CONST:
             consts.append(node.arg)
             arg = len(consts) - 1
         elif rank == 0:
             raise Unfusable(f"a rank-0 {op.value}")
-        elif op is Form.EXPAND:
+        elif op is Structural.EXPAND:
             dims.append(node.arg[1])
             arg = (node.arg[0], len(dims) - 1)
             work = max(work, math.prod(node.shape))
-        elif op is Form.INPUT:
+        elif op is Structural.INPUT:
             raise Unfusable(f"input {node.arg} is not among the traced function's inputs")
-        elif op is Form.CHUNKED:
+        elif op is Structural.CHUNKED:
             # `_compute` sends graphs holding chunked arrays to the Dask engine, which hands
             # this engine one block at a time; a whole chunked array never comes here.
             raise Unfusable("a chunked array (the Dask engine computes it block by block)")
-        elif op is Form.SUM or op is Form.MAX or op is Form.PERMUTE:
+        elif op is Structural.SUM or op is Structural.MAX or op is Structural.PERMUTE:
             arg = node.arg
-        elif op is Form.RESHAPE:  # the new sizes are sizes: they travel in `dims`
+        elif op is Structural.RESHAPE:  # the new sizes are sizes: they travel in `dims`
             dims.extend(node.shape)
             arg = (len(dims) - rank,)
         elif op in WINDOWED:
@@ -178,7 +144,7 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
         shapes.append(node.shape)
         nodes.append(node)
         position[id(node)] = len(instrs) - 1
-        if op is Form.LEAF:
+        if op is Structural.LEAF:
             data_position[id(node.arg)] = len(instrs) - 1
     outputs = tuple(position[id(r)] for r in roots)
     return Plan(Program(tuple(instrs), outputs, scratch), tuple(leaves),
@@ -192,16 +158,16 @@ def node_work(node: Node) -> int:
     reads, or a convolution's or pooling's multiply-adds."""
     if node.op in WINDOWED:
         return _window_work(node)
-    if node.op is Form.SUM or node.op is Form.MAX:
+    if node.op is Structural.SUM or node.op is Structural.MAX:
         return math.prod(node.src[0].shape)
     return math.prod(node.shape)
 
 
 def _window_work(node: Node) -> int:
     """The multiply-adds of a convolution or pooling node (what `Par` is decided on)."""
-    if node.op is Form.CONV2D or node.op is Form.CONV2D_GRAD_INPUT:
+    if node.op is Structural.CONV2D or node.op is Structural.CONV2D_GRAD_INPUT:
         reads = math.prod(node.src[1].shape[1:])  # per output element: C*KH*KW or O*KH*KW
         return math.prod(node.shape) * reads
-    if node.op is Form.CONV2D_GRAD_WEIGHT:
+    if node.op is Structural.CONV2D_GRAD_WEIGHT:
         return math.prod(node.shape) * math.prod(node.src[1].shape) // node.shape[0]
-    return math.prod(node.shape if node.op is Form.AVG_POOL2D_GRAD else node.src[0].shape)
+    return math.prod(node.shape if node.op is Structural.AVG_POOL2D_GRAD else node.src[0].shape)
