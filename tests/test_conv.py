@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import typedarr as ta
-from typedarr import DTypeError, ShapeError, Tensor4, _compute, _fused, _ir, _reference
+from typedarr import DTypeError, ShapeError, Tensor4, _compute, _ir, _reference
 from typedarr._fused import _codegen, _convolution
 from typedarr._fused._plan import make_plan
 from typedarr._ir import Structural, UnaryOp, leaf, unary
@@ -187,7 +187,7 @@ def test_the_fused_engine_agrees_with_the_reference(case: tuple[Array, Array, in
     )
     tol = 1e-4 if dtype == np.float32 else 1e-11
     for strategy in (ta.Seq, ta.Par):
-        got = _fused.evaluate_many(nodes, strategy)
+        got = _compute.evaluate_many(nodes, strategy)
         for g, node in zip(got, nodes, strict=True):
             np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
 
@@ -213,7 +213,7 @@ def test_large_products_are_cut_into_pieces(dtype: Any, stride: int, padding: in
         for strategy in (ta.Seq, ta.Par):
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(_convolution, "SMALL", small)
-                got = _fused.evaluate_many(nodes, strategy)
+                got = _compute.evaluate_many(nodes, strategy)
             for g, node in zip(got, nodes, strict=True):
                 np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
 
@@ -226,11 +226,11 @@ def test_a_convolution_is_a_product_inside_its_kernel() -> None:
     assert [i.op for i in program.instrs].count(Structural.CONV2D) == 1
     source = _codegen.generate(program)
     assert "np.dot(" in source and "math.exp(" in source  # the source computed in the kernel
-    np.testing.assert_allclose(_fused.evaluate(y, ta.Seq), _reference.evaluate(y), rtol=1e-5)
+    np.testing.assert_allclose(_compute.evaluate(y, ta.Seq), _reference.evaluate(y), rtol=1e-5)
 
 
 def test_the_reference_engine_computes_convolutions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_compute, "_engine", [_compute._reference_engine])
+    monkeypatch.setattr(_compute, "_REGISTRY", (_compute.REFERENCE,))
     rng = np.random.default_rng(5)
     x, w = _data(rng, (2, 2, 5, 5)), _data(rng, (3, 2, 2, 2))
     got = ta.conv2d(_t4(x), _t4(w), stride=2, padding=1)

@@ -34,7 +34,7 @@ from ._functions import where as where
 
 # isort: split
 # Chunked arrays on Dask (Matrix.from_dask, Matrix.from_zarr, x.to_dask())
-from ._dask import store as store
+from ._chunked import store as store
 
 # isort: split
 # Compiling whole functions

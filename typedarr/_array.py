@@ -93,7 +93,7 @@ class _Array:
     def to_dask(self) -> da.Array:
         """The values as a lazy dask array: a chunked expression stays blocked (one task per
         block per fused region); in-memory values become one block."""
-        from ._dask import to_dask
+        from ._chunked import to_dask
 
         return to_dask(self)
 

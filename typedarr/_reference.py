@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._errors import TraceError
 from ._ir import COMPARISONS, BinaryOp, Node, Structural, UnaryOp, leaf, postorder, substitute
+from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -98,6 +99,28 @@ def program(roots: tuple[Node, ...], inputs: tuple[Node, ...]
         return list(outs)
 
     return call
+
+
+class ReferenceEngine:
+    """The reference evaluator behind the `Engine` interface: it covers every node (a
+    chunked array by loading it whole, which is its definition, not the way to compute it),
+    so it is also what every engine's `Uncovered` falls back to."""
+
+    __slots__ = ()
+
+    def covers(self, roots: tuple[Node, ...]) -> bool:
+        return True
+
+    def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
+                      ) -> tuple[Array, ...]:
+        outs = evaluate_many(roots)
+        for out in outs:
+            out.flags.writeable = False
+        return outs
+
+    def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
+                        strategy: Strategy) -> Callable[[list[Array]], list[Array]]:
+        return program(roots, inputs)
 
 
 def _eval_once(node: Node, src: list[Array]) -> Array:

@@ -104,7 +104,7 @@ class Vector(VectorLike[N]):
     def from_dask(cls, blocks: da.Array, *, strategy: Strategy | None = None) -> DVector:
         """A delayed Vector over the 1-d float32/float64 dask array `blocks`, computed block
         by block on Dask (see `Matrix.from_dask`)."""
-        from ._dask import chunked_leaf
+        from ._chunked import chunked_leaf
 
         return DVector._wrap(chunked_leaf(blocks, 1, "Vector"), strategy_or_default(strategy))
 
@@ -112,7 +112,7 @@ class Vector(VectorLike[N]):
     def from_zarr(cls, source: str | os.PathLike[str] | Any, *,
                   strategy: Strategy | None = None) -> DVector:
         """A delayed Vector over a 1-d zarr array, or the one stored at the path `source`."""
-        from ._dask import zarr_leaf
+        from ._chunked import zarr_leaf
 
         return DVector._wrap(zarr_leaf(source, 1, "Vector"), strategy_or_default(strategy))
 

@@ -38,7 +38,7 @@ import dask.array as da
 import numpy as np
 from dask.graph_manipulation import clone
 
-from .. import _compute
+from .._engine import Engine
 from .._errors import ShapeError
 from .._ir import BinaryOp, Node, Structural, UnaryOp, postorder
 from .._strategy import Seq
@@ -108,7 +108,8 @@ class _Request:
 class Translation:
     """The dask arrays of the nodes of one graph (see the module docstring)."""
 
-    def __init__(self, roots: tuple[Node, ...]) -> None:
+    def __init__(self, roots: tuple[Node, ...], memory: Engine) -> None:
+        self.memory = memory  # the engine of each block and of the in-memory parts
         self._facts = _analyse(roots)
         self._values: dict[int, da.Array] = {}
         self._memory: dict[int, np.ndarray[Any, Any]] = {}
@@ -137,7 +138,9 @@ class Translation:
         """A part that reads no chunked array, computed now by the in-memory engine."""
         found = self._memory.get(id(node))
         if found is None:
-            found = self._memory[id(node)] = _compute.evaluate(node, Seq)
+            found = self._memory[id(node)] = (
+                node.data if node.op is Structural.LEAF
+                else self.memory.evaluate_many((node,), Seq)[0])
         return found
 
     def is_input(self, node: Node) -> bool:
@@ -245,7 +248,7 @@ class _Region:
         arrays, where = self._input_arrays()
         self._resolve_expands(where)
         recipe = Recipe(tuple(self._steps), tuple(outputs))
-        args: list[Any] = [recipe, None]
+        args: list[Any] = [recipe, None, self._graph.memory, None]
         for array, (_, syms) in zip(arrays, self._inputs, strict=True):
             args += [array, syms]
         new_axes = {s: n for s, n in zip(self._out, self._shape, strict=True) if s not in where}

@@ -19,13 +19,14 @@ from typing import Any
 import numba
 import numpy as np
 
-from .. import _buffers, _reference
+from .. import _buffers
 from .._blas import serial_products
-from .._ir import Node, Structural, leaf, postorder, with_src
+from .._engine import Compiled
+from .._ir import Node, Structural, holds_chunked, leaf, postorder, with_src
 from .._strategy import Par, Strategy
 from ._cache import kernel_for
 from ._layout import analyse, scratch
-from ._plan import Plan, Unfusable, make_plan
+from ._plan import Plan, make_plan
 from ._split import split
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -64,26 +65,31 @@ _choose_threading_layer()
 _par_lock = threading.Lock()
 
 
-def evaluate(node: Node, strategy: Strategy) -> Array:
-    """The values of `node` computed by one fused kernel: fresh, C-contiguous, read-only."""
-    (out,) = evaluate_many((node,), strategy)
-    return out
+class FusedEngine:
+    """The fused engine behind the `Engine` interface: every graph held in memory."""
+
+    __slots__ = ()
+
+    def covers(self, roots: tuple[Node, ...]) -> bool:
+        return not holds_chunked(roots)
+
+    def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
+                      ) -> tuple[Array, ...]:
+        return evaluate_many(roots, strategy)
+
+    def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
+                        strategy: Strategy) -> Compiled:
+        return compile_program(roots, inputs, strategy)
 
 
 def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     """The values of several roots from one kernel over their shared graph.
 
-    Graphs the kernels do not cover (a rank-0 result) go to the reference evaluator.
+    Raises Unfusable for a graph the kernels do not cover (a rank-0 result).
     """
-    try:
-        plan = make_plan(roots)
-        if len(plan.program.instrs) > MAX_PROGRAM:
-            plan = make_plan(_in_pieces(roots, strategy))
-    except Unfusable:
-        outs = _reference.evaluate_many(roots)
-        for out in outs:
-            out.flags.writeable = False
-        return outs
+    plan = make_plan(roots)
+    if len(plan.program.instrs) > MAX_PROGRAM:
+        plan = make_plan(_in_pieces(roots, strategy))
     return _run(plan, roots, strategy)
 
 
@@ -165,16 +171,14 @@ def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
 
 
 def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
-                    ) -> Callable[[list[Array]], list[Array]]:
+                    ) -> Compiled:
     """The kernels computing `roots` from the arrays of `inputs` (a traced function's INPUT
     nodes), as a function of those arrays: what `typedarr.jit` calls.
 
-    One kernel, or for a big program one per piece (`_split`), called in turn.
+    One kernel, or for a big program one per piece (`_split`), called in turn. Raises
+    Unfusable for a graph the kernels do not cover.
     """
-    try:
-        plan = make_plan(roots, inputs, scratch=True)
-    except Unfusable:
-        return _reference.program(roots, inputs)
+    plan = make_plan(roots, inputs, scratch=True)
     return serial_products(_program(plan, len(inputs), strategy), _largest_product(roots))
 
 

@@ -20,6 +20,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from .._engine import Uncovered
 from .._ir import Arg, BinaryOp, Instr, Node, Program, Structural, float_of, postorder
 
 Array: TypeAlias = np.ndarray[Any, np.dtype[Any]]
@@ -39,9 +40,9 @@ SIZED = frozenset({Structural.CONV2D_GRAD_INPUT, Structural.CONV2D_GRAD_WEIGHT,
                    Structural.AVG_POOL2D_GRAD})
 
 
-class Unfusable(Exception):
+class Unfusable(Uncovered):
     """The graph has a node the fused kernels do not cover (a rank-0 result, or a dtype other
-    than float32/float64); the caller evaluates it with the reference evaluator."""
+    than float32/float64); the dispatcher evaluates it with the reference engine."""
 
 
 @dataclass(frozen=True, slots=True)
