@@ -92,11 +92,6 @@ class _Deferred:
                 found = self._engine
         return found
 
-    def forget(self) -> None:
-        """Load again on the next use."""
-        with self._lock:
-            self._engine = None
-
 
 def _dask_engine() -> Engine:
     from ._dask import DaskEngine
@@ -154,15 +149,6 @@ def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy:
                     ) -> Program:
     """`roots` compiled as a function of the arrays of `inputs` (see `typedarr.jit`)."""
     return _choose(roots).compile_program(roots, inputs, strategy)
-
-
-def use_engine(engine: Engine | None) -> None:
-    """Compute in memory with `engine` from now on (None: the one `TYPEDARR_ENGINE` names,
-    chosen again on the next compute)."""
-    _MEMORY.forget()
-    _DASK.forget()
-    if engine is not None:
-        _MEMORY._engine = InMemory(engine)
 
 
 def current_engine() -> Engine:
