@@ -77,7 +77,7 @@ class _Deferred:
 
     def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
                       ) -> tuple[Array, ...]:
-        return self.loaded().evaluate_many(roots, strategy)
+        return (self._engine or self.loaded()).evaluate_many(roots, strategy)
 
     def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
                         strategy: Strategy) -> Compiled:
@@ -111,7 +111,10 @@ _REGISTRY: tuple[Engine, ...] = (_DASK, _MEMORY)
 
 
 def _choose(nodes: tuple[Node, ...]) -> Engine:
-    return next(engine for engine in _REGISTRY if engine.covers(nodes))
+    for engine in _REGISTRY:
+        if engine.covers(nodes):
+            return engine
+    raise AssertionError("the last engine of the registry covers every graph")
 
 
 def evaluate(node: Node, strategy: Strategy) -> Array:
@@ -122,6 +125,10 @@ def evaluate(node: Node, strategy: Strategy) -> Array:
     if is_leaf(node):
         return node.data
     _trace.refuse_values((node,))
+    return _computed(node, strategy)
+
+
+def _computed(node: Node, strategy: Strategy) -> Array:
     (out,) = _choose((node,)).evaluate_many((node,), strategy)
     return out
 
@@ -134,6 +141,29 @@ def evaluate_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, .
     done = (dict(zip(map(id, todo), _choose(todo).evaluate_many(todo, strategy),
                      strict=True)) if todo else {})
     return tuple(n.data if is_leaf(n) else done[id(n)] for n in nodes)
+
+
+def run(node: Node, strategy: Strategy) -> Node:
+    """What an operation that the front-end does not delay (a product, a convolution, a
+    reshape) gives: inside a trace the node itself (the compiled program computes it), else
+    a LEAF of its values."""
+    if is_leaf(node) or _trace.active() is not None:
+        return node
+    return leaf(_computed(node, strategy))
+
+
+def value(node: Node, strategy: Strategy, what: str) -> Array:
+    """The values of `node` now, refused inside a trace when they depend on its inputs
+    (`what` says what the front-end was doing: "multiplied into a float (v @ w)")."""
+    _trace.refuse_values((node,), what)
+    return node.data if is_leaf(node) else _computed(node, strategy)
+
+
+def draws_afresh(seed: object) -> _trace.Trace | None:
+    """The trace that draws from the generator `seed` afresh at every call of its compiled
+    function, if one is active (None: draw the values now)."""
+    trace = _trace.active()
+    return trace if trace is not None and isinstance(seed, np.random.Generator) else None
 
 
 def materialise(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:

@@ -9,6 +9,7 @@ materialises an `Expand` on its own. Floating-point exceptions follow IEEE quiet
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, assert_never
 
 import numpy as np
@@ -101,12 +102,11 @@ def program(roots: tuple[Node, ...], inputs: tuple[Node, ...]
     return call
 
 
+@dataclass(frozen=True, slots=True)
 class ReferenceEngine:
     """The reference evaluator behind the `Engine` interface: it covers every node (a
     chunked array by loading it whole, which is its definition, not the way to compute it),
     so it is also what every engine's `Uncovered` falls back to."""
-
-    __slots__ = ()
 
     def covers(self, roots: tuple[Node, ...]) -> bool:
         return True

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 import numpy as np
 from typing_extensions import TypeVar
 
-from . import _compute, _construct, _trace
+from . import _compute, _construct
 from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._ir import Node, leaf
-from ._linalg import matmul
+from ._linalg import dot, matmul
 from ._select import Index, select
 from ._strategy import Strategy, strategy_or_default
 
@@ -74,10 +74,8 @@ class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
         if not isinstance(other, _Elementwise):
             return NotImplemented
         if other._RANK == 1:
-            _trace.refuse_values((self._node, other._node), "multiplied into a float (v @ w)")
+            return dot(self, other)
         node, strategy = matmul(self, other)
-        if other._RANK == 1:
-            return float(node.arg)
         return Vector._wrap(node, strategy)
 
 

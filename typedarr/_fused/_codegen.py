@@ -26,6 +26,7 @@ as a view of the stored one. Convolutions and pooling have nests of their own
 from __future__ import annotations
 
 from itertools import count
+from typing import assert_never
 
 from .._ir import FLOATS, BinaryOp, Float, Program, Structural, UnaryOp
 from . import _convolution, _scalar
@@ -48,7 +49,7 @@ def generate(program: Program) -> str:
     """
     graph = analyse(program)
     nleaves = sum(1 for ins in program.instrs if ins.op is Structural.LEAF)
-    temps = [f"{kind}{k}" for kind, k in scratch(graph)] if program.scratch else []
+    temps = [t.name for t in scratch(graph)] if program.scratch else []
     params = ", ".join([*(f"out{i}" for i in range(len(program.outputs))),
                         *(f"a{i}" for i in range(nleaves)), "consts", "dims", "nchunks",
                         *temps])
@@ -220,7 +221,14 @@ class _Nest:
                 cond_dt = self.graph.instrs[ins.src[0]].dt
                 cond, a, b = names
                 return self._bind(_scalar.where(cond, a, b, cond_dt), level)
-        raise ValueError(f"{ins.op} is not computed inline")
+            case (Structural.LEAF | Structural.CONST | Structural.EXPAND | Structural.SUM
+                  | Structural.PERMUTE | Structural.MATMUL | Structural.MAX | Structural.INPUT
+                  | Structural.CHUNKED | Structural.RESHAPE | Structural.CONV2D
+                  | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
+                  | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD):
+                raise AssertionError(f"{ins.op.value} is not computed inline")
+            case _:
+                assert_never(ins.op)
 
     def _index_level(self, idx: tuple[str, ...]) -> int:
         return max(self.levels[i] for i in idx)
@@ -370,7 +378,12 @@ def _windowed(graph: Layout, k: int) -> list[str]:
             return _convolution.avg_pool2d(k, a, out, dt, first)
         case Structural.AVG_POOL2D_GRAD:
             return _convolution.avg_pool2d_grad(k, a, out, dt, first)
-    raise ValueError(f"{ins.op} is not a windowed operation")
+        case (UnaryOp() | BinaryOp() | Structural.LEAF | Structural.CONST | Structural.WHERE
+              | Structural.EXPAND | Structural.SUM | Structural.PERMUTE | Structural.MATMUL
+              | Structural.MAX | Structural.INPUT | Structural.CHUNKED | Structural.RESHAPE):
+            raise AssertionError(f"{ins.op.value} is not a windowed operation")
+        case _:
+            assert_never(ins.op)
 
 
 def _stored(graph: Layout, k: int) -> str:

@@ -15,8 +15,10 @@ computed inline, element by element, and never stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from typing import assert_never
 
-from .._ir import Instr, Program, Structural
+from .._ir import BinaryOp, Instr, Program, Structural, UnaryOp
 from ._plan import WINDOWED
 
 # The most operations one element's inline expression may hold before it is stored.
@@ -88,7 +90,12 @@ def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
         case Structural.AVG_POOL2D_GRAD:  # (N, C) of dy, then H, W
             assert isinstance(ins.arg, tuple)
             return (*src[0][:2], *_dims(ins.arg[-1]))
-    return max(src, key=len)  # elementwise: the extents of an array operand
+        case UnaryOp() | BinaryOp() | Structural.WHERE:
+            return max(src, key=len)  # the extents of an array operand
+        case Structural.INPUT | Structural.CHUNKED:  # a program's inputs are LEAF instructions
+            raise AssertionError(f"a program holds no {ins.op.value} instruction")
+        case _:
+            assert_never(ins.op)
 
 
 def _dims(d: int) -> tuple[str, str]:
@@ -133,16 +140,34 @@ def _transposed(instrs: tuple[Instr, ...], k: int) -> bool:
     return instrs[k].op is Structural.PERMUTE and instrs[k].arg == (1, 0)
 
 
-def scratch(graph: Layout) -> list[tuple[str, int]]:
-    """The temporaries of a kernel, in its parameter order: `("t", k)` holds materialised
-    instruction `k` (its node's shape), `("part", k)` the per-chunk partial results of a
-    reduction `k` over the first axis (`(nchunks, *shape of k)`). A reshape needs none: it
-    is a view of its operand's memory."""
-    out: list[tuple[str, int]] = []
+class Holds(Enum):
+    """What a kernel's temporary holds (the value is its parameter's name prefix)."""
+
+    WHOLE = "t"  # a materialised instruction, its node's shape
+    PARTS = "part"  # a first-axis reduction's per-chunk partials, (nchunks, *its shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Temporary:
+    """One temporary of a kernel: what it `holds` for instruction `instr`."""
+
+    holds: Holds
+    instr: int
+
+    @property
+    def name(self) -> str:
+        """The kernel's parameter name (`t3`, `part5`)."""
+        return f"{self.holds.value}{self.instr}"
+
+
+def scratch(graph: Layout) -> list[Temporary]:
+    """The temporaries of a kernel, in its parameter order. A reshape needs none: it is a
+    view of its operand's memory."""
+    out: list[Temporary] = []
     for k in graph.materialised:
         ins = graph.instrs[k]
         if k not in graph.outputs and ins.op is not Structural.RESHAPE:
-            out.append(("t", k))
+            out.append(Temporary(Holds.WHOLE, k))
         if ins.op in (Structural.SUM, Structural.MAX) and ins.arg == 0:
-            out.append(("part", k))
+            out.append(Temporary(Holds.PARTS, k))
     return out

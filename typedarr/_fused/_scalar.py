@@ -10,6 +10,8 @@ are compiled with numba's `error_model="numpy"`, so `1/0` is `inf` and `log(-1)`
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from .._ir import BinaryOp, Float, UnaryOp
 
 _INFIX = {
@@ -33,9 +35,9 @@ def typed(name: str, dt: Float) -> str:
 
 def unary(op: UnaryOp, x: str, dt: Float) -> str:
     """`op` applied to the element `x`; the result has dtype `dt` (for CAST, the target)."""
-    if op in _MATH:
-        return f"{_MATH[op]}({x})"
     match op:
+        case UnaryOp.EXP | UnaryOp.LOG | UnaryOp.SQRT | UnaryOp.TANH | UnaryOp.ABS:
+            return f"{_MATH[op]}({x})"
         case UnaryOp.NEG:
             return f"-{x}"
         case UnaryOp.SIGMOID:  # (1 or e) / (1 + e) with e = exp(-|x|), as the reference does
@@ -46,20 +48,24 @@ def unary(op: UnaryOp, x: str, dt: Float) -> str:
             return maximum(x, typed("zero", dt))
         case UnaryOp.CAST:
             return f"{dt.scalar}({x})"
-    raise ValueError(f"no spelling for {op}")
+        case _:
+            assert_never(op)
 
 
 def binary(op: BinaryOp, a: str, b: str, dt: Float) -> str:
     """`op` zipped over the elements `a` and `b`, in dtype `dt`."""
-    if op in _INFIX:
-        return f"{a} {_INFIX[op]} {b}"
-    if op in _COMPARE:
-        return f"{typed('one', dt)} if {a} {_COMPARE[op]} {b} else {typed('zero', dt)}"
-    if op is BinaryOp.MAX:
-        return maximum(a, b)
-    if op is BinaryOp.MIN:
-        return f"{a} if ({a} < {b} or {a} != {a}) else {b}"
-    raise ValueError(f"no spelling for {op}")
+    match op:
+        case BinaryOp.ADD | BinaryOp.SUB | BinaryOp.MUL | BinaryOp.DIV | BinaryOp.POW:
+            return f"{a} {_INFIX[op]} {b}"
+        case (BinaryOp.LT | BinaryOp.LE | BinaryOp.GT | BinaryOp.GE | BinaryOp.EQ
+              | BinaryOp.NE):
+            return f"{typed('one', dt)} if {a} {_COMPARE[op]} {b} else {typed('zero', dt)}"
+        case BinaryOp.MAX:
+            return maximum(a, b)
+        case BinaryOp.MIN:
+            return f"{a} if ({a} < {b} or {a} != {a}) else {b}"
+        case _:
+            assert_never(op)
 
 
 def maximum(a: str, b: str) -> str:

@@ -32,16 +32,31 @@ _CONVOLUTIONS = frozenset({Structural.CONV2D, Structural.CONV2D_GRAD_INPUT,
 
 
 @dataclass(frozen=True, slots=True)
+class ProgramInput:
+    """A piece's input that is the program's `slot`-th input array."""
+
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A piece's input that an earlier piece computed: the program's instruction `instr`."""
+
+    instr: int
+
+
+Source = ProgramInput | Computed
+
+
+@dataclass(frozen=True, slots=True)
 class Piece:
     """One kernel of a cut program: `roots` over `inputs` (fresh INPUT nodes), which take, in
-    order, the values named by `sources`: `("in", i)` the program's `i`-th input array, or
-    `("val", k)` what an earlier piece computed for the program's instruction `k`. `writes`
-    names the instruction each of its roots computes; `threads`, whether its nests are big
-    enough for threads."""
+    order, the values named by `sources`. `writes` names the instruction each of its roots
+    computes; `threads`, whether its nests are big enough for threads."""
 
     roots: tuple[Node, ...]
     inputs: tuple[Node, ...]
-    sources: tuple[tuple[str, int], ...]
+    sources: tuple[Source, ...]
     writes: tuple[int, ...]
     threads: bool
 
@@ -112,7 +127,7 @@ def _piece(plan: Plan, writes: list[int], reads: set[int], threads: bool) -> Pie
     order = sorted(reads)
     fresh = [input_(slot, nodes[j].shape, nodes[j].dtype) for slot, j in enumerate(order)]
     replace = {id(nodes[j]): node for j, node in zip(order, fresh, strict=True)}
-    sources = tuple(("in", nodes[j].arg) if nodes[j].op is Structural.INPUT else ("val", j)
-                    for j in order)
+    sources = tuple(ProgramInput(nodes[j].arg) if nodes[j].op is Structural.INPUT
+                    else Computed(j) for j in order)
     roots = substitute(tuple(nodes[k] for k in writes), replace)
     return Piece(roots, tuple(fresh), sources, tuple(writes), threads)

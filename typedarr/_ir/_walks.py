@@ -7,9 +7,10 @@ Graphs may be deep (a loop of ten thousand updates): these walk with an explicit
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import assert_never
 
 from ._node import Node, chunked_made, with_src
-from ._ops import Structural, UnaryOp
+from ._ops import BinaryOp, Structural, UnaryOp
 
 
 def holds_chunked(roots: Iterable[Node]) -> bool:
@@ -48,11 +49,12 @@ def render(node: Node, budget: int = 40) -> str:
     reached); deeper parts show as `...`, so describing a graph of any depth stays cheap
     (and the recursion here is at most `budget` deep).
     """
-    left = [budget]
+    left = budget
 
     def go(n: Node) -> str:
-        left[0] -= 1
-        if left[0] < 0:
+        nonlocal left
+        left -= 1
+        if left < 0:
             return "..."
         match n.op:
             case Structural.LEAF:
@@ -77,7 +79,10 @@ def render(node: Node, budget: int = 40) -> str:
                         + f", stride={stride}, padding={padding})")
             case Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD:
                 return f"{n.op.value}({go(n.src[0])}, k={n.arg})"
-        return f"{n.op.value}(" + ", ".join(go(s) for s in n.src) + ")"
+            case UnaryOp() | BinaryOp() | Structural.WHERE | Structural.MATMUL:
+                return f"{n.op.value}(" + ", ".join(go(s) for s in n.src) + ")"
+            case _:
+                assert_never(n.op)
 
     return go(node)
 
