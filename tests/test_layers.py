@@ -46,8 +46,8 @@ def imported(source: str, module: str, is_package: bool) -> list[str]:
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.orelse:
-                visit(child)
+            for branch in node.orelse:
+                visit(branch)
             return
         if isinstance(node, ast.ImportFrom):
             base = here[:len(here) - node.level + 1] if node.level else []
