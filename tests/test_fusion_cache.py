@@ -51,7 +51,7 @@ def test_one_kernel_serves_every_size_and_scalar(tmp_path: Path) -> None:
         import dataclasses, json
         import numpy as np
         import typedarr as ta
-        from typedarr import _fused
+        from typedarr import _compute, _fused
         counts = []
         for rows, cols, c in {_SIZES_AND_SCALARS!r}:
             x = ta.Matrix.random_normal(rows, cols, seed=rows, dtype=np.float64)
@@ -135,7 +135,7 @@ def test_compute_uses_the_fused_engine_by_default(tmp_path: Path) -> None:
         from typedarr import _compute, _fused
         x = ta.Matrix.random_normal(2, 3, seed=12, dtype=np.float64)
         ta.compute(ta.relu(x) * ta.sigmoid(x) - 0.5)
-        fused = _compute._engine[0].evaluate_many is _compute.evaluate_many
+        fused = isinstance(_compute.current_engine(), _fused.FusedEngine)
         print(json.dumps([fused, _fused.stats().structures]))
     """, tmp_path, TYPEDARR_ENGINE="")  # unset: the default
     assert made == [True, 1]
