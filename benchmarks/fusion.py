@@ -26,7 +26,7 @@ import numexpr
 import numpy as np
 
 import typedarr as ta
-from typedarr import _fused
+from typedarr import _compute, _fused
 from typedarr._fused import _engine
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -163,8 +163,8 @@ def threshold_sweep() -> list[tuple[int, float, float]]:
         node = (r(g, x) * (x - r(mu, x)) * r(ivar, x) + r(b, x))._node
         saved, _engine.PAR_THRESHOLD = _engine.PAR_THRESHOLD, 0
         try:
-            t = side_by_side({"seq": functools.partial(_fused.evaluate, node, ta.Seq),
-                              "par": functools.partial(_fused.evaluate, node, ta.Par)},
+            t = side_by_side({"seq": functools.partial(_compute.evaluate, node, ta.Seq),
+                              "par": functools.partial(_compute.evaluate, node, ta.Par)},
                              repeats=300 if n < 512 else 60)
         finally:
             _engine.PAR_THRESHOLD = saved

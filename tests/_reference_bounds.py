@@ -18,7 +18,7 @@ import numpy as np
 from _compare import assert_elementwise_close
 
 from typedarr import _reference
-from typedarr._expr import COMPARISONS, BinaryOp, Form, Node, UnaryOp, render
+from typedarr._ir import COMPARISONS, BinaryOp, Node, Structural, UnaryOp, render
 
 Array = np.ndarray[Any, np.dtype[Any]]
 # Each operation may be this many ulps of its result away from the reference (numba's and
@@ -80,9 +80,9 @@ def _bound_of(node: Node, operands: list[tuple[Array, Array]]) -> tuple[Array, A
 
     with np.errstate(all="ignore"):
         match node.op:
-            case Form.LEAF:
+            case Structural.LEAF:
                 return node.data, np.zeros(())
-            case Form.CONST:
+            case Structural.CONST:
                 return np.asarray(node.arg, dtype=node.dtype), np.zeros(())
             case UnaryOp.CAST:
                 v = vs[0].astype(node.dtype)
@@ -109,32 +109,32 @@ def _bound_of(node: Node, operands: list[tuple[Array, Array]]) -> tuple[Array, A
                           BinaryOp.MUL: (b, a), BinaryOp.DIV: (1 / b, v / b),
                           BinaryOp.POW: (b * a ** (b - 1), v * np.log(a))}[op]
                 return v, _carried(slopes[0], ea) + _carried(slopes[1], eb) + rounded(v)
-            case Form.WHERE:
+            case Structural.WHERE:
                 (c, a, b), (ec, ea, eb) = vs, es
                 v = np.where(c != 0, a, b).astype(node.dtype)
                 either = (ec > 0) & ~(np.abs(c) > 2 * ec) & ~np.isnan(c)
                 both = np.abs(a - b) + np.maximum(ea, eb)
                 return v, np.where(either, np.where(np.isnan(both), np.inf, both),
                                    np.where(c != 0, ea, eb))
-            case Form.EXPAND:
+            case Structural.EXPAND:
                 axis = node.arg[0]
 
                 def expanded(a: Array) -> Array:
                     return np.broadcast_to(np.expand_dims(a, axis), node.shape)
                 return expanded(vs[0]), expanded(np.broadcast_to(es[0], node.src[0].shape))
-            case Form.SUM:
+            case Structural.SUM:
                 (x,), (ex,) = vs, es
                 v = x.sum(axis=node.arg, dtype=node.dtype)
                 terms = np.abs(x).astype(np.float64).sum(axis=node.arg)
                 carried = np.broadcast_to(ex, x.shape).sum(axis=node.arg)
                 return v, carried + ULPS * x.shape[node.arg] * float(info.eps) * terms
-            case Form.MAX:  # 1-Lipschitz: the largest operand bound along the axis
+            case Structural.MAX:  # 1-Lipschitz: the largest operand bound along the axis
                 (x,), (ex,) = vs, es
                 return x.max(axis=node.arg), np.broadcast_to(ex, x.shape).max(axis=node.arg)
-            case Form.PERMUTE:
+            case Structural.PERMUTE:
                 return (np.transpose(vs[0], node.arg),
                         np.transpose(np.broadcast_to(es[0], node.src[0].shape), node.arg))
-            case Form.MATMUL:  # another summation order (BLAS): n eps |a||b| plus carried
+            case Structural.MATMUL:  # another summation order (BLAS): n eps |a||b| plus carried
                 (a, b), (ea, eb) = vs, es
                 v = np.matmul(a, b)
                 terms = np.matmul(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))

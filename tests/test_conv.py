@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import typedarr as ta
-from typedarr import DTypeError, ShapeError, Tensor4, _compute, _expr, _fused, _reference
-from typedarr._expr import Form, UnaryOp, leaf, unary
+from typedarr import DTypeError, ShapeError, Tensor4, _compute, _ir, _reference
 from typedarr._fused import _codegen, _convolution
 from typedarr._fused._plan import make_plan
+from typedarr._ir import Structural, UnaryOp, leaf, unary
 
 Array = np.ndarray[Any, np.dtype[Any]]
 # The fused kernels compile once per structure (operation, stride, padding, dtype), not per
@@ -77,7 +77,7 @@ def _convolutions(draw: st.DrawFn, steps: list[tuple[int, int]] | None = None
 def test_the_reference_convolution_is_the_direct_loop(case: tuple[Array, Array, int, int]
                                                       ) -> None:
     x, w, stride, padding = case
-    got = _reference.evaluate(_expr.conv2d(leaf(x), leaf(w), stride, padding))
+    got = _reference.evaluate(_ir.conv2d(leaf(x), leaf(w), stride, padding))
     np.testing.assert_allclose(got, _direct_conv(x, w, stride, padding), rtol=1e-12,
                                atol=1e-12)
 
@@ -174,20 +174,20 @@ def test_the_fused_engine_agrees_with_the_reference(case: tuple[Array, Array, in
     (stored in the same kernel first) and results feeding elementwise work."""
     x_, w_, stride, padding = case
     x, w = leaf(x_.astype(dtype)), leaf(w_.astype(dtype))
-    y = _expr.conv2d(x, w, stride, padding)
+    y = _ir.conv2d(x, w, stride, padding)
     r = leaf(np.cos(np.arange(np.prod(y.shape))).reshape(y.shape).astype(dtype))
     k = min(2, *x.shape[2:])
     nodes = (
         y,
-        unary(UnaryOp.TANH, _expr.conv2d(unary(UnaryOp.RELU, x), w, stride, padding)),
-        _expr.conv2d_grad_input(r, w, x.shape, stride, padding),
-        _expr.conv2d_grad_weight(x, unary(UnaryOp.NEG, r), w.shape, stride, padding),
-        _expr.avg_pool2d(unary(UnaryOp.EXP, x), k),
-        _expr.avg_pool2d_grad(_expr.avg_pool2d(x, k), k, x.shape),
+        unary(UnaryOp.TANH, _ir.conv2d(unary(UnaryOp.RELU, x), w, stride, padding)),
+        _ir.conv2d_grad_input(r, w, x.shape, stride, padding),
+        _ir.conv2d_grad_weight(x, unary(UnaryOp.NEG, r), w.shape, stride, padding),
+        _ir.avg_pool2d(unary(UnaryOp.EXP, x), k),
+        _ir.avg_pool2d_grad(_ir.avg_pool2d(x, k), k, x.shape),
     )
     tol = 1e-4 if dtype == np.float32 else 1e-11
     for strategy in (ta.Seq, ta.Par):
-        got = _fused.evaluate_many(nodes, strategy)
+        got = _compute.evaluate_many(nodes, strategy)
         for g, node in zip(got, nodes, strict=True):
             np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
 
@@ -201,19 +201,19 @@ def test_large_products_are_cut_into_pieces(dtype: Any, stride: int, padding: in
     both strategies (one run of samples, and one per thread)."""
     rng = np.random.default_rng(6)
     x, w = _data(rng, (9, 8, 16, 16), dtype), _data(rng, (80, 8, 3, 3), dtype)
-    y = _expr.conv2d(leaf(x), leaf(w), stride, padding)
+    y = _ir.conv2d(leaf(x), leaf(w), stride, padding)
     positions = y.shape[2] * y.shape[3]
     per_sample = y.shape[1] * 8 * 9 * positions
     assert per_sample > _convolution.SMALL
     dy = leaf(_data(rng, y.shape, dtype))
-    nodes = (y, _expr.conv2d_grad_input(dy, leaf(w), x.shape, stride, padding),
-             _expr.conv2d_grad_weight(leaf(x), dy, w.shape, stride, padding))
+    nodes = (y, _ir.conv2d_grad_input(dy, leaf(w), x.shape, stride, padding),
+             _ir.conv2d_grad_weight(leaf(x), dy, w.shape, stride, padding))
     tol = 1e-4 if dtype == np.float32 else 1e-11
     for small in (_convolution.SMALL, 80 * positions, 5 * 80 * positions, per_sample):
         for strategy in (ta.Seq, ta.Par):
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(_convolution, "SMALL", small)
-                got = _fused.evaluate_many(nodes, strategy)
+                got = _compute.evaluate_many(nodes, strategy)
             for g, node in zip(got, nodes, strict=True):
                 np.testing.assert_allclose(g, _reference.evaluate(node), rtol=tol, atol=tol)
 
@@ -221,16 +221,16 @@ def test_large_products_are_cut_into_pieces(dtype: Any, stride: int, padding: in
 def test_a_convolution_is_a_product_inside_its_kernel() -> None:
     x = leaf(np.ones((2, 3, 6, 6), np.float32))
     w = leaf(np.ones((4, 3, 3, 3), np.float32))
-    y = unary(UnaryOp.RELU, _expr.conv2d(unary(UnaryOp.EXP, x), w, 1, 1))
+    y = unary(UnaryOp.RELU, _ir.conv2d(unary(UnaryOp.EXP, x), w, 1, 1))
     program = make_plan((y,)).program
-    assert [i.op for i in program.instrs].count(Form.CONV2D) == 1
+    assert [i.op for i in program.instrs].count(Structural.CONV2D) == 1
     source = _codegen.generate(program)
     assert "np.dot(" in source and "math.exp(" in source  # the source computed in the kernel
-    np.testing.assert_allclose(_fused.evaluate(y, ta.Seq), _reference.evaluate(y), rtol=1e-5)
+    np.testing.assert_allclose(_compute.evaluate(y, ta.Seq), _reference.evaluate(y), rtol=1e-5)
 
 
 def test_the_reference_engine_computes_convolutions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_compute, "_engine", [_compute._reference_engine])
+    monkeypatch.setattr(_compute, "_REGISTRY", (_compute.REFERENCE,))
     rng = np.random.default_rng(5)
     x, w = _data(rng, (2, 2, 5, 5)), _data(rng, (3, 2, 2, 2))
     got = ta.conv2d(_t4(x), _t4(w), stride=2, padding=1)

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import typedarr as ta
-from typedarr import _reference
+from typedarr import _compute, _fused, _reference
 from typedarr._dask import _block, _regions
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -219,18 +219,18 @@ def test_block_results_are_not_kept_by_the_result_pool() -> None:
     """A task's results are fresh memory that Dask frees, never the result pool's blocks:
     memory the pool kept in a worker would be memory Dask can neither see nor spill. The
     in-memory engine in the same thread still recycles its results afterwards."""
-    from typedarr import _pool
+    from typedarr import _buffers
 
-    rows = _pool.MIN_BYTES // (4 * 64) + 1  # each block's result above the pool's minimum
+    rows = _buffers.MIN_BYTES // (4 * 64) + 1  # each block's result above the pool's minimum
     x = np.random.default_rng(11).standard_normal((2 * rows, 64)).astype(np.float32)
     xc = ta.Matrix.from_dask(da.from_array(x, chunks=(rows, 64)))
-    kept = _pool.kept()
+    kept = _buffers.kept()
     with dask.config.set(scheduler="sync"):
         got = (2.0 * xc + 1.0).to_dask().compute()
     np.testing.assert_allclose(got, 2 * x + 1, rtol=1e-6)
-    assert _pool.kept() == kept
+    assert _buffers.kept() == kept
     (2.0 * ta.Matrix.from_numpy(x[:rows]) + 1.0).compute()
-    assert _pool.kept() > kept or kept + rows * 64 * 4 > _pool.MAX_BYTES
+    assert _buffers.kept() > kept or kept + rows * 64 * 4 > _buffers.MAX_BYTES
 
 
 def test_to_dask_is_lazy_and_keeps_the_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,11 +273,11 @@ def test_reference_evaluator_reads_chunked_leaves() -> None:
 def test_the_fused_engine_leaves_chunked_graphs_to_the_reference_definition() -> None:
     """Handed a chunked graph directly (`_compute` never does), the fused engine does not
     compile it: it falls back to the reference evaluator's definition."""
-    from typedarr import _fused
 
     x = np.random.default_rng(11).standard_normal((6, 2)).astype(np.float32)
     xc = ta.Matrix.from_dask(da.from_array(x, chunks=4))
-    (got,) = _fused.evaluate_many(((xc * 2.0)._node,), ta.Seq)
+    fused = _compute.InMemory(_fused.FusedEngine())  # the fused engine, behind the fallback rule
+    (got,) = fused.evaluate_many(((xc * 2.0)._node,), ta.Seq)
     np.testing.assert_array_equal(got, x * 2)
 
 

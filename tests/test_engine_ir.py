@@ -11,11 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import typedarr as ta
-from typedarr import _compute, _fused, _reference
-from typedarr._expr import (
+from typedarr import _compute, _reference
+from typedarr._fused import _codegen
+from typedarr._fused._plan import make_plan
+from typedarr._ir import (
     BinaryOp,
-    Form,
     Node,
+    Structural,
     UnaryOp,
     binary,
     const,
@@ -31,8 +33,6 @@ from typedarr._expr import (
     substitute,
     unary,
 )
-from typedarr._fused import _codegen
-from typedarr._fused._plan import make_plan
 
 Array = np.ndarray[Any, np.dtype[Any]]
 DEPTH = 10_000
@@ -157,7 +157,7 @@ def _rank_n_graphs(draw: st.DrawFn) -> tuple[Node, Node]:
 def test_rank_three_and_four_graphs_are_fused(graphs: tuple[Node, Node]) -> None:
     y, total = graphs
     make_plan((y, total))  # fusable: raises Unfusable otherwise
-    got = _fused.evaluate_many((y, total), ta.Seq)
+    got = _compute.evaluate_many((y, total), ta.Seq)
     rtol = 1e-4 if y.dtype == np.float32 else 1e-10
     for g, node in zip(got, (y, total), strict=True):
         _close(g, _reference.evaluate(node), rtol)
@@ -196,11 +196,11 @@ def test_a_reshape_is_a_view_of_its_stored_operand_in_every_engine(
     np.testing.assert_array_equal(want[0], np.tanh(x.data).reshape(roots[0].shape)
                                   if roots[0].src[0] is not x else x.data.reshape(roots[0].shape))
     rtol = 1e-6 if x.dtype == np.float32 else 1e-12
-    for g, w in zip(_fused.evaluate_many(roots, ta.Seq), want, strict=True):
+    for g, w in zip(_compute.evaluate_many(roots, ta.Seq), want, strict=True):
         _close(g, w, rtol)
     slot = input_(0, x.shape, x.dtype)  # the same graph over a traced input
     traced = substitute(roots, {id(x): slot})
-    run = _fused.compile_program(traced, (slot,), ta.Par)
+    run = _compute.compile_program(traced, (slot,), ta.Par)
     for _ in range(2):
         for g, w in zip(run([x.data]), want, strict=True):
             _close(g, w, rtol)
@@ -240,8 +240,8 @@ def test_a_program_holds_matrix_products(dtype: Any) -> None:
     h = unary(UnaryOp.RELU, matmul(x, w))  # a product feeding an elementwise map
     dw = matmul(permute(x, (1, 0)), binary(BinaryOp.MUL, dy, h))  # a transposed leaf
     hv = matmul(h, v)  # matrix @ vector
-    assert [n.op for n in (h.src[0], dw, hv)] == [Form.MATMUL] * 3
-    got = _fused.evaluate_many((h, dw, hv), ta.Seq)
+    assert [n.op for n in (h.src[0], dw, hv)] == [Structural.MATMUL] * 3
+    got = _compute.evaluate_many((h, dw, hv), ta.Seq)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     for g, node in zip(got, (h, dw, hv), strict=True):
         _close(g, _reference.evaluate(node), rtol)
@@ -251,7 +251,7 @@ def test_a_program_holds_matrix_products(dtype: Any) -> None:
 
 def test_the_reference_engine_computes_several_roots_too(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    monkeypatch.setattr(_compute, "_engine", [_compute._reference_engine])
+    monkeypatch.setattr(_compute, "_REGISTRY", (_compute.REFERENCE,))
     x = ta.Matrix.random_normal(4, 2, seed=9)
     a, b = ta.compute(x * 2.0, ta.sum_rows(x))
     np.testing.assert_array_equal(np.asarray(a), np.asarray(x) * 2)
@@ -262,7 +262,7 @@ def test_the_reference_engine_computes_several_roots_too(monkeypatch: pytest.Mon
 
 
 def test_a_large_result_reuses_the_memory_of_a_freed_one() -> None:
-    from typedarr import _pool
+    from typedarr import _buffers
 
     x = ta.Matrix.random_normal(600, 500, seed=10)  # 1.2 MB results: pooled
     first = ta.compute(x * 2.0 + 1.0)
@@ -277,4 +277,4 @@ def test_a_large_result_reuses_the_memory_of_a_freed_one() -> None:
     third = ta.compute(x * 4.0 - 1.0)
     np.testing.assert_allclose(np.asarray(third), np.asarray(x) * 4.0 - 1.0, rtol=1e-6)
     assert np.asarray(third).ctypes.data in {address, second_address}  # a freed block
-    assert _pool.kept() <= _pool.MAX_BYTES
+    assert _buffers.kept() <= _buffers.MAX_BYTES

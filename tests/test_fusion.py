@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 import typedarr as ta
 from typedarr import _compute, _fused, _reference
-from typedarr._expr import (
+from typedarr._fused import _codegen, _engine
+from typedarr._fused._plan import make_plan
+from typedarr._ir import (
     BinaryOp,
     Node,
     UnaryOp,
@@ -35,8 +37,6 @@ from typedarr._expr import (
     unary,
     where,
 )
-from typedarr._fused import _codegen, _engine
-from typedarr._fused._plan import make_plan
 
 # Specials, signed zeros, the sigmoid's tails, magnitudes near overflow and underflow.
 EDGES = [np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 2.0, -12.0, -30.0, 40.0, -90.0, 1e-30,
@@ -152,7 +152,7 @@ def graphs(draw: st.DrawFn) -> Node:
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(graphs())
 def test_random_graphs_match_the_reference(node: Node) -> None:
-    assert_matches_reference(_fused.evaluate(node, ta.Seq), node)  # quietly: no warning
+    assert_matches_reference(_compute.evaluate(node, ta.Seq), node)  # quietly: no warning
 
 
 # Fixed cases: semantics at the edges ---------------------------------------------------------
@@ -183,7 +183,7 @@ def test_ieee_edges_follow_the_reference(dtype: Any) -> None:
         binary(BinaryOp.MIN, x, unary(UnaryOp.NEG, x)),
     ]
     for node in nodes:  # warnings are errors: both engines must be quiet (IEEE, no warning)
-        got = _fused.evaluate(node, ta.Seq)
+        got = _compute.evaluate(node, ta.Seq)
         assert_matches_reference(got, node)
         # Signs of zeros too, which a comparison of values does not see.
         numbers = ~np.isnan(got)
@@ -204,7 +204,7 @@ def test_empty_and_unit_shapes(shape: tuple[int, int]) -> None:
 def test_vector_expressions_have_rank_one_results() -> None:
     v = ta.Vector.random_normal(7, seed=1, dtype=np.float64)
     d = ta.sigmoid(v) * 2.0 - v / 3.0
-    got = _fused.evaluate(d._node, ta.Seq)
+    got = _compute.evaluate(d._node, ta.Seq)
     assert got.shape == (7,) and got.dtype == np.float64
     assert_matches_reference(got, d._node)
 
@@ -213,7 +213,7 @@ def test_rank_three_falls_back_to_the_reference_quietly() -> None:
     node = unary(UnaryOp.EXP, _leaf(np.arange(24.0).reshape(2, 3, 4) / 10))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = _fused.evaluate(node, ta.Par)
+        got = _compute.evaluate(node, ta.Par)
     assert_matches_reference(got, node)
 
 
@@ -258,9 +258,9 @@ def test_fused_variance_allocates_only_its_result() -> None:
         mu = ta.Vector.random_normal(256, seed=7, dtype=np.float64)
         return ta.sum_rows((x - ta.rows_like(mu, x)) ** 2)._node
 
-    _fused.evaluate(variance(3), ta.Seq)  # compile first: compiling allocates plenty
+    _compute.evaluate(variance(3), ta.Seq)  # compile first: compiling allocates plenty
     node = variance(4000)  # x is 8 MB, the result 2 KB
-    peak_fused = _peak_allocation(lambda: _fused.evaluate(node, ta.Seq))
+    peak_fused = _peak_allocation(lambda: _compute.evaluate(node, ta.Seq))
     peak_reference = _peak_allocation(lambda: _reference.evaluate(node))
     assert peak_reference > 8_000_000  # the measure sees full-size temporaries...
     assert peak_fused < 64_000  # ...and the fused kernel makes none
@@ -304,7 +304,7 @@ def test_seq_and_par_agree(case: Callable[[ta.Strategy], Node],
     monkeypatch.setattr(_engine, "PAR_THRESHOLD", 0)  # Par even for this small matrix
     seq, par = case(ta.Seq), case(ta.Par)
     kernel = _fused._cache.kernel_for(make_plan((par,)).program)
-    got_seq, got_par = _fused.evaluate(seq, ta.Seq), _fused.evaluate(par, ta.Par)
+    got_seq, got_par = _compute.evaluate(seq, ta.Seq), _compute.evaluate(par, ta.Par)
     assert kernel.par.signatures  # the parallel variant really ran
     np.testing.assert_allclose(got_par, got_seq, rtol=1e-12, atol=1e-12)
     assert_matches_reference(got_par, par)
@@ -318,7 +318,9 @@ def test_without_numba_compute_warns_once_and_uses_the_reference(
     monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` now raises ImportError
     for name in [m for m in sys.modules if m.startswith("typedarr._fused")]:
         monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setattr(_compute, "_engine", [])
+    fresh = _compute._Deferred(lambda roots: True, _compute._memory_engine)
+    monkeypatch.setattr(_compute, "_MEMORY", fresh)
+    monkeypatch.setattr(_compute, "_REGISTRY", (fresh,))
     x = ta.Matrix.random_normal(3, 4, seed=11)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -326,13 +328,13 @@ def test_without_numba_compute_warns_once_and_uses_the_reference(
         second = ta.compute(ta.exp(x))
     assert [w.category for w in caught] == [ta.FusionUnavailableWarning]
     assert "numba" in str(caught[0].message)
-    assert _compute._engine == [_compute._reference_engine]
+    assert _compute.current_engine() is _compute.REFERENCE
     np.testing.assert_array_equal(np.asarray(first), np.asarray(x).sum(0) * 2)
     np.testing.assert_array_equal(np.asarray(second), np.exp(np.asarray(x)))
 
 
 def test_the_engine_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _compute._load_engine("reference") is _compute._reference_engine
-    assert _compute._load_engine("fused").evaluate_many is _fused.evaluate_many
+    assert _compute.load_engine("reference") is _compute.REFERENCE
+    assert isinstance(_compute.load_engine("fused"), _fused.FusedEngine)
     with pytest.raises(ValueError, match="TYPEDARR_ENGINE"):
-        _compute._load_engine("numexpr")
+        _compute.load_engine("numexpr")

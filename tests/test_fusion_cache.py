@@ -23,7 +23,7 @@ from _reference_bounds import assert_matches_reference
 
 import typedarr as ta
 from typedarr import _compute, _fused
-from typedarr._expr import Node
+from typedarr._ir import Node
 
 
 def _fresh_process(source: str, cache: Path, **env: str) -> Any:
@@ -51,11 +51,11 @@ def test_one_kernel_serves_every_size_and_scalar(tmp_path: Path) -> None:
         import dataclasses, json
         import numpy as np
         import typedarr as ta
-        from typedarr import _fused
+        from typedarr import _compute, _fused
         counts = []
         for rows, cols, c in {_SIZES_AND_SCALARS!r}:
             x = ta.Matrix.random_normal(rows, cols, seed=rows, dtype=np.float64)
-            _fused.evaluate(ta.sum_cols(ta.tanh(x) * c - abs(x))._node, ta.Seq)
+            _compute.evaluate(ta.sum_cols(ta.tanh(x) * c - abs(x))._node, ta.Seq)
             counts.append(dataclasses.asdict(_fused.stats()))
         print(json.dumps(counts))
     """, tmp_path, TYPEDARR_ENGINE="fused")
@@ -63,7 +63,7 @@ def test_one_kernel_serves_every_size_and_scalar(tmp_path: Path) -> None:
     assert counts == [counts[0]] * len(_SIZES_AND_SCALARS)  # no other kernel, no recompile
     for rows, cols, c in _SIZES_AND_SCALARS:  # and every one of them computes the right values
         node = _one_structure(rows, cols, c)
-        assert_matches_reference(_fused.evaluate(node, ta.Seq), node)
+        assert_matches_reference(_compute.evaluate(node, ta.Seq), node)
 
 
 _CHILD = textwrap.dedent("""
@@ -135,7 +135,7 @@ def test_compute_uses_the_fused_engine_by_default(tmp_path: Path) -> None:
         from typedarr import _compute, _fused
         x = ta.Matrix.random_normal(2, 3, seed=12, dtype=np.float64)
         ta.compute(ta.relu(x) * ta.sigmoid(x) - 0.5)
-        fused = _compute._engine[0].evaluate_many is _fused.evaluate_many
+        fused = isinstance(_compute.current_engine(), _fused.FusedEngine)
         print(json.dumps([fused, _fused.stats().structures]))
     """, tmp_path, TYPEDARR_ENGINE="")  # unset: the default
     assert made == [True, 1]

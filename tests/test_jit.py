@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import typedarr as ta
 from typedarr import Matrix, MatrixLike, Vector, VectorLike, _compute
 from typedarr._fused import _engine, _split
-from typedarr._fused._graph import analyse
+from typedarr._fused._layout import analyse
 
 Array = np.ndarray[Any, np.dtype[Any]]
 Program = Callable[[Matrix, Matrix, Vector, Vector], tuple[Any, ...]]
@@ -203,7 +203,7 @@ def test_dropout_masks_are_drawn_afresh_as_the_eager_code_draws_them() -> None:
 
 def test_the_reference_engine_runs_compiled_programs_too(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    monkeypatch.setattr(_compute, "_engine", [_compute._reference_engine])
+    monkeypatch.setattr(_compute, "_REGISTRY", (_compute.REFERENCE,))
     p = _Params(Matrix.random_normal(3, 2, seed=1), Vector.random_normal(2, seed=2), 2.0)
     x = Matrix.random_normal(4, 3, seed=3)
     _close(ta.jit(_layer)(p, x)["h"], _layer(p, x)["h"], np.float32)

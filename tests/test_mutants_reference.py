@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from typedarr import _reference
-from typedarr._expr import BinaryOp, Node, UnaryOp, binary, const, leaf, unary
+from typedarr._ir import BinaryOp, Node, UnaryOp, binary, const, leaf, unary
 
 F32 = np.dtype(np.float32)
 

@@ -19,7 +19,7 @@ import pytest
 import nn
 from nn._pass import layer_output as _infer
 from typedarr import Matrix, Tensor4, Vector, _compute
-from typedarr._expr import Form, Node, postorder
+from typedarr._ir import Node, Structural, postorder
 
 H = 1e-6
 ATOL, RTOL = 1e-7, 1e-6
@@ -331,4 +331,4 @@ def test_compiled_step_equals_the_eager_step(monkeypatch: pytest.MonkeyPatch) ->
     assert traced  # Adam's step count is static: a trace per step
     for roots in traced:
         ops = [n.op for n in postorder(roots)]
-        assert ops.count(Form.RESHAPE) == 2 and ops.count(Form.CONV2D) == 2
+        assert ops.count(Structural.RESHAPE) == 2 and ops.count(Structural.CONV2D) == 2

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import typedarr as ta
 from typedarr import DTensor4, DTypeError, ShapeError, Tensor4, Vector, _compute, _reference
-from typedarr._expr import Form, Node, postorder
+from typedarr._ir import Node, Structural, postorder
 
 Array = np.ndarray[Any, np.dtype[Any]]
 SHAPES = st.tuples(*(st.integers(1, 5) for _ in range(4)))
@@ -214,7 +214,7 @@ def test_the_engines_agree_on_a_batchnorm_expression(monkeypatch: pytest.MonkeyP
     y = c(gamma, x) * (x - c(mu, x)) / ta.sqrt(c(var, x) + 1e-5) + c(beta, x)
     fused = np.asarray(ta.compute(y))
     np.testing.assert_allclose(fused, _reference.evaluate(y._node), rtol=1e-12)
-    monkeypatch.setattr(_compute, "_engine", [_compute._reference_engine])
+    monkeypatch.setattr(_compute, "_REGISTRY", (_compute.REFERENCE,))
     np.testing.assert_allclose(np.asarray(ta.compute(y)), fused, rtol=1e-12)
 
 
@@ -298,5 +298,5 @@ def test_flatten_in_a_traced_function_is_a_reshape_node_and_equals_eager(
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
     assert compiled.traces == 1
     ops = [n.op for n in postorder(traced[0])]
-    assert ops.count(Form.RESHAPE) == 3
-    assert Form.CONV2D not in ops and Form.CONV2D_GRAD_INPUT not in ops
+    assert ops.count(Structural.RESHAPE) == 3
+    assert Structural.CONV2D not in ops and Structural.CONV2D_GRAD_INPUT not in ops

@@ -34,7 +34,7 @@ from ._functions import where as where
 
 # isort: split
 # Chunked arrays on Dask (Matrix.from_dask, Matrix.from_zarr, x.to_dask())
-from ._dask import store as store
+from ._chunked import store as store
 
 # isort: split
 # Compiling whole functions
@@ -71,9 +71,9 @@ from ._conv import conv2d_grad_weight as conv2d_grad_weight
 
 # isort: split
 # Strategies, errors and warnings
-from ._compute import FusionUnavailableWarning as FusionUnavailableWarning
-from ._compute import KernelCacheWarning as KernelCacheWarning
 from ._errors import DTypeError as DTypeError
+from ._errors import FusionUnavailableWarning as FusionUnavailableWarning
+from ._errors import KernelCacheWarning as KernelCacheWarning
 from ._errors import ShapeError as ShapeError
 from ._errors import TraceError as TraceError
 from ._strategy import Par as Par

@@ -1,8 +1,8 @@
 """What every typed array shares: a graph node, a strategy, and the elementwise operators.
 
 `_Array` is the untyped core (rank-generic, so rank-3 and rank-4 kinds can join Matrix and
-Vector); `_Elementwise[Op, D]` adds the operators once for every kind, typed by the operand
-type `Op` the kind accepts and the delayed type `D` it produces. Every operator follows the
+Vector); `_Elementwise[Operand, D]` adds the operators once for every kind, typed by the operand
+type `Operand` the kind accepts and the delayed type `D` it produces. Every operator follows the
 same three steps: check the operand (same kind, same shape, same dtype, or a Python
 scalar), build a node, wrap it as a delayed array. Nothing is evaluated here.
 """
@@ -16,18 +16,15 @@ import numpy as np
 
 from . import _compute
 from ._errors import DTypeError, ShapeError
-from ._expr import BinaryOp, DType, Node, Shape, UnaryOp, binary, const, unary
+from ._ir import FLOAT_DTYPES, BinaryOp, DType, Node, Shape, UnaryOp, binary, const, unary
 from ._strategy import Strategy, check_strategy, combine
 
 if TYPE_CHECKING:
     import dask.array as da
 
-Op = TypeVar("Op")
+Operand = TypeVar("Operand")
 D = TypeVar("D", covariant=True)
 
-FLOAT_DTYPES: tuple[DType, ...] = (np.dtype(np.float32), np.dtype(np.float64))
-"""The dtypes typedarr holds: THE table of the float32/float64 rule (`check_dtype` applies
-it; a dtype's one-letter code for generated source is `dtype.char`, "f" or "d")."""
 
 _VERBS = {
     BinaryOp.ADD: "add", BinaryOp.SUB: "subtract", BinaryOp.MUL: "multiply",
@@ -96,7 +93,7 @@ class _Array:
     def to_dask(self) -> da.Array:
         """The values as a lazy dask array: a chunked expression stays blocked (one task per
         block per fused region); in-memory values become one block."""
-        from ._dask import to_dask
+        from ._chunked import to_dask
 
         return to_dask(self)
 
@@ -206,10 +203,10 @@ def check_dtype(dtype: Any) -> DType:
     return dt
 
 
-class _Elementwise(_Array, Generic[Op, D]):
+class _Elementwise(_Array, Generic[Operand, D]):
     """The elementwise operators, written once for every kind of array.
 
-    `Op` is what the kind accepts as an operand (for a Matrix: `MatrixLike[R, C]`, so mypy
+    `Operand` is what the kind accepts as an operand (for a Matrix: `MatrixLike[R, C]`, so mypy
     rejects a Vector or other named dimensions) and `D` the delayed array it returns.
     """
 
@@ -242,25 +239,25 @@ class _Elementwise(_Array, Generic[Op, D]):
         dt = check_dtype(dtype)
         return self._delayed(unary(UnaryOp.CAST, self._node, dt), self._strategy)
 
-    def __add__(self, other: Op | float) -> D:
+    def __add__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.ADD, other)
 
     def __radd__(self, other: float) -> D:
         return self._zip(BinaryOp.ADD, other, reflected=True)
 
-    def __sub__(self, other: Op | float) -> D:
+    def __sub__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.SUB, other)
 
     def __rsub__(self, other: float) -> D:
         return self._zip(BinaryOp.SUB, other, reflected=True)
 
-    def __mul__(self, other: Op | float) -> D:
+    def __mul__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.MUL, other)
 
     def __rmul__(self, other: float) -> D:
         return self._zip(BinaryOp.MUL, other, reflected=True)
 
-    def __truediv__(self, other: Op | float) -> D:
+    def __truediv__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.DIV, other)
 
     def __rtruediv__(self, other: float) -> D:
@@ -282,20 +279,20 @@ class _Elementwise(_Array, Generic[Op, D]):
 
     # Note: comparisons give masks of 0.0 and 1.0 in the operands' dtype (numpy gives
     # booleans), so a mask multiplies an array directly: `(x > 0) * dz`.
-    def __lt__(self, other: Op | float) -> D:
+    def __lt__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.LT, other)
 
-    def __le__(self, other: Op | float) -> D:
+    def __le__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.LE, other)
 
-    def __gt__(self, other: Op | float) -> D:
+    def __gt__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.GT, other)
 
-    def __ge__(self, other: Op | float) -> D:
+    def __ge__(self, other: Operand | float) -> D:
         return self._zip(BinaryOp.GE, other)
 
-    def __eq__(self, other: Op | float) -> D:  # type: ignore[override]
+    def __eq__(self, other: Operand | float) -> D:  # type: ignore[override]
         return self._zip(BinaryOp.EQ, other)
 
-    def __ne__(self, other: Op | float) -> D:  # type: ignore[override]
+    def __ne__(self, other: Operand | float) -> D:  # type: ignore[override]
         return self._zip(BinaryOp.NE, other)

@@ -13,7 +13,7 @@ from typing_extensions import TypeVar
 
 from ._args import Size, size
 from ._errors import ShapeError
-from ._expr import expand
+from ._ir import expand
 from ._matrix import DMatrix, MatrixLike
 from ._tensor4 import DTensor4, Tensor4Like
 from ._vector import VectorLike

@@ -1,14 +1,14 @@
-"""Where delayed arrays turn into memory: the one entry point every engine sits behind.
+"""The dispatcher: where delayed arrays turn into memory, the one door every engine sits behind.
 
-The fused engine (`_fused`, numba) computes a whole expression in one compiled kernel; the
-reference evaluator (`_reference`, plain numpy) defines what every node means and is used
-when numba cannot be imported, with one `FusionUnavailableWarning`. `KernelCacheWarning` is
-the fused engine's one warning about its disk cache (refused or damaged, see
-`_fused._cache`). Set `TYPEDARR_ENGINE=reference` (or `fused`, the default) before the first
-compute to choose.
-A graph that reads a chunked array (`Matrix.from_dask`) goes to the Dask engine (`_dask`)
-instead, whatever the setting: the graph's content, not a fallback, decides; that engine
-hands each block back to the engine chosen here.
+Choosing an engine is a look-up in one registry (`_REGISTRY`): the Dask engine, which covers
+a graph that reads a chunked array (`Matrix.from_dask`), then the in-memory engine named by
+`TYPEDARR_ENGINE` (`fused`, the default, or `reference`), read before the first compute. The
+first that covers the graph takes it, and one fallback rule holds for every engine: a graph
+it raises `Uncovered` for is computed by the reference engine (the definition of every
+node). The fused engine needs numba; when numba cannot be imported the reference engine
+takes its place, with one `FusionUnavailableWarning`. The Dask engine is given the
+in-memory engine, behind the same rule, to run on each block. This module is also the one place that
+knows whether a trace is active (`run`).
 """
 
 from __future__ import annotations
@@ -24,39 +24,97 @@ from typing import Any
 
 import numpy as np
 
-from . import _reference, _trace
-from ._expr import Node, holds_chunked, is_leaf, leaf
+from . import _trace
+from ._engine import Compiled, Engine, Uncovered
+from ._errors import FusionUnavailableWarning
+from ._ir import Node, holds_chunked, is_leaf, leaf
+from ._reference import ReferenceEngine
 from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
-Program = Callable[[list[Array]], list[Array]]
+Program = Compiled
+
+REFERENCE = ReferenceEngine()
 
 
 @dataclass(frozen=True, slots=True)
-class Engine:
-    """What an engine does: compute several roots of one graph at once (fresh, C-contiguous,
-    read-only results), and compile roots over a traced function's inputs into a function
-    of their arrays."""
+class InMemory:
+    """The in-memory door: `engine`, with the one fallback rule (what it raises `Uncovered`
+    for goes to the reference engine). Plain data: a Dask task carries it to a worker."""
 
-    evaluate_many: Callable[[tuple[Node, ...], Strategy], tuple[Array, ...]]
-    compile_program: Callable[[tuple[Node, ...], tuple[Node, ...], Strategy], Program]
+    engine: Engine
+
+    def covers(self, roots: tuple[Node, ...]) -> bool:
+        return self.engine.covers(roots)
+
+    def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
+                      ) -> tuple[Array, ...]:
+        try:
+            return self.engine.evaluate_many(roots, strategy)
+        except Uncovered:
+            return REFERENCE.evaluate_many(roots, strategy)
+
+    def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
+                        strategy: Strategy) -> Compiled:
+        try:
+            return self.engine.compile_program(roots, inputs, strategy)
+        except Uncovered:
+            return REFERENCE.compile_program(roots, inputs, strategy)
 
 
-class FusionUnavailableWarning(RuntimeWarning):
-    """numba could not be imported: delayed arrays are computed by the plain-numpy reference
-    evaluator, which is correct but allocates a temporary per operation."""
+class _Deferred:
+    """An engine imported on the first graph it covers: `covers` answers without the
+    import (dask is an optional extra, numba's import takes a while)."""
+
+    def __init__(self, covers: Callable[[tuple[Node, ...]], bool],
+                 load: Callable[[], Engine]) -> None:
+        self._covers, self._load = covers, load
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+
+    def covers(self, roots: tuple[Node, ...]) -> bool:
+        return self._covers(roots)
+
+    def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
+                      ) -> tuple[Array, ...]:
+        return (self._engine or self.loaded()).evaluate_many(roots, strategy)
+
+    def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
+                        strategy: Strategy) -> Compiled:
+        return self.loaded().compile_program(roots, inputs, strategy)
+
+    def loaded(self) -> Engine:
+        found = self._engine
+        if found is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._load()
+                found = self._engine
+        return found
 
 
-class KernelCacheWarning(RuntimeWarning):
-    """The fused engine's disk cache of compiled kernels was refused or found damaged: the
-    kernels are compiled again (and the damaged entry replaced), so results are unaffected,
-    only the time a compile takes is spent again."""
+def _dask_engine() -> Engine:
+    from ._dask import DaskEngine
+
+    return InMemory(DaskEngine(_MEMORY.loaded()))
 
 
-# The engine, chosen on the first compute (numba's import is paid only then): empty until
-# chosen, then the one engine every compute goes to.
-_engine: list[Engine] = []
-_choosing = threading.Lock()
+def _memory_engine() -> Engine:
+    return InMemory(load_engine(os.environ.get("TYPEDARR_ENGINE", "fused")))
+
+
+# The in-memory engine `TYPEDARR_ENGINE` names, and the registry: the engines in the order
+# they are asked; the first that covers a graph computes it.
+_MEMORY = _Deferred(lambda roots: True, _memory_engine)
+_DASK = _Deferred(holds_chunked, _dask_engine)
+_REGISTRY: tuple[Engine, ...] = (_DASK, _MEMORY)
+
+
+def _choose(nodes: tuple[Node, ...]) -> Engine:
+    for engine in _REGISTRY:
+        if engine.covers(nodes):
+            return engine
+    raise AssertionError("the last engine of the registry covers every graph")
 
 
 def evaluate(node: Node, strategy: Strategy) -> Array:
@@ -67,7 +125,11 @@ def evaluate(node: Node, strategy: Strategy) -> Array:
     if is_leaf(node):
         return node.data
     _trace.refuse_values((node,))
-    (out,) = _engine_for((node,)).evaluate_many((node,), strategy)
+    return _computed(node, strategy)
+
+
+def _computed(node: Node, strategy: Strategy) -> Array:
+    (out,) = _choose((node,)).evaluate_many((node,), strategy)
     return out
 
 
@@ -76,10 +138,32 @@ def evaluate_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, .
     can (a manifest array's data is returned as it is)."""
     _trace.refuse_values(nodes)
     todo = tuple(dict.fromkeys(n for n in nodes if not is_leaf(n)))  # distinct, in order
-    engine = _engine_for(todo)
-    done = (dict(zip(map(id, todo), engine.evaluate_many(todo, strategy), strict=True))
-            if todo else {})
+    done = (dict(zip(map(id, todo), _choose(todo).evaluate_many(todo, strategy),
+                     strict=True)) if todo else {})
     return tuple(n.data if is_leaf(n) else done[id(n)] for n in nodes)
+
+
+def run(node: Node, strategy: Strategy) -> Node:
+    """What an operation that the front-end does not delay (a product, a convolution, a
+    reshape) gives: inside a trace the node itself (the compiled program computes it), else
+    a LEAF of its values."""
+    if is_leaf(node) or _trace.active() is not None:
+        return node
+    return leaf(_computed(node, strategy))
+
+
+def value(node: Node, strategy: Strategy, what: str) -> Array:
+    """The values of `node` now, refused inside a trace when they depend on its inputs
+    (`what` says what the front-end was doing: "multiplied into a float (v @ w)")."""
+    _trace.refuse_values((node,), what)
+    return node.data if is_leaf(node) else _computed(node, strategy)
+
+
+def draws_afresh(seed: object) -> _trace.Trace | None:
+    """The trace that draws from the generator `seed` afresh at every call of its compiled
+    function, if one is active (None: draw the values now)."""
+    trace = _trace.active()
+    return trace if trace is not None and isinstance(seed, np.random.Generator) else None
 
 
 def materialise(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
@@ -94,71 +178,42 @@ def materialise(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]
 def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
                     ) -> Program:
     """`roots` compiled as a function of the arrays of `inputs` (see `typedarr.jit`)."""
-    return _engine_for(roots).compile_program(roots, inputs, strategy)
+    return _choose(roots).compile_program(roots, inputs, strategy)
 
 
-def _engine_for(nodes: tuple[Node, ...]) -> Engine:
-    """The engine for the graph of `nodes`: Dask's if it reads a chunked array."""
-    if holds_chunked(nodes):
-        return _dask_engine[0] if _dask_engine else _load_dask()
-    return _engine[0] if _engine else _choose()
-
-
-def _reference_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
-    outs = _reference.evaluate_many(nodes)
-    for out in outs:
-        out.flags.writeable = False
-    return outs
-
-
-_reference_engine = Engine(_reference_many, lambda roots, inputs, _: _reference.program(
-    roots, inputs))
-
-
-# The Dask engine, imported on the first graph that needs it (dask is an optional extra).
-_dask_engine: list[Engine] = []
-
-
-def _load_dask() -> Engine:
-    from ._dask import _engine as dask
-
-    with _choosing:
-        if not _dask_engine:
-            _dask_engine.append(Engine(dask.evaluate_many, dask.compile_program))
-        return _dask_engine[0]
-
-
-def _choose() -> Engine:
-    with _choosing:
-        if not _engine:
-            _engine.append(_load_engine(os.environ.get("TYPEDARR_ENGINE", "fused")))
-        return _engine[0]
+def current_engine() -> Engine:
+    """The in-memory engine computes go to (chosen now if none is yet)."""
+    door = _MEMORY.loaded()
+    assert isinstance(door, InMemory)
+    return door.engine
 
 
 def _fused_engine() -> Engine:
     try:
         with _interrupts_held():
-            from ._fused import compile_program, evaluate_many
+            from ._fused import FusedEngine
     except ImportError as err:
         warnings.warn(FusionUnavailableWarning(
             f"typedarr's fused engine needs numba, which failed to import ({err}); delayed "
             f"arrays are computed by the plain-numpy reference evaluator instead (correct, "
             f"but one temporary array per operation): pip install 'typedarr[fusion]'"),
-            stacklevel=6)
-        return _reference_engine
-    return Engine(evaluate_many, compile_program)
+            stacklevel=7)
+        return REFERENCE
+    return FusedEngine()
 
 
-_ENGINES: dict[str, Callable[[], Engine]] = {
-    "reference": lambda: _reference_engine,
+# The in-memory engines by their `TYPEDARR_ENGINE` name (a GPU engine is one more entry).
+ENGINES: dict[str, Callable[[], Engine]] = {
+    "reference": lambda: REFERENCE,
     "fused": _fused_engine,
 }
 
 
-def _load_engine(name: str) -> Engine:
-    load = _ENGINES.get(name)
+def load_engine(name: str) -> Engine:
+    """The in-memory engine called `name`."""
+    load = ENGINES.get(name)
     if load is None:
-        raise ValueError(f"TYPEDARR_ENGINE must be one of {sorted(_ENGINES)}, not {name!r}")
+        raise ValueError(f"TYPEDARR_ENGINE must be one of {sorted(ENGINES)}, not {name!r}")
     return load()
 
 

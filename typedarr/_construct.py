@@ -24,11 +24,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import _trace
+from . import _compute
 from ._args import FINITE, NON_NEGATIVE, integer, real, size
-from ._array import FLOAT_DTYPES, check_dtype
+from ._array import check_dtype
 from ._errors import DTypeError, ShapeError
-from ._expr import DType, Node, Shape, leaf
+from ._ir import FLOAT_DTYPES, DType, Node, Shape, leaf
 
 Data = np.ndarray[Any, DType]
 Seed = int | np.integer[Any] | np.random.Generator
@@ -184,8 +184,9 @@ def random(kind: str, shape: tuple[object, ...], seed: object, params: tuple[obj
            dtype: Any) -> Node:
     """A random array's node: its values, or inside a trace (given the traced function's
     generator) an input drawn afresh at every call of the compiled function."""
-    trace = _trace.active()
-    if trace is not None and isinstance(seed, np.random.Generator):
+    trace = _compute.draws_afresh(seed)
+    if trace is not None:
+        assert isinstance(seed, np.random.Generator)
         low, high = (real(f"{kind} parameter", p, FINITE) for p in params)
         return trace.draw(seed, kind, checked_shape(shape), (low, high), check_dtype(dtype))
     return leaf(draw(kind, shape, seed, params, dtype))

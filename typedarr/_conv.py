@@ -20,14 +20,14 @@ from typing import Any
 
 from typing_extensions import TypeVar
 
-from . import _compute, _trace
+from . import _compute
 from ._errors import DTypeError, ShapeError
-from ._expr import Node, conv2d_shape, leaf
-from ._expr import avg_pool2d as avg_pool2d_node
-from ._expr import avg_pool2d_grad as avg_pool2d_grad_node
-from ._expr import conv2d as conv2d_node
-from ._expr import conv2d_grad_input as conv2d_grad_input_node
-from ._expr import conv2d_grad_weight as conv2d_grad_weight_node
+from ._ir import Node, conv2d_shape
+from ._ir import avg_pool2d as avg_pool2d_node
+from ._ir import avg_pool2d_grad as avg_pool2d_grad_node
+from ._ir import conv2d as conv2d_node
+from ._ir import conv2d_grad_input as conv2d_grad_input_node
+from ._ir import conv2d_grad_weight as conv2d_grad_weight_node
 from ._strategy import Strategy, combine
 from ._tensor4 import Tensor4, Tensor4Like
 
@@ -154,9 +154,7 @@ def avg_pool2d_grad(dy: Tensor4Like[N, C, Any, Any], k: int, x_shape: tuple[int,
 def _run(node: Node, a: Tensor4Like[Any, Any, Any, Any], b: Tensor4Like[Any, Any, Any, Any]
          ) -> Tensor4[Any, Any, Any, Any]:
     strategy: Strategy = combine(a.strategy, b.strategy)
-    if _trace.active() is not None:
-        return Tensor4._wrap(node, strategy)
-    return Tensor4._wrap(leaf(_compute.evaluate(node, strategy)), strategy)
+    return Tensor4._wrap(_compute.run(node, strategy), strategy)
 
 
 def _check_tensor4(name: str, x: object, role: str) -> None:

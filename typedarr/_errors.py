@@ -1,4 +1,5 @@
-"""The errors typedarr raises: arrays that do not fit together, and code that cannot be traced."""
+"""The errors and warnings typedarr raises: arrays that do not fit together, code that cannot
+be traced, and the engines' warnings (the bottom of the house: it imports nothing)."""
 
 
 class ShapeError(ValueError):
@@ -22,3 +23,14 @@ class TraceError(TypeError):
     cannot do: turn a traced array into values (numpy, a float, a truth value), or draw from a
     source the trace cannot replay. The message says what to do instead.
     """
+
+
+class FusionUnavailableWarning(RuntimeWarning):
+    """numba could not be imported: delayed arrays are computed by the plain-numpy reference
+    evaluator, which is correct but allocates a temporary per operation."""
+
+
+class KernelCacheWarning(RuntimeWarning):
+    """The fused engine's disk cache of compiled kernels was refused or found damaged: the
+    kernels are compiled again (and the damaged entry replaced), so results are unaffected,
+    only the time a compile takes is spent again."""

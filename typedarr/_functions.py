@@ -12,8 +12,8 @@ from typing import Any, Protocol, TypeVar, overload
 
 from . import _compute
 from ._array import _Array, _Elementwise
-from ._expr import BinaryOp, UnaryOp
-from ._expr import where as where_node
+from ._ir import BinaryOp, UnaryOp
+from ._ir import where as where_node
 from ._strategy import combine
 
 Op = TypeVar("Op")

@@ -1,38 +1,40 @@
-"""Matrix products: a boundary of fusion, where operands are computed and BLAS runs."""
+"""Matrix products: checked here, built as nodes, computed behind the engine door (an engine
+runs a product on its computed operands: BLAS)."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from . import _blas, _compute, _trace
+from . import _compute
 from ._array import _Array
 from ._errors import DTypeError, ShapeError
-from ._expr import BinaryOp, Node, binary, const, holds_chunked, leaf, permute, reduce_sum
-from ._expr import matmul as matmul_node
+from ._ir import BinaryOp, Node, binary, permute, reduce_sum
+from ._ir import matmul as matmul_node
 from ._strategy import Strategy, combine
 
 
 def matmul(a: _Array, b: _Array) -> tuple[Node, Strategy]:
-    """`a @ b` for Matrix and Vector operands, with the inner sizes checked first: a LEAF of
-    the product, or inside a trace a MATMUL node the compiled program computes."""
+    """`a @ b` for a Matrix or Vector `a` and a Matrix `b`, or a Matrix `a` and a Vector `b`,
+    with the inner sizes checked first: a LEAF of the product, or inside a trace its node
+    (the compiled program computes it)."""
+    strategy = _check(a, b)
+    return _compute.run(_product(a._node, b._node), strategy), strategy
+
+
+def dot(a: _Array, b: _Array) -> float:
+    """`v @ w` for Vectors: refused inside a trace when it depends on the trace's inputs."""
+    strategy = _check(a, b)
+    return float(_compute.value(_product(a._node, b._node), strategy,
+                                "multiplied into a float (v @ w)"))
+
+
+def _check(a: _Array, b: _Array) -> Strategy:
+    """The strategy of `a @ b`, after checking that the sizes and dtypes fit."""
     if a.shape[-1] != b.shape[0]:
         raise ShapeError(f"cannot multiply {a._describe()} @ {b._describe()}: inner sizes "
                          f"{a.shape[-1]} and {b.shape[0]} differ{_hint(a, b)}")
     if a.dtype != b.dtype:
         raise DTypeError(f"cannot multiply {a._describe()} of {a.dtype} @ {b._describe()} of "
                          f"{b.dtype}: convert one with .astype")
-    strategy = combine(a.strategy, b.strategy)
-    if _trace.active() is not None and a._RANK == 2:
-        return matmul_node(a._node, b._node), strategy
-    if holds_chunked((a._node, b._node)):
-        # Never loaded whole: the Dask engine runs dask's blocked product.
-        out = _compute.evaluate(_product(a._node, b._node), strategy)
-    else:
-        out = _blas.matmul(a._values(), b._values())
-    if isinstance(out, np.ndarray) and out.ndim:
-        out.flags.writeable = False  # fresh from BLAS: ours alone, no copy needed
-        return leaf(out), strategy
-    return const(float(out), a.dtype), strategy
+    return combine(a.strategy, b.strategy)
 
 
 def _product(a: Node, b: Node) -> Node:

@@ -20,7 +20,7 @@ from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
-from ._expr import Node, is_leaf, leaf, permute
+from ._ir import Node, is_leaf, leaf, permute
 from ._linalg import matmul
 from ._select import Index, select
 from ._strategy import Strategy, combine, strategy_or_default
@@ -130,7 +130,7 @@ class Matrix(MatrixLike[R, C]):
         >>> sum_rows(x).compute().to_numpy()
         array([6., 6.], dtype=float32)
         """
-        from ._dask import chunked_leaf
+        from ._chunked import chunked_leaf
 
         return DMatrix._wrap(chunked_leaf(blocks, 2, "Matrix"), strategy_or_default(strategy))
 
@@ -139,7 +139,7 @@ class Matrix(MatrixLike[R, C]):
                   strategy: Strategy | None = None) -> DMatrix:
         """A delayed Matrix over a 2-d zarr array, or the one stored at the path `source`,
         read chunk by chunk (see `from_dask`)."""
-        from ._dask import zarr_leaf
+        from ._chunked import zarr_leaf
 
         return DMatrix._wrap(zarr_leaf(source, 2, "Matrix"), strategy_or_default(strategy))
 

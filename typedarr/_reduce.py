@@ -15,7 +15,7 @@ from typing_extensions import TypeVar
 from . import _compute
 from ._array import _Array
 from ._errors import ShapeError
-from ._expr import holds_chunked, reduce_max, reduce_sum
+from ._ir import reduce_max, reduce_sum
 from ._matrix import MatrixLike
 from ._tensor4 import Tensor4Like
 from ._vector import DVector, Vector
@@ -121,12 +121,10 @@ def sum_all(x: _Array) -> float:
     """The sum of every element of a Matrix or Vector, as a Python float."""
     if not isinstance(x, _Array):
         raise TypeError(f"sum_all takes a Matrix or Vector, got {type(x).__name__}")
-    if holds_chunked((x._node,)):  # summed block by block on Dask, never loaded whole
-        node = x._node
-        while node.shape:
-            node = reduce_sum(node, 0)
-        return float(_compute.evaluate(node, x.strategy))
-    return float(x._values().sum(dtype=x.dtype))
+    node = x._node
+    while node.shape:  # one axis at a time: a chunked array is summed block by block
+        node = reduce_sum(node, 0)
+    return float(_compute.evaluate(node, x.strategy))
 
 
 def _per_channel(name: str, x: Tensor4Like[Any, Any, Any, Any]) -> int:

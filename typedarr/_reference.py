@@ -9,13 +9,15 @@ materialises an `Expand` on its own. Floating-point exceptions follow IEEE quiet
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, assert_never
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._errors import TraceError
-from ._expr import COMPARISONS, BinaryOp, Form, Node, UnaryOp, leaf, postorder, substitute
+from ._ir import COMPARISONS, BinaryOp, Node, Structural, UnaryOp, leaf, postorder, substitute
+from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -100,12 +102,33 @@ def program(roots: tuple[Node, ...], inputs: tuple[Node, ...]
     return call
 
 
+@dataclass(frozen=True, slots=True)
+class ReferenceEngine:
+    """The reference evaluator behind the `Engine` interface: it covers every node (a
+    chunked array by loading it whole, which is its definition, not the way to compute it),
+    so it is also what every engine's `Uncovered` falls back to."""
+
+    def covers(self, roots: tuple[Node, ...]) -> bool:
+        return True
+
+    def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
+                      ) -> tuple[Array, ...]:
+        outs = evaluate_many(roots)
+        for out in outs:
+            out.flags.writeable = False
+        return outs
+
+    def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
+                        strategy: Strategy) -> Callable[[list[Array]], list[Array]]:
+        return program(roots, inputs)
+
+
 def _eval_once(node: Node, src: list[Array]) -> Array:
     match node.op:
-        case Form.LEAF:
+        case Structural.LEAF:
             data: Array = node.arg
             return data
-        case Form.CONST:
+        case Structural.CONST:
             return np.asarray(node.arg, dtype=node.dtype)
         case UnaryOp.CAST:
             return src[0].astype(node.dtype)
@@ -115,40 +138,40 @@ def _eval_once(node: Node, src: list[Array]) -> Array:
             out = BINARY[node.op](src[0], src[1])
             # Note: comparisons give 0.0/1.0 masks in the operands' dtype, not booleans.
             return out.astype(node.dtype, copy=node.op in COMPARISONS)
-        case Form.WHERE:
+        case Structural.WHERE:
             return np.where(src[0] != 0, src[1], src[2]).astype(node.dtype)
-        case Form.EXPAND:
+        case Structural.EXPAND:
             axis, _ = node.arg
             return np.broadcast_to(np.expand_dims(src[0], axis), node.shape)
-        case Form.SUM:
+        case Structural.SUM:
             total: Array = src[0].sum(axis=node.arg, dtype=node.dtype)
             return total
-        case Form.MAX:
+        case Structural.MAX:
             top: Array = src[0].max(axis=node.arg)
             return top
-        case Form.PERMUTE:
+        case Structural.PERMUTE:
             return np.transpose(src[0], node.arg)
-        case Form.RESHAPE:  # row-major: the source's values in C order
+        case Structural.RESHAPE:  # row-major: the source's values in C order
             return np.reshape(np.ascontiguousarray(src[0]), node.shape)
-        case Form.CHUNKED:
+        case Structural.CHUNKED:
             # The definition, not the way to compute it: `_compute` sends graphs holding
             # chunked arrays to the Dask engine, which never loads one whole.
             whole: Array = np.asarray(node.arg.compute(), dtype=node.dtype)
             return whole
-        case Form.INPUT:
+        case Structural.INPUT:
             raise TraceError(f"input {node.arg} of a traced function has no values yet")
-        case Form.MATMUL:
+        case Structural.MATMUL:
             product: Array = np.matmul(src[0], src[1])
             return product
-        case Form.CONV2D:
+        case Structural.CONV2D:
             return conv2d(src[0], src[1], *node.arg)
-        case Form.CONV2D_GRAD_INPUT:
+        case Structural.CONV2D_GRAD_INPUT:
             return conv2d_grad_input(src[0], src[1], node.shape, *node.arg)
-        case Form.CONV2D_GRAD_WEIGHT:
+        case Structural.CONV2D_GRAD_WEIGHT:
             return conv2d_grad_weight(src[0], src[1], node.shape, *node.arg)
-        case Form.AVG_POOL2D:
+        case Structural.AVG_POOL2D:
             return avg_pool2d(src[0], node.arg)
-        case Form.AVG_POOL2D_GRAD:
+        case Structural.AVG_POOL2D_GRAD:
             return avg_pool2d_grad(src[0], node.arg, node.shape)
         case _:
             assert_never(node.op)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._expr import Node, is_leaf, render
+from ._ir import Node, is_leaf, render
 from ._strategy import Strategy
 
 EDGE = 3  # values shown at each end of a long axis

@@ -21,12 +21,12 @@ class Strategy(Enum):
 Seq = Strategy.SEQ
 Par = Strategy.PAR
 
-_default: list[Strategy] = [Par]
+_default = Par  # one store sets it: no lock needed
 
 
 def default_strategy() -> Strategy:
     """The strategy given to arrays created without one (initially `Par`)."""
-    return _default[0]
+    return _default
 
 
 def set_default_strategy(strategy: Strategy) -> None:
@@ -37,7 +37,8 @@ def set_default_strategy(strategy: Strategy) -> None:
     Seq
     >>> ta.set_default_strategy(ta.Par)
     """
-    _default[0] = check_strategy(strategy)
+    global _default
+    _default = check_strategy(strategy)
 
 
 def check_strategy(strategy: object) -> Strategy:

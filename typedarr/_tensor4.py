@@ -21,11 +21,11 @@ from typing import Any, ClassVar, Generic
 import numpy as np
 from typing_extensions import TypeVar
 
-from . import _compute, _construct, _trace
+from . import _compute, _construct
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
 from ._errors import ShapeError
-from ._expr import DType, Node, leaf, reshape
+from ._ir import Node, leaf, reshape
 from ._matrix import Matrix, MatrixLike
 from ._select import select
 from ._strategy import Strategy, default_strategy
@@ -158,10 +158,7 @@ def flatten(x: Tensor4Like[N, Any, Any, Any]) -> Matrix[N, Any]:
     if not isinstance(x, Tensor4Like):
         raise ShapeError(f"flatten takes a Tensor4, got {type(x).__name__}")
     n, c, h, w = x.shape
-    if _trace.active() is not None:
-        return Matrix._wrap(reshape(x._node, (n, c * h * w)), x.strategy)
-    values = x._values()
-    return Matrix._wrap(leaf(_owned(values.reshape(n, c * h * w))), x.strategy)
+    return Matrix._wrap(_compute.run(reshape(x._node, (n, c * h * w)), x.strategy), x.strategy)
 
 
 def unflatten(m: MatrixLike[N, Any], c: int, h: int, w: int) -> Tensor4[N, Any, Any, Any]:
@@ -181,15 +178,5 @@ def unflatten(m: MatrixLike[N, Any], c: int, h: int, w: int) -> Tensor4[N, Any, 
     if m.cols != c * h * w:
         raise ShapeError(f"unflatten: Matrix {m.shape} has {m.cols} columns, not the "
                          f"{c}*{h}*{w} = {c * h * w} of Tensor4 {(m.rows, c, h, w)}")
-    if _trace.active() is not None:
-        return Tensor4._wrap(reshape(m._node, (m.rows, c, h, w)), m.strategy)
-    values = m._values()
-    return Tensor4._wrap(leaf(_owned(values.reshape(m.rows, c, h, w))), m.strategy)
-
-
-def _owned(data: np.ndarray[Any, DType]) -> np.ndarray[Any, DType]:
-    """`data` contiguous and read-only: the view itself when it is (the common case)."""
-    if not data.flags.c_contiguous:
-        data = np.ascontiguousarray(data)
-    data.flags.writeable = False
-    return data
+    return Tensor4._wrap(_compute.run(reshape(m._node, (m.rows, c, h, w)), m.strategy),
+                         m.strategy)

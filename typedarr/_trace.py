@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import TraceError
-from ._expr import DType, Form, Node, Shape, input_, postorder
+from ._ir import DType, Node, Shape, Structural, input_, postorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def refuse_values(roots: tuple[Node, ...], what: str = "turned into values") -> 
     """Raise TraceError if a trace is active and `roots` depend on its inputs."""
     if _local.trace is None:
         return
-    if any(n.op is Form.INPUT for n in postorder(roots)):
+    if any(n.op is Structural.INPUT for n in postorder(roots)):
         raise TraceError(
             f"an array of a traced function cannot be {what} while it is traced (numpy "
             f"conversion, float(), indexing, printing values): return it from the function "

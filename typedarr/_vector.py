@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, overload
 import numpy as np
 from typing_extensions import TypeVar
 
-from . import _compute, _construct, _trace
+from . import _compute, _construct
 from ._args import Real, Size
 from ._array import _Elementwise
 from ._construct import NonFinite, Seed
-from ._expr import Node, leaf
-from ._linalg import matmul
+from ._ir import Node, leaf
+from ._linalg import dot, matmul
 from ._select import Index, select
 from ._strategy import Strategy, strategy_or_default
 
@@ -74,10 +74,8 @@ class VectorLike(_Elementwise["VectorLike[N]", "DVector[N]"], Generic[N]):
         if not isinstance(other, _Elementwise):
             return NotImplemented
         if other._RANK == 1:
-            _trace.refuse_values((self._node, other._node), "multiplied into a float (v @ w)")
+            return dot(self, other)
         node, strategy = matmul(self, other)
-        if other._RANK == 1:
-            return float(node.arg)
         return Vector._wrap(node, strategy)
 
 
@@ -104,7 +102,7 @@ class Vector(VectorLike[N]):
     def from_dask(cls, blocks: da.Array, *, strategy: Strategy | None = None) -> DVector:
         """A delayed Vector over the 1-d float32/float64 dask array `blocks`, computed block
         by block on Dask (see `Matrix.from_dask`)."""
-        from ._dask import chunked_leaf
+        from ._chunked import chunked_leaf
 
         return DVector._wrap(chunked_leaf(blocks, 1, "Vector"), strategy_or_default(strategy))
 
@@ -112,7 +110,7 @@ class Vector(VectorLike[N]):
     def from_zarr(cls, source: str | os.PathLike[str] | Any, *,
                   strategy: Strategy | None = None) -> DVector:
         """A delayed Vector over a 1-d zarr array, or the one stored at the path `source`."""
-        from ._dask import zarr_leaf
+        from ._chunked import zarr_leaf
 
         return DVector._wrap(zarr_leaf(source, 1, "Vector"), strategy_or_default(strategy))
 

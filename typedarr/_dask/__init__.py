@@ -1,14 +1,13 @@
-"""Typed expressions over chunked arrays, computed on Dask (DESIGN §8: the Dask engine).
+"""The Dask engine: typed expressions over chunked arrays, computed block by block (DESIGN §8).
 
-`_front` is what the typed front calls (dask imported only when called), `_regions` cuts a
-graph into fused regions and boundaries and builds the dask arrays, `_block` is what one
-task carries and runs (a recipe and numpy blocks), and `_engine` is the entry `_compute`
-calls for a graph that reads a chunked array.
+`_regions` cuts a graph into fused regions and boundaries and builds the dask arrays,
+`_block` is what one task carries and runs (a recipe, the in-memory engine and numpy
+blocks), and `_engine` is the `DaskEngine` the dispatcher calls for a graph that reads a
+chunked array. Importing this package imports dask.
 """
 
-from ._front import chunked_leaf as chunked_leaf
-from ._front import store as store
-from ._front import to_dask as to_dask
-from ._front import zarr_leaf as zarr_leaf
+from ._engine import DaskEngine as DaskEngine
+from ._engine import store as store
+from ._engine import to_dask as to_dask
 
-__all__ = ["chunked_leaf", "store", "to_dask", "zarr_leaf"]
+__all__ = ["DaskEngine", "store", "to_dask"]

@@ -1,9 +1,11 @@
-"""The Dask engine: what `_compute` runs for a graph that reads chunked arrays.
+"""The Dask engine: what the dispatcher runs for a graph that reads chunked arrays.
 
 It computes with whatever scheduler Dask has active: a `dask.distributed.Client` the user
 made (a `LocalCluster` or a real cluster's address), else Dask's threads. typedarr adds no
 scheduler, worker or transport of its own: its tasks are pure functions of numpy blocks and a
-`Recipe` (see `_block`), so a task lost with its worker is simply run again elsewhere.
+`Recipe` (see `_block`), so a task lost with its worker is simply run again elsewhere. It is
+given the in-memory engine that computes each block (and the parts that read no chunked
+array): it imports no dispatcher.
 """
 
 from __future__ import annotations
@@ -19,44 +21,58 @@ import dask.array as da
 import numpy as np
 
 from .._atomic import fsync_directory
+from .._engine import Engine
 from .._errors import ShapeError, TraceError
-from .._expr import Node
+from .._ir import Node, holds_chunked
 from .._strategy import Strategy
 from ._regions import Translation
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
 
-def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
-    """The values of `roots` in memory: fresh, C-contiguous and read-only.
+class DaskEngine:
+    """The Dask engine behind the `Engine` interface, running `memory` on each block."""
 
-    One `dask.compute` for every root, so roots that read the same blocks share their reads.
-    `strategy` is not used: Dask spreads the blocks over its threads or workers, and each
-    block runs the sequential kernel.
-    """
-    translation = Translation(roots)
-    lazy = [translation.array(r) for r in roots if translation.chunked(r)]
-    computed = iter(dask.compute(*lazy))
-    return tuple(_owned(next(computed), r) if translation.chunked(r) else
-                 translation.in_memory(r) for r in roots)
+    __slots__ = ("memory",)
+
+    def __init__(self, memory: Engine) -> None:
+        self.memory = memory
+
+    def covers(self, roots: tuple[Node, ...]) -> bool:
+        return holds_chunked(roots)
+
+    def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
+                      ) -> tuple[Array, ...]:
+        """The values of `roots` in memory: fresh, C-contiguous and read-only.
+
+        One `dask.compute` for every root, so roots that read the same blocks share their
+        reads. `strategy` is not used: Dask spreads the blocks over its threads or workers,
+        and each block runs the sequential kernel.
+        """
+        translation = Translation(roots, self.memory)
+        lazy = [translation.array(r) for r in roots if translation.chunked(r)]
+        computed = iter(dask.compute(*lazy))
+        return tuple(_owned(next(computed), r) if translation.chunked(r) else
+                     translation.in_memory(r) for r in roots)
+
+    def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
+                        strategy: Strategy) -> Any:
+        """Refused: a compiled function is one kernel over arrays in memory."""
+        raise TraceError("a typedarr.jit function cannot read a chunked array "
+                         "(Matrix.from_dask): pass it as an argument (it is then loaded into "
+                         "memory) or compute the chunked expression outside the compiled "
+                         "function")
 
 
-def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
-                    ) -> Any:
-    """Refused: a compiled function is one kernel over arrays in memory."""
-    raise TraceError("a typedarr.jit function cannot read a chunked array (Matrix.from_dask): "
-                     "pass it as an argument (it is then loaded into memory) or compute the "
-                     "chunked expression outside the compiled function")
+def to_dask(node: Node, memory: Engine) -> da.Array:
+    """The lazy dask array of `node`'s values (nothing is computed but in-memory parts,
+    by `memory`)."""
+    return Translation((node,), memory).array(node)
 
 
-def to_dask(node: Node) -> da.Array:
-    """The lazy dask array of `node`'s values (nothing is computed but in-memory parts)."""
-    return Translation((node,)).array(node)
-
-
-def store(node: Node, target: object, overwrite: bool) -> None:
+def store(node: Node, target: object, overwrite: bool, memory: Engine) -> None:
     """Write `node`'s values to `target`: a path (a new zarr array) or an array to fill."""
-    blocks = to_dask(node)
+    blocks = to_dask(node, memory)
     if isinstance(target, str | os.PathLike):
         _store_path(blocks, Path(os.fspath(target)), overwrite)
         return

@@ -38,9 +38,9 @@ import dask.array as da
 import numpy as np
 from dask.graph_manipulation import clone
 
-from .. import _compute
+from .._engine import Engine
 from .._errors import ShapeError
-from .._expr import BinaryOp, Form, Node, UnaryOp, postorder
+from .._ir import BinaryOp, Node, Structural, UnaryOp, postorder
 from .._strategy import Seq
 from ._block import BlockExtent, Output, Recipe, Step, run_block
 
@@ -67,24 +67,25 @@ def _analyse(roots: tuple[Node, ...]) -> _Facts:
     for node in postorder(roots):
         key = id(node)
         src = node.src
-        chunked = node.op is Form.CHUNKED or any(facts.chunked[id(s)] for s in src)
+        chunked = node.op is Structural.CHUNKED or any(facts.chunked[id(s)] for s in src)
         level = max((facts.level[id(s)] for s in src), default=0)
         blocked = (False,) * len(node.shape)
-        if node.op is Form.CHUNKED:
+        if node.op is Structural.CHUNKED:
             blocked = (True,) * len(node.shape)
         elif not chunked:
             pass
-        elif node.op in (Form.MATMUL, Form.RESHAPE) or (node.op in (Form.SUM, Form.MAX)
-                                        and facts.blocked[id(src[0])][node.arg]):
+        elif node.op in (Structural.MATMUL, Structural.RESHAPE) or (
+                node.op in (Structural.SUM, Structural.MAX)
+                and facts.blocked[id(src[0])][node.arg]):
             facts.boundary.add(key)
             level, blocked = level + 1, (True,) * len(node.shape)
-        elif node.op is Form.SUM or node.op is Form.MAX:
+        elif node.op is Structural.SUM or node.op is Structural.MAX:
             inner = facts.blocked[id(src[0])]
             blocked = inner[:node.arg] + inner[node.arg + 1:]
-        elif node.op is Form.EXPAND:
+        elif node.op is Structural.EXPAND:
             inner = facts.blocked[id(src[0])]
             blocked = (*inner[:node.arg[0]], False, *inner[node.arg[0]:])
-        elif node.op is Form.PERMUTE:
+        elif node.op is Structural.PERMUTE:
             inner = facts.blocked[id(src[0])]
             blocked = tuple(inner[p] for p in node.arg)
         else:  # elementwise: an axis is blocked where any array operand's is
@@ -107,7 +108,8 @@ class _Request:
 class Translation:
     """The dask arrays of the nodes of one graph (see the module docstring)."""
 
-    def __init__(self, roots: tuple[Node, ...]) -> None:
+    def __init__(self, roots: tuple[Node, ...], memory: Engine) -> None:
+        self.memory = memory  # the engine of each block and of the in-memory parts
         self._facts = _analyse(roots)
         self._values: dict[int, da.Array] = {}
         self._memory: dict[int, np.ndarray[Any, Any]] = {}
@@ -136,14 +138,16 @@ class Translation:
         """A part that reads no chunked array, computed now by the in-memory engine."""
         found = self._memory.get(id(node))
         if found is None:
-            found = self._memory[id(node)] = _compute.evaluate(node, Seq)
+            found = self._memory[id(node)] = (
+                node.data if node.op is Structural.LEAF
+                else self.memory.evaluate_many((node,), Seq)[0])
         return found
 
     def is_input(self, node: Node) -> bool:
         """Whether a region reads `node` as a block input rather than computing it."""
         if not self._facts.chunked[id(node)]:
-            return node.op not in (Form.CONST, Form.EXPAND, Form.PERMUTE)
-        return node.op is Form.CHUNKED or id(node) in self._facts.boundary
+            return node.op not in (Structural.CONST, Structural.EXPAND, Structural.PERMUTE)
+        return node.op is Structural.CHUNKED or id(node) in self._facts.boundary
 
     def input_array(self, node: Node, read: dict[int, da.Array]) -> da.Array:
         """What one reader (a region, a product) reads for the chunked input `node`;
@@ -154,7 +158,7 @@ class Translation:
         memory from the first region's pass until the second's (the whole array, spilled
         to disk once it outgrows the workers), where reading it twice streams it twice.
         """
-        if node.op is not Form.CHUNKED:
+        if node.op is not Structural.CHUNKED:
             return self._direct_array(node, read)
         found = read.get(id(node))
         if found is None:
@@ -169,29 +173,29 @@ class Translation:
             self._values[id(request.loop)] = blocks
             return
         node = request.reduce
-        total = (blocks.sum(axis=node.arg, dtype=node.dtype) if node.op is Form.SUM
+        total = (blocks.sum(axis=node.arg, dtype=node.dtype) if node.op is Structural.SUM
                  else blocks.max(axis=node.arg))
         self._values[id(node)] = total
 
     def _direct(self, node: Node) -> bool:
-        while node.op is Form.PERMUTE:
+        while node.op is Structural.PERMUTE:
             node = node.src[0]
-        return node.op is Form.CHUNKED or id(node) in self._facts.boundary
+        return node.op is Structural.CHUNKED or id(node) in self._facts.boundary
 
     def _direct_array(self, node: Node, read: dict[int, da.Array]) -> da.Array:
         match node.op:
-            case Form.CHUNKED:
+            case Structural.CHUNKED:
                 return self.input_array(node, read)
-            case Form.PERMUTE:
+            case Structural.PERMUTE:
                 return self._direct_array(node.src[0], read).transpose(node.arg)
-            case Form.MATMUL | Form.RESHAPE:
+            case Structural.MATMUL | Structural.RESHAPE:
                 found = self._values.get(id(node))
                 if found is None:
                     operands: dict[int, da.Array] = {}  # `x.T @ x` reads x once
                     src = [self._direct_array(s, operands) if self._direct(s)
                            else self.array(s) for s in node.src]
                     found = self._values[id(node)] = (
-                        da.matmul(*src) if node.op is Form.MATMUL else _reshape(src[0], node))
+                        da.matmul(*src) if node.op is Structural.MATMUL else _reshape(src[0], node))
                 return found
         return self._values[id(node)]  # a reduction, recorded by the region below it
 
@@ -200,9 +204,9 @@ class Translation:
         for node in postorder(roots):
             if not self._facts.chunked[id(node)]:
                 continue
-            if node.op in (Form.SUM, Form.MAX) and id(node) in self._facts.boundary:
+            if node.op in (Structural.SUM, Structural.MAX) and id(node) in self._facts.boundary:
                 requests.append(_Request(node.src[0], node))
-            elif node.op is Form.MATMUL or node.op is Form.RESHAPE:
+            elif node.op is Structural.MATMUL or node.op is Structural.RESHAPE:
                 requests += [_Request(s, None) for s in node.src
                              if self._facts.chunked[id(s)] and not self._direct(s)]
         requests += [_Request(r, None) for r in roots
@@ -239,12 +243,12 @@ class _Region:
             k = self._emit(request.loop, self._out)
             if request.reduce is not None:
                 r = request.reduce
-                k = self._add(Step(r.op, (k,), r.arg, r.dtype.char))
+                k = self._add(Step(r.op, (k,), r.arg, r.dtype))
             outputs.append(Output(k, None if request.reduce is None else request.reduce.arg))
         arrays, where = self._input_arrays()
         self._resolve_expands(where)
         recipe = Recipe(tuple(self._steps), tuple(outputs))
-        args: list[Any] = [recipe, None]
+        args: list[Any] = [recipe, None, self._graph.memory, None]
         for array, (_, syms) in zip(arrays, self._inputs, strict=True):
             args += [array, syms]
         new_axes = {s: n for s, n in zip(self._out, self._shape, strict=True) if s not in where}
@@ -286,12 +290,12 @@ class _Region:
                 stack.pop()
                 continue
             if self._graph.is_input(node):
-                self._memo[key] = self._add(Step(Form.LEAF, (), self._input(node, s),
-                                                 node.dtype.char))
+                self._memo[key] = self._add(Step(Structural.LEAF, (), self._input(node, s),
+                                                 node.dtype))
                 stack.pop()
                 continue
-            if node.op is Form.CONST:
-                self._memo[key] = self._add(Step(Form.CONST, (), node.arg, node.dtype.char))
+            if node.op is Structural.CONST:
+                self._memo[key] = self._add(Step(Structural.CONST, (), node.arg, node.dtype))
                 stack.pop()
                 continue
             if key not in children:
@@ -301,23 +305,23 @@ class _Region:
             stack.pop()
             src = tuple(self._memo[(id(c), cs)] for c, cs in children.pop(key))
             arg = node.arg
-            if node.op is Form.EXPAND:
+            if node.op is Structural.EXPAND:
                 self._expands.append((len(self._steps), s[arg[0]], arg[1]))
-            self._memo[key] = self._add(Step(node.op, src, arg, node.dtype.char))
+            self._memo[key] = self._add(Step(node.op, src, arg, node.dtype))
         return self._memo[(id(root), syms)]
 
     def _children(self, node: Node, s: Syms) -> list[tuple[Node, Syms]]:
         match node.op:
-            case Form.EXPAND:
+            case Structural.EXPAND:
                 axis = node.arg[0]
                 return [(node.src[0], s[:axis] + s[axis + 1:])]
-            case Form.PERMUTE:
+            case Structural.PERMUTE:
                 perm: tuple[int, ...] = node.arg
                 return [(node.src[0], tuple(s[perm.index(j)] for j in range(len(perm))))]
-            case Form.SUM | Form.MAX:  # over an unblocked axis: inside every block
+            case Structural.SUM | Structural.MAX:  # over an unblocked axis: inside every block
                 self._fresh += 1
                 return [(node.src[0], (*s[:node.arg], f"c{self._fresh}", *s[node.arg:]))]
-            case UnaryOp() | BinaryOp() | Form.WHERE:
+            case UnaryOp() | BinaryOp() | Structural.WHERE:
                 return [(c, s if c.shape else ()) for c in node.src]
         raise AssertionError(f"a {node.op.value} node inside a region")
 

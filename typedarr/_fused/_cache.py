@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import atomic_writer
+from .._ir import Program as Key
 from . import _cachedir, _numbacache
 from ._cachedir import kernel_dir as kernel_dir
 from ._codegen import generate
-from ._plan import Program as Key
 
 # A structure's kernel costs a fraction of a megabyte of process memory once loaded, more
 # while numba compiles it; a program that builds ever new structures (a loop that grows an
@@ -72,7 +72,7 @@ class CacheStats:
 
 _kernels: dict[Key, Kernel] = {}  # oldest first
 _lock = threading.Lock()
-_retired = [0, 0, 0]  # structures, compiled, loaded: the counts of evicted kernels
+_retired = CacheStats(0, 0, 0)  # the counts of evicted kernels (changed under `_lock`)
 
 
 def kernel_for(key: Key) -> Kernel:
@@ -96,18 +96,21 @@ def stats() -> CacheStats:
     """Counts of kernels created, compiled and loaded in this process so far."""
     with _lock:
         kernels = list(_kernels.values())
-        structures, compiled, loaded = _retired
+        retired = _retired
     variants = [v for k in kernels for v in (k.seq, k.par)]
-    return CacheStats(structures + len(kernels),
-                      compiled + sum(sum(v.stats.cache_misses.values()) for v in variants),
-                      loaded + sum(sum(v.stats.cache_hits.values()) for v in variants))
+    return CacheStats(
+        retired.structures + len(kernels),
+        retired.compiled + sum(sum(v.stats.cache_misses.values()) for v in variants),
+        retired.loaded + sum(sum(v.stats.cache_hits.values()) for v in variants))
 
 
 def _retire(kernel: Kernel) -> None:
     variants = (kernel.seq, kernel.par)
-    _retired[0] += 1
-    _retired[1] += sum(sum(v.stats.cache_misses.values()) for v in variants)
-    _retired[2] += sum(sum(v.stats.cache_hits.values()) for v in variants)
+    global _retired
+    _retired = CacheStats(
+        _retired.structures + 1,
+        _retired.compiled + sum(sum(v.stats.cache_misses.values()) for v in variants),
+        _retired.loaded + sum(sum(v.stats.cache_hits.values()) for v in variants))
     # The module holds the dispatchers; numba finds it by name only while loading a kernel.
     sys.modules.pop(kernel.seq.py_func.__module__, None)
 

@@ -31,7 +31,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .._compute import KernelCacheWarning
+from .._errors import KernelCacheWarning
 
 DEFAULT_MAX_MB = 256.0
 PREFIX = "typedarr_kernel_"

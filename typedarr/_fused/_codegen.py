@@ -1,6 +1,6 @@
 """Python source for numba from a program: one function of loop nests per structure.
 
-Each materialised instruction (see `_graph`) gets one loop nest, in dependency order, so a
+Each materialised instruction (see `_layout`) gets one loop nest, in dependency order, so a
 reduction inside an elementwise expression is finished into a temporary before the loops
 that read it. Inside a nest every other instruction is computed inline; a value needed twice
 at the same element is computed once into a local (common subexpressions), and a value that
@@ -26,15 +26,16 @@ as a view of the stored one. Convolutions and pooling have nests of their own
 from __future__ import annotations
 
 from itertools import count
+from typing import assert_never
 
-from .._expr import BinaryOp, Form, UnaryOp
+from .._ir import FLOATS, BinaryOp, Float, Program, Structural, UnaryOp
 from . import _convolution, _scalar
-from ._graph import Graph, analyse, scratch
-from ._plan import WINDOWED, Program
+from ._layout import Layout, analyse, scratch
+from ._plan import WINDOWED
 
 _INDENT = "    "
 _TYPED_CONSTANTS = [f"{name}_{s} = {t}({value})"
-                    for s, t in (("f", "np.float32"), ("d", "np.float64"))
+                    for s, t in ((f.suffix, f.scalar) for f in FLOATS)
                     for name, value in (("one", 1.0), ("zero", 0.0))]
 
 
@@ -44,11 +45,11 @@ def generate(program: Program) -> str:
     Both take `(out0, ..., a0, a1, ..., consts, dims, nchunks)`: the result arrays, the leaf
     arrays, the constant values (float64), the sizes of the broadcasts and the number of
     chunks a reduction over the first axis is split into; then, for a `scratch` program, its
-    temporaries (`_graph.scratch`), which it otherwise allocates itself.
+    temporaries (`_layout.scratch`), which it otherwise allocates itself.
     """
     graph = analyse(program)
-    nleaves = sum(1 for ins in program.instrs if ins.op is Form.LEAF)
-    temps = [f"{kind}{k}" for kind, k in scratch(graph)] if program.scratch else []
+    nleaves = sum(1 for ins in program.instrs if ins.op is Structural.LEAF)
+    temps = [t.name for t in scratch(graph)] if program.scratch else []
     params = ", ".join([*(f"out{i}" for i in range(len(program.outputs))),
                         *(f"a{i}" for i in range(nleaves)), "consts", "dims", "nchunks",
                         *temps])
@@ -65,39 +66,39 @@ def generate(program: Program) -> str:
     return "\n".join(lines)
 
 
-def _preamble(graph: Graph) -> list[str]:
+def _preamble(graph: Layout) -> list[str]:
     lines = list(_TYPED_CONSTANTS)
     for ins in graph.instrs:
-        if ins.op is Form.CONST:
-            lines.append(f"cn{ins.arg} = {_scalar.NUMPY_TYPE[ins.dt]}(consts[{ins.arg}])")
+        if ins.op is Structural.CONST:
+            lines.append(f"cn{ins.arg} = {ins.dt.scalar}(consts[{ins.arg}])")
     return lines
 
 
-def _copies(graph: Graph) -> list[str]:
+def _copies(graph: Layout) -> list[str]:
     """An instruction that is several outputs is computed once, then copied."""
     return [f"out{i}[...] = {graph.target(k)}" for i, k in enumerate(graph.outputs)
             if graph.target(k) != f"out{i}"]
 
 
-def _nests(graph: Graph) -> list[str]:
+def _nests(graph: Layout) -> list[str]:
     names = count()
     lines: list[str] = []
     for group in _groups(graph):
         for k in group:
             if (graph.target(k).startswith("t") and not graph.scratch
-                    and graph.instrs[k].op is not Form.RESHAPE):
+                    and graph.instrs[k].op is not Structural.RESHAPE):
                 shape = ", ".join(graph.extents[k])
-                dtype = _scalar.NUMPY_TYPE[graph.instrs[k].dt]
+                dtype = graph.instrs[k].dt.scalar
                 lines.append(f"t{k} = np.empty(({shape},), {dtype})")
         k = group[0]
         ins = graph.instrs[k]
         if _first_axis_reduction(graph, k):
             lines += _sum_first(graph, group, names)
-        elif ins.op is Form.SUM or ins.op is Form.MAX:
+        elif ins.op is Structural.SUM or ins.op is Structural.MAX:
             lines += _sum_inner(graph, k, names)
-        elif ins.op is Form.MATMUL:
+        elif ins.op is Structural.MATMUL:
             lines += _matmul(graph, k)
-        elif ins.op is Form.RESHAPE:
+        elif ins.op is Structural.RESHAPE:
             lines += _reshape(graph, k)
         elif ins.op in WINDOWED:
             lines += _windowed(graph, k)
@@ -106,12 +107,12 @@ def _nests(graph: Graph) -> list[str]:
     return lines
 
 
-def _first_axis_reduction(graph: Graph, k: int) -> bool:
+def _first_axis_reduction(graph: Layout, k: int) -> bool:
     ins = graph.instrs[k]
-    return (ins.op is Form.SUM or ins.op is Form.MAX) and ins.arg == 0
+    return (ins.op is Structural.SUM or ins.op is Structural.MAX) and ins.arg == 0
 
 
-def _groups(graph: Graph) -> list[list[int]]:
+def _groups(graph: Layout) -> list[list[int]]:
     """The materialised instructions in order, consecutive reductions over the first axis of
     same-sized data that do not read each other grouped: one pass computes them all (the
     gradients of a batchnorm's gamma and beta read `dz` once)."""
@@ -128,7 +129,7 @@ def _groups(graph: Graph) -> list[list[int]]:
     return groups
 
 
-def _stored_reads(graph: Graph, k: int) -> set[int]:
+def _stored_reads(graph: Layout, k: int) -> set[int]:
     """The materialised instructions that computing `k` inline reads."""
     found: set[int] = set()
     stack, seen = list(graph.instrs[k].src), set()
@@ -150,7 +151,7 @@ class _Nest:
 
     __slots__ = ("graph", "levels", "lines", "memo", "names", "node")
 
-    def __init__(self, graph: Graph, node: int, levels: dict[str, int],
+    def __init__(self, graph: Layout, node: int, levels: dict[str, int],
                  names: count[int]) -> None:
         self.graph, self.node, self.levels, self.names = graph, node, levels, names
         self.lines: dict[int, list[str]] = {lv: [] for lv in range(1, len(levels) + 1)}
@@ -180,13 +181,13 @@ class _Nest:
 
     def _sources(self, k: int, idx: tuple[str, ...]) -> list[tuple[int, tuple[str, ...]]]:
         ins = self.graph.instrs[k]
-        if ins.op in (Form.LEAF, Form.CONST) or not self._inline(k):
+        if ins.op in (Structural.LEAF, Structural.CONST) or not self._inline(k):
             return []
-        if ins.op is Form.EXPAND:  # the broadcast axis is dropped from the index
+        if ins.op is Structural.EXPAND:  # the broadcast axis is dropped from the index
             assert isinstance(ins.arg, tuple)
             axis = ins.arg[0]
             return [(ins.src[0], idx[:axis] + idx[axis + 1:])]
-        if ins.op is Form.PERMUTE:  # out[idx] = x[jdx] with jdx[perm[d]] = idx[d]
+        if ins.op is Structural.PERMUTE:  # out[idx] = x[jdx] with jdx[perm[d]] = idx[d]
             assert isinstance(ins.arg, tuple)
             jdx = dict(zip(ins.arg, idx, strict=True))
             return [(ins.src[0], tuple(jdx[d] for d in range(len(idx))))]
@@ -194,15 +195,15 @@ class _Nest:
 
     def _compute(self, k: int, idx: tuple[str, ...]) -> tuple[str, int]:
         ins = self.graph.instrs[k]
-        if ins.op is Form.CONST:
+        if ins.op is Structural.CONST:
             return f"cn{ins.arg}", 0
-        if ins.op is Form.LEAF:
+        if ins.op is Structural.LEAF:
             return self._bind(f"a{ins.arg}[{', '.join(idx)}]", self._index_level(idx))
         if not self._inline(k):
             return self._bind(f"{self.graph.target(k)}[{', '.join(idx)}]",
                               self._index_level(idx))
         sources = self._sources(k, idx)
-        if ins.op is Form.EXPAND or ins.op is Form.PERMUTE:
+        if ins.op is Structural.EXPAND or ins.op is Structural.PERMUTE:
             return self.memo[sources[0]]
         args = [self.memo[s] for s in sources]
         names = [a for a, _ in args]
@@ -216,11 +217,18 @@ class _Nest:
                 return self._bind(_scalar.unary(ins.op, names[0], dt), level)
             case BinaryOp():
                 return self._bind(_scalar.binary(ins.op, names[0], names[1], dt), level)
-            case Form.WHERE:
+            case Structural.WHERE:
                 cond_dt = self.graph.instrs[ins.src[0]].dt
                 cond, a, b = names
                 return self._bind(_scalar.where(cond, a, b, cond_dt), level)
-        raise ValueError(f"{ins.op} is not computed inline")
+            case (Structural.LEAF | Structural.CONST | Structural.EXPAND | Structural.SUM
+                  | Structural.PERMUTE | Structural.MATMUL | Structural.MAX | Structural.INPUT
+                  | Structural.CHUNKED | Structural.RESHAPE | Structural.CONV2D
+                  | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
+                  | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD):
+                raise AssertionError(f"{ins.op.value} is not computed inline")
+            case _:
+                assert_never(ins.op)
 
     def _index_level(self, idx: tuple[str, ...]) -> int:
         return max(self.levels[i] for i in idx)
@@ -241,7 +249,7 @@ def _loops(heads: list[str], nest: _Nest, first_level: int, body: list[str]) -> 
     return out + [_INDENT * len(heads) + line for line in body]
 
 
-def _elementwise(graph: Graph, k: int, names: count[int]) -> list[str]:
+def _elementwise(graph: Layout, k: int, names: count[int]) -> list[str]:
     ext = graph.extents[k]
     idx = tuple(f"i{k}_{d}" for d in range(len(ext)))
     nest = _Nest(graph, k, {i: d + 1 for d, i in enumerate(idx)}, names)
@@ -253,7 +261,7 @@ def _elementwise(graph: Graph, k: int, names: count[int]) -> list[str]:
     return _loops(heads, nest, 1, [f"{graph.target(k)}[{', '.join(idx)}] = {val}"])
 
 
-def _sum_first(graph: Graph, group: list[int], names: count[int]) -> list[str]:
+def _sum_first(graph: Layout, group: list[int], names: count[int]) -> list[str]:
     """Reductions over the first axis of same-sized data, in one pass: the first axis split
     into chunks (a partial result per chunk), the other axes inside, then the partials
     combined."""
@@ -268,7 +276,7 @@ def _sum_first(graph: Graph, group: list[int], names: count[int]) -> list[str]:
     tails: list[str] = []
     for r in group:
         ins = graph.instrs[r]
-        p, s, acc = f"part{r}", f"s{r}", _scalar.NUMPY_TYPE[ins.dt]
+        p, s, acc = f"part{r}", f"s{r}", ins.dt.scalar
         val, _ = nest.value(ins.src[0], idx)
         setup.append(f"{p}.fill({_start(ins.op, ins.dt)})" if graph.scratch else
                      f"{p} = np.full((nchunks, {', '.join(rest)}), "
@@ -287,7 +295,7 @@ def _sum_first(graph: Graph, group: list[int], names: count[int]) -> list[str]:
             *(_INDENT * len(combine) + line for line in tails)]
 
 
-def _sum_inner(graph: Graph, k: int, names: count[int]) -> list[str]:
+def _sum_inner(graph: Layout, k: int, names: count[int]) -> list[str]:
     """A sum over an axis after the first: the output's loops outside, the axis inside."""
     ins = graph.instrs[k]
     (x,) = ins.src
@@ -301,9 +309,9 @@ def _sum_inner(graph: Graph, k: int, names: count[int]) -> list[str]:
     heads = [f"for {i} in {'prange' if d == 0 else 'range'}({e}):"
              for d, (i, e) in enumerate(zip(idx, ext, strict=True))]
     if axis == len(ext) - 1:  # the last axis: an accumulator per output element
-        s, acc = f"s{k}", _scalar.NUMPY_TYPE[ins.dt]
+        s, acc = f"s{k}", ins.dt.scalar
         # A sum accumulates in float64 (see the module docstring); a max is exact anyway.
-        start = "np.float64(0.0)" if ins.op is Form.SUM else _start(ins.op, ins.dt)
+        start = "np.float64(0.0)" if ins.op is Structural.SUM else _start(ins.op, ins.dt)
         outer = _loops(heads[:-1], nest, 1, [f"{s} = {start}"])
         inner = [*(_INDENT * axis + h for h in heads[-1:]),
                  *(_INDENT * (axis + 1) + line for line in nest.lines[axis + 1]),
@@ -320,62 +328,68 @@ def _sum_inner(graph: Graph, k: int, names: count[int]) -> list[str]:
     return [*body[:split], *(_INDENT * prefix + line for line in zero), *body[split:]]
 
 
-def _start(op: object, dt: str) -> str:
+def _start(op: object, dt: Float) -> str:
     """What a reduction starts from: 0 for a sum, -inf for a max."""
-    if op is Form.SUM:
+    if op is Structural.SUM:
         return _scalar.typed("zero", dt)
-    return f"{_scalar.NUMPY_TYPE[dt]}(-np.inf)"
+    return f"{dt.scalar}(-np.inf)"
 
 
 def _fold(op: object, acc: str, val: str) -> list[str]:
     """`acc` combined with `val`: added, or the larger kept (NaN wins, as in numpy's max)."""
-    if op is Form.SUM:
+    if op is Structural.SUM:
         return [f"{acc} += {val}"]
     return [f"{acc} = {_scalar.maximum(val, acc)}"]
 
 
-def _matmul(graph: Graph, k: int) -> list[str]:
+def _matmul(graph: Layout, k: int) -> list[str]:
     a, b = (_stored(graph, s) for s in graph.instrs[k].src)
     return [f"np.dot({a}, {b}, {graph.target(k)})"]  # BLAS writes the stored result
 
 
-def _reshape(graph: Graph, k: int) -> list[str]:
+def _reshape(graph: Layout, k: int) -> list[str]:
     """A view of the stored operand under the new sizes (an output gets a copy)."""
     (s,) = graph.instrs[k].src
     source = graph.instrs[s]
     # numba's reshape takes contiguous arrays only; ascontiguousarray returns a C-contiguous
     # array as it is, so only a strided leaf (a transposed argument) is copied.
-    src = f"np.ascontiguousarray(a{source.arg})" if source.op is Form.LEAF else graph.target(s)
+    src = (f"np.ascontiguousarray(a{source.arg})" if source.op is Structural.LEAF
+           else graph.target(s))
     view = f"{src}.reshape(({', '.join(graph.extents[k])},))"
     target = graph.target(k)
     return [f"{target}[...] = {view}" if k in graph.outputs else f"{target} = {view}"]
 
 
-def _windowed(graph: Graph, k: int) -> list[str]:
+def _windowed(graph: Layout, k: int) -> list[str]:
     """A convolution, its gradients or a pooling: a nest of its own over stored sources."""
     ins = graph.instrs[k]
     assert isinstance(ins.arg, tuple)
     a = _stored(graph, ins.src[0])
     b = _stored(graph, ins.src[-1])  # the second source (pooling has one)
-    out, dt, (first, *rest) = graph.target(k), _scalar.NUMPY_TYPE[ins.dt], ins.arg
+    out, dt, (first, *rest) = graph.target(k), ins.dt.scalar, ins.arg
     match ins.op:
-        case Form.CONV2D:
+        case Structural.CONV2D:
             return _convolution.conv2d(k, a, b, out, dt, first, rest[0])
-        case Form.CONV2D_GRAD_INPUT:
+        case Structural.CONV2D_GRAD_INPUT:
             return _convolution.conv2d_grad_input(k, a, b, out, dt, first, rest[0])
-        case Form.CONV2D_GRAD_WEIGHT:
+        case Structural.CONV2D_GRAD_WEIGHT:
             return _convolution.conv2d_grad_weight(k, a, b, out, dt, first, rest[0])
-        case Form.AVG_POOL2D:
+        case Structural.AVG_POOL2D:
             return _convolution.avg_pool2d(k, a, out, dt, first)
-        case Form.AVG_POOL2D_GRAD:
+        case Structural.AVG_POOL2D_GRAD:
             return _convolution.avg_pool2d_grad(k, a, out, dt, first)
-    raise ValueError(f"{ins.op} is not a windowed operation")
+        case (UnaryOp() | BinaryOp() | Structural.LEAF | Structural.CONST | Structural.WHERE
+              | Structural.EXPAND | Structural.SUM | Structural.PERMUTE | Structural.MATMUL
+              | Structural.MAX | Structural.INPUT | Structural.CHUNKED | Structural.RESHAPE):
+            raise AssertionError(f"{ins.op.value} is not a windowed operation")
+        case _:
+            assert_never(ins.op)
 
 
-def _stored(graph: Graph, k: int) -> str:
+def _stored(graph: Layout, k: int) -> str:
     ins = graph.instrs[k]
-    if ins.op is Form.LEAF:
+    if ins.op is Structural.LEAF:
         return f"a{ins.arg}"
-    if ins.op is Form.PERMUTE and k not in graph.materialised:  # a transposed operand
+    if ins.op is Structural.PERMUTE and k not in graph.materialised:  # a transposed operand
         return _stored(graph, ins.src[0]) + ".T"
     return graph.target(k)

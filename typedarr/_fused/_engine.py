@@ -14,19 +14,21 @@ import importlib
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, assert_never
 
 import numba
 import numpy as np
 
-from .. import _pool, _reference
+from .. import _blas, _buffers
 from .._blas import serial_products
-from .._expr import Form, Node, leaf, postorder, with_src
+from .._engine import Compiled
+from .._ir import BinaryOp, Node, Structural, holds_chunked, leaf, postorder, with_src
 from .._strategy import Par, Strategy
 from ._cache import kernel_for
-from ._graph import analyse, scratch
-from ._plan import Plan, Unfusable, make_plan
-from ._split import split
+from ._layout import Holds, Temporary, analyse, scratch
+from ._plan import Plan, make_plan
+from ._split import Computed, ProgramInput, Source, split
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -64,32 +66,88 @@ _choose_threading_layer()
 _par_lock = threading.Lock()
 
 
-def evaluate(node: Node, strategy: Strategy) -> Array:
-    """The values of `node` computed by one fused kernel: fresh, C-contiguous, read-only."""
-    (out,) = evaluate_many((node,), strategy)
-    return out
+@dataclass(frozen=True, slots=True)
+class FusedEngine:
+    """The fused engine behind the `Engine` interface: every graph held in memory."""
+
+    def covers(self, roots: tuple[Node, ...]) -> bool:
+        return not holds_chunked(roots)
+
+    def evaluate_many(self, roots: tuple[Node, ...], strategy: Strategy
+                      ) -> tuple[Array, ...]:
+        if len(roots) == 1:
+            out = _direct(roots[0], strategy)
+            if out is not None:
+                return (out,)
+        return evaluate_many(roots, strategy)
+
+    def compile_program(self, roots: tuple[Node, ...], inputs: tuple[Node, ...],
+                        strategy: Strategy) -> Compiled:
+        return compile_program(roots, inputs, strategy)
 
 
 def evaluate_many(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     """The values of several roots from one kernel over their shared graph.
 
-    Graphs the kernels do not cover (a rank-0 result) go to the reference evaluator.
+    Raises Unfusable for a graph the kernels do not cover (a rank-0 result).
     """
-    try:
-        plan = make_plan(roots)
-        if len(plan.program.instrs) > MAX_PROGRAM:
-            plan = make_plan(_in_pieces(roots, strategy))
-    except Unfusable:
-        outs = _reference.evaluate_many(roots)
-        for out in outs:
-            out.flags.writeable = False
-        return outs
+    plan = make_plan(roots)
+    if len(plan.program.instrs) > MAX_PROGRAM:
+        plan = make_plan(_in_pieces(roots, strategy))
     return _run(plan, roots, strategy)
+
+
+def _direct(node: Node, strategy: Strategy) -> Array | None:
+    """The values of a single root `node` from its operands' stored values, outside a kernel
+    (None: a kernel computes it).
+
+    As the front-end did before products and reshapes were nodes: a product is one BLAS call
+    on them (a transpose read as a view, never copied), a reshape a view of them, and a
+    rank-0 reduction (which no kernel writes) numpy's over them.
+    """
+    out: Array
+    match node.op:
+        case Structural.MATMUL:
+            out = _blas.matmul(_stored(node.src[0], strategy), _stored(node.src[1], strategy))
+        case Structural.RESHAPE:
+            out = np.reshape(np.ascontiguousarray(_stored(node.src[0], strategy)), node.shape)
+        case Structural.SUM | Structural.MAX if not node.shape:
+            out = _reduced(node, strategy)
+        case _:
+            return None
+    if out.flags.writeable:
+        out.flags.writeable = False
+    return out
+
+
+def _reduced(node: Node, strategy: Strategy) -> Array:
+    """A rank-0 reduction: over every axis of the innermost operand of its chain at once
+    (numpy's pairwise sum, as `sum_all` computes it), and the sum of a product of two
+    vectors by BLAS (`v @ w`)."""
+    inner = node
+    while inner.op is node.op:
+        inner = inner.src[0]
+    if (node.op is Structural.SUM and inner.op is BinaryOp.MUL and len(inner.shape) == 1
+            and all(s.shape for s in inner.src)):
+        a, b = (_stored(s, strategy) for s in inner.src)
+        return np.asarray(_blas.matmul(a, b), dtype=node.dtype)
+    x = _stored(inner, strategy)
+    return np.asarray(x.sum(dtype=node.dtype) if node.op is Structural.SUM else x.max(),
+                      dtype=node.dtype)
+
+
+def _stored(node: Node, strategy: Strategy) -> Array:
+    """The values of an operand of a direct root: a leaf's data, a transpose as a view."""
+    if node.op is Structural.LEAF:
+        return node.data
+    if node.op is Structural.PERMUTE and node.arg == (1, 0):
+        return _stored(node.src[0], strategy).T
+    return FusedEngine().evaluate_many((node,), strategy)[0]
 
 
 def _run(plan: Plan, roots: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
     kernel = kernel_for(plan.program)
-    outs = tuple(_pool.empty(r.shape, r.dtype) for r in roots)
+    outs = tuple(_buffers.empty(r.shape, r.dtype) for r in roots)
     par = strategy is Par and plan.work >= PAR_THRESHOLD
     variant, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
     _launch(variant, par, plan.work, *outs, *plan.leaves, plan.consts, plan.dims, nchunks)
@@ -156,7 +214,7 @@ def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
         src = tuple(new[id(s)] for s in node.src)
         rebuilt = node if all(a is b for a, b in zip(src, node.src, strict=True)) \
             else with_src(node, src)
-        grown = 0 if node.op is Form.LEAF else 1 + sum(size[id(s)] for s in node.src)
+        grown = 0 if node.op is Structural.LEAF else 1 + sum(size[id(s)] for s in node.src)
         if grown > MAX_PROGRAM and node.shape:
             (data,) = _run(make_plan((rebuilt,)), (rebuilt,), strategy)
             rebuilt, grown = leaf(data), 0
@@ -165,23 +223,21 @@ def _in_pieces(roots: tuple[Node, ...], strategy: Strategy) -> tuple[Node, ...]:
 
 
 def compile_program(roots: tuple[Node, ...], inputs: tuple[Node, ...], strategy: Strategy
-                    ) -> Callable[[list[Array]], list[Array]]:
+                    ) -> Compiled:
     """The kernels computing `roots` from the arrays of `inputs` (a traced function's INPUT
     nodes), as a function of those arrays: what `typedarr.jit` calls.
 
-    One kernel, or for a big program one per piece (`_split`), called in turn.
+    One kernel, or for a big program one per piece (`_split`), called in turn. Raises
+    Unfusable for a graph the kernels do not cover.
     """
-    try:
-        plan = make_plan(roots, inputs, scratch=True)
-    except Unfusable:
-        return _reference.program(roots, inputs)
+    plan = make_plan(roots, inputs, scratch=True)
     return serial_products(_program(plan, len(inputs), strategy), _largest_product(roots))
 
 
 def _largest_product(roots: tuple[Node, ...]) -> int:
     """The multiply-adds of the biggest matrix product among `roots`' nodes (0 if none)."""
     return max((n.src[0].shape[0] * n.src[0].shape[1] * n.shape[1]
-                for n in postorder(roots) if n.op is Form.MATMUL), default=0)
+                for n in postorder(roots) if n.op is Structural.MATMUL), default=0)
 
 
 def _program(plan: Plan, ninputs: int, strategy: Strategy
@@ -198,7 +254,7 @@ def _program(plan: Plan, ninputs: int, strategy: Strategy
     def call(arrays: list[Array]) -> list[Array]:
         values: dict[int, Array] = {}
         for run, piece in calls:
-            given = [arrays[k] if kind == "in" else values[k] for kind, k in piece.sources]
+            given = [_source(s, arrays, values) for s in piece.sources]
             values.update(zip(piece.writes, run(given), strict=True))
         return [values[k] for k in outputs]
 
@@ -217,14 +273,11 @@ def _one_kernel(plan: Plan, par: bool) -> Callable[[list[Array]], list[Array]]:
     variant, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
     shapes = [(plan.shapes[k], plan.nodes[k].dtype) for k in plan.program.outputs]
     captured, consts, dims = plan.leaves, plan.consts, plan.dims
-    instrs = plan.program.instrs
-    temps = [np.empty(plan.shapes[k] if kind == "t" else (nchunks, *plan.shapes[k]),
-                      np.float32 if instrs[k].dt == "f" else np.float64)
-             for kind, k in scratch(analyse(plan.program))]
+    temps = [_temporary(t, plan, nchunks) for t in scratch(analyse(plan.program))]
     lock = threading.Lock()  # the temporaries are one set
 
     def call(arrays: list[Array]) -> list[Array]:
-        outs = [_pool.empty(shape, dtype) for shape, dtype in shapes]
+        outs = [_buffers.empty(shape, dtype) for shape, dtype in shapes]
         with lock:
             _launch(variant, par, work, *outs, *arrays, *captured, consts, dims, nchunks,
                     *temps)
@@ -233,3 +286,26 @@ def _one_kernel(plan: Plan, par: bool) -> Callable[[list[Array]], list[Array]]:
         return outs
 
     return call
+
+
+def _source(source: Source, arrays: list[Array], values: dict[int, Array]) -> Array:
+    """The array a piece reads for `source`: a program input or an earlier piece's value."""
+    match source:
+        case ProgramInput(slot):
+            return arrays[slot]
+        case Computed(instr):
+            return values[instr]
+        case _:
+            assert_never(source)
+
+
+def _temporary(temp: Temporary, plan: Plan, nchunks: int) -> Array:
+    shape = plan.shapes[temp.instr]
+    dtype = plan.program.instrs[temp.instr].dt.dtype
+    match temp.holds:
+        case Holds.WHOLE:
+            return np.empty(shape, dtype)
+        case Holds.PARTS:
+            return np.empty((nchunks, *shape), dtype)
+        case _:
+            assert_never(temp.holds)

@@ -16,66 +16,44 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, TypeAlias, assert_never
 
 import numpy as np
 
-from .._array import FLOAT_DTYPES
-from .._expr import BinaryOp, Form, Node, Op, postorder
+from .._engine import Uncovered
+from .._ir import (
+    Arg,
+    BinaryOp,
+    Float,
+    Instr,
+    Node,
+    Program,
+    Structural,
+    UnaryOp,
+    float_of,
+    postorder,
+)
 
 Array: TypeAlias = np.ndarray[Any, np.dtype[Any]]
-Arg: TypeAlias = int | float | tuple[int, ...] | None
 
 # Exponents spelled without pow (see `_scalar.power`); any other exponent calls pow.
 SPECIAL_EXPONENTS = frozenset({-1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0})
-# The kernels' name for each dtype typedarr holds ("f": float32, "d": float64).
-_CHARS: dict[np.dtype[Any], str] = dict(zip(FLOAT_DTYPES, "fd", strict=True))
 _NO_FLOATS: Array = np.zeros(0, np.float64)
 _NO_INTS: Array = np.zeros(0, np.int64)
 
 
 # Convolution and pooling: stored operands, own loop nests (see `_convolution`); those in
 # SIZED take their output's last two sizes from `dims`.
-WINDOWED = frozenset({Form.CONV2D, Form.CONV2D_GRAD_INPUT, Form.CONV2D_GRAD_WEIGHT,
-                      Form.AVG_POOL2D, Form.AVG_POOL2D_GRAD})
-SIZED = frozenset({Form.CONV2D_GRAD_INPUT, Form.CONV2D_GRAD_WEIGHT, Form.AVG_POOL2D_GRAD})
+WINDOWED = frozenset({Structural.CONV2D, Structural.CONV2D_GRAD_INPUT,
+                      Structural.CONV2D_GRAD_WEIGHT, Structural.AVG_POOL2D,
+                      Structural.AVG_POOL2D_GRAD})
+SIZED = frozenset({Structural.CONV2D_GRAD_INPUT, Structural.CONV2D_GRAD_WEIGHT,
+                   Structural.AVG_POOL2D_GRAD})
 
 
-class Unfusable(Exception):
+class Unfusable(Uncovered):
     """The graph has a node the fused kernels do not cover (a rank-0 result, or a dtype other
-    than float32/float64); the caller evaluates it with the reference evaluator."""
-
-
-# Instr and Program are named tuples, not dataclasses: one of each is made per node and per
-# compute, and a program is hashed for every kernel look-up; tuples do both in C.
-class Instr(NamedTuple):
-    """One node of a program: `arg` is the structural part of the node's own `arg`.
-
-    LEAF: the index of its array among the kernel's inputs; CONST: the index of its value;
-    EXPAND: `(axis, index of its size among the dims)`; SUM, MAX: the axis; PERMUTE: the
-    permutation; POW with a special exponent: the exponent (and one source); CONV2D:
-    `(stride, padding)`; AVG_POOL2D: `(k,)`; the gradients of both: the same, then the
-    index among the dims of the first of their output's last two sizes; RESHAPE: `(index
-    among the dims of the first of its output's sizes,)`; else None.
-    """
-
-    op: Op
-    dt: str
-    arg: Arg
-    src: tuple[int, ...]
-    rank: int
-
-
-class Program(NamedTuple):
-    """A kernel's structure: its instructions and which of them it writes out.
-
-    `scratch`: the kernel takes its temporaries as arguments instead of allocating them, so
-    a compiled function can keep them from call to call.
-    """
-
-    instrs: tuple[Instr, ...]
-    outputs: tuple[int, ...]
-    scratch: bool = False
+    than float32/float64); the dispatcher evaluates it with the reference engine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,86 +83,119 @@ def make_plan(roots: tuple[Node, ...], inputs: tuple[Node, ...] = (), scratch: b
 
     Raises Unfusable for graphs the fused kernels do not cover.
     """
-    instrs: list[Instr] = []
-    position: dict[int, int] = {}
-    data_position: dict[int, int] = {}  # two LEAF nodes over one array are one input
-    leaves: list[Array] = []
-    shapes: list[tuple[int, ...]] = []
-    nodes: list[Node] = []
+    b = _Builder(len(inputs))
     for node in inputs:
-        dt = _CHARS.get(node.dtype)
-        if dt is None:
-            raise Unfusable(f"dtype {node.dtype}")
-        instrs.append(Instr(Form.LEAF, dt, node.arg, (), len(node.shape)))
-        shapes.append(node.shape)
-        nodes.append(node)
-        position[id(node)] = len(instrs) - 1
-    consts: list[float] = []
-    dims: list[int] = []
-    work = max((math.prod(node.shape) for node in inputs), default=0)
+        b.add(node, Instr(Structural.LEAF, _float(node), node.arg, (), len(node.shape)))
+    b.work = max((math.prod(node.shape) for node in inputs), default=0)
     for node in postorder(roots):
-        if id(node) in position:  # an input
+        if id(node) in b.position:  # an input
             continue
-        op, rank = node.op, len(node.shape)
-        dt = _CHARS.get(node.dtype)
-        if dt is None:
-            raise Unfusable(f"dtype {node.dtype}")
-        src = tuple(position[id(s)] for s in node.src)
-        arg: Arg = None
-        if type(op) is not Form:  # elementwise: most nodes, decided without hashing enums
-            if op is BinaryOp.POW:
-                b = node.src[1]
-                if b.op is Form.CONST and b.arg in SPECIAL_EXPONENTS:
-                    arg, src = float(b.arg), src[:1]
-            if rank == 0:
-                raise Unfusable(f"a rank-0 {op.value}")
-        elif op is Form.LEAF:
-            found = data_position.get(id(node.arg))
+        dt = _float(node)
+        if node.op is Structural.LEAF:
+            found = b.data_position.get(id(node.arg))  # two LEAF nodes over one array
             if found is not None:
-                position[id(node)] = found
+                b.position[id(node)] = found
                 continue
-            leaves.append(node.arg)
-            arg = len(inputs) + len(leaves) - 1
-            work = max(work, node.arg.size)
-        elif op is Form.CONST:
-            consts.append(node.arg)
-            arg = len(consts) - 1
-        elif rank == 0:
-            raise Unfusable(f"a rank-0 {op.value}")
-        elif op is Form.EXPAND:
-            dims.append(node.arg[1])
-            arg = (node.arg[0], len(dims) - 1)
-            work = max(work, math.prod(node.shape))
-        elif op is Form.INPUT:
+        arg, src = _arg(b, node, tuple(b.position[id(s)] for s in node.src))
+        b.add(node, Instr(node.op, dt, arg, src, len(node.shape)))
+        if node.op is Structural.LEAF:
+            b.data_position[id(node.arg)] = len(b.instrs) - 1
+    return Plan(Program(tuple(b.instrs), tuple(b.position[id(r)] for r in roots), scratch),
+                tuple(b.leaves), np.array(b.consts, np.float64) if b.consts else _NO_FLOATS,
+                np.array(b.dims, np.int64) if b.dims else _NO_INTS, b.work, tuple(b.shapes),
+                tuple(b.nodes))
+
+
+class _Builder:
+    """A plan being made, instruction by instruction (mutable: it lives for one call)."""
+
+    def __init__(self, ninputs: int) -> None:
+        self.ninputs = ninputs
+        self.instrs: list[Instr] = []
+        self.position: dict[int, int] = {}  # node id -> its instruction
+        self.data_position: dict[int, int] = {}  # leaf array id -> its instruction
+        self.leaves: list[Array] = []
+        self.shapes: list[tuple[int, ...]] = []
+        self.nodes: list[Node] = []
+        self.consts: list[float] = []
+        self.dims: list[int] = []
+        self.work = 0
+
+    def add(self, node: Node, instr: Instr) -> None:
+        self.instrs.append(instr)
+        self.shapes.append(node.shape)
+        self.nodes.append(node)
+        self.position[id(node)] = len(self.instrs) - 1
+
+
+def _float(node: Node) -> Float:
+    dt = float_of(node.dtype)
+    if dt is None:
+        raise Unfusable(f"dtype {node.dtype}")
+    return dt
+
+
+def _ranked(node: Node) -> None:
+    if not node.shape:
+        raise Unfusable(f"a rank-0 {node.op.value}")
+
+
+def _arg(b: _Builder, node: Node, src: tuple[int, ...]) -> tuple[Arg, tuple[int, ...]]:
+    """The instruction argument and sources of `node` (its sizes and values go to `b`)."""
+    op = node.op
+    match op:
+        case UnaryOp() | BinaryOp():  # most nodes: the first case
+            _ranked(node)
+            exponent = node.src[1] if op is BinaryOp.POW else None
+            if (exponent is not None and exponent.op is Structural.CONST
+                    and exponent.arg in SPECIAL_EXPONENTS):
+                return float(exponent.arg), src[:1]
+            return None, src
+        case Structural.LEAF:
+            b.leaves.append(node.arg)
+            b.work = max(b.work, node.arg.size)
+            return b.ninputs + len(b.leaves) - 1, src
+        case Structural.CONST:
+            b.consts.append(node.arg)
+            return len(b.consts) - 1, src
+        case Structural.INPUT:
             raise Unfusable(f"input {node.arg} is not among the traced function's inputs")
-        elif op is Form.CHUNKED:
-            # `_compute` sends graphs holding chunked arrays to the Dask engine, which hands
-            # this engine one block at a time; a whole chunked array never comes here.
+        case Structural.CHUNKED:
+            # The dispatcher sends graphs holding chunked arrays to the Dask engine, which
+            # hands this engine one block at a time; a whole chunked array never comes here.
             raise Unfusable("a chunked array (the Dask engine computes it block by block)")
-        elif op is Form.SUM or op is Form.MAX or op is Form.PERMUTE:
-            arg = node.arg
-        elif op is Form.RESHAPE:  # the new sizes are sizes: they travel in `dims`
-            dims.extend(node.shape)
-            arg = (len(dims) - rank,)
-        elif op in WINDOWED:
-            # Stride, padding and window size are structural; an output size that the
-            # sources do not determine (a gradient's) travels in `dims`.
-            arg = node.arg if isinstance(node.arg, tuple) else (node.arg,)
-            if op in SIZED:
-                dims.extend(node.shape[2:])
-                arg = (*arg, len(dims) - 2)
-            work = max(work, _window_work(node))
-        instrs.append(Instr(op, dt, arg, src, rank))
-        shapes.append(node.shape)
-        nodes.append(node)
-        position[id(node)] = len(instrs) - 1
-        if op is Form.LEAF:
-            data_position[id(node.arg)] = len(instrs) - 1
-    outputs = tuple(position[id(r)] for r in roots)
-    return Plan(Program(tuple(instrs), outputs, scratch), tuple(leaves),
-                np.array(consts, np.float64) if consts else _NO_FLOATS,
-                np.array(dims, np.int64) if dims else _NO_INTS, work, tuple(shapes),
-                tuple(nodes))
+        case Structural.EXPAND:
+            _ranked(node)
+            b.dims.append(node.arg[1])
+            b.work = max(b.work, math.prod(node.shape))
+            return (node.arg[0], len(b.dims) - 1), src
+        case Structural.SUM | Structural.MAX | Structural.PERMUTE:
+            _ranked(node)
+            return node.arg, src
+        case Structural.RESHAPE:  # the new sizes are sizes: they travel in `dims`
+            _ranked(node)
+            b.dims.extend(node.shape)
+            return (len(b.dims) - len(node.shape),), src
+        case (Structural.CONV2D | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
+              | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD):
+            _ranked(node)
+            return _windowed_arg(b, node), src
+        case Structural.WHERE | Structural.MATMUL:
+            _ranked(node)
+            return None, src
+        case _:
+            assert_never(op)
+
+
+def _windowed_arg(b: _Builder, node: Node) -> tuple[int, ...]:
+    """Stride, padding and window size are structural; an output size that the sources do
+    not determine (a gradient's) travels in `dims`."""
+    arg = node.arg if isinstance(node.arg, tuple) else (node.arg,)
+    if node.op in SIZED:
+        b.dims.extend(node.shape[2:])
+        arg = (*arg, len(b.dims) - 2)
+    b.work = max(b.work, _window_work(node))
+    return arg
 
 
 def node_work(node: Node) -> int:
@@ -192,16 +203,16 @@ def node_work(node: Node) -> int:
     reads, or a convolution's or pooling's multiply-adds."""
     if node.op in WINDOWED:
         return _window_work(node)
-    if node.op is Form.SUM or node.op is Form.MAX:
+    if node.op is Structural.SUM or node.op is Structural.MAX:
         return math.prod(node.src[0].shape)
     return math.prod(node.shape)
 
 
 def _window_work(node: Node) -> int:
     """The multiply-adds of a convolution or pooling node (what `Par` is decided on)."""
-    if node.op is Form.CONV2D or node.op is Form.CONV2D_GRAD_INPUT:
+    if node.op is Structural.CONV2D or node.op is Structural.CONV2D_GRAD_INPUT:
         reads = math.prod(node.src[1].shape[1:])  # per output element: C*KH*KW or O*KH*KW
         return math.prod(node.shape) * reads
-    if node.op is Form.CONV2D_GRAD_WEIGHT:
+    if node.op is Structural.CONV2D_GRAD_WEIGHT:
         return math.prod(node.shape) * math.prod(node.src[1].shape) // node.shape[0]
-    return math.prod(node.shape if node.op is Form.AVG_POOL2D_GRAD else node.src[0].shape)
+    return math.prod(node.shape if node.op is Structural.AVG_POOL2D_GRAD else node.src[0].shape)

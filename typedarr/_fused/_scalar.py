@@ -10,9 +10,9 @@ are compiled with numba's `error_model="numpy"`, so `1/0` is `inf` and `log(-1)`
 
 from __future__ import annotations
 
-from .._expr import BinaryOp, UnaryOp
+from typing import assert_never
 
-NUMPY_TYPE = {"f": "np.float32", "d": "np.float64"}
+from .._ir import BinaryOp, Float, UnaryOp
 
 _INFIX = {
     BinaryOp.ADD: "+", BinaryOp.SUB: "-", BinaryOp.MUL: "*", BinaryOp.DIV: "/",
@@ -28,16 +28,16 @@ _MATH = {
 }
 
 
-def typed(name: str, dt: str) -> str:
+def typed(name: str, dt: Float) -> str:
     """The kernel's variable holding the constant `name` ("one" or "zero") in `dt`."""
-    return f"{name}_{dt}"
+    return f"{name}_{dt.suffix}"
 
 
-def unary(op: UnaryOp, x: str, dt: str) -> str:
+def unary(op: UnaryOp, x: str, dt: Float) -> str:
     """`op` applied to the element `x`; the result has dtype `dt` (for CAST, the target)."""
-    if op in _MATH:
-        return f"{_MATH[op]}({x})"
     match op:
+        case UnaryOp.EXP | UnaryOp.LOG | UnaryOp.SQRT | UnaryOp.TANH | UnaryOp.ABS:
+            return f"{_MATH[op]}({x})"
         case UnaryOp.NEG:
             return f"-{x}"
         case UnaryOp.SIGMOID:  # (1 or e) / (1 + e) with e = exp(-|x|), as the reference does
@@ -47,21 +47,25 @@ def unary(op: UnaryOp, x: str, dt: str) -> str:
         case UnaryOp.RELU:
             return maximum(x, typed("zero", dt))
         case UnaryOp.CAST:
-            return f"{NUMPY_TYPE[dt]}({x})"
-    raise ValueError(f"no spelling for {op}")
+            return f"{dt.scalar}({x})"
+        case _:
+            assert_never(op)
 
 
-def binary(op: BinaryOp, a: str, b: str, dt: str) -> str:
+def binary(op: BinaryOp, a: str, b: str, dt: Float) -> str:
     """`op` zipped over the elements `a` and `b`, in dtype `dt`."""
-    if op in _INFIX:
-        return f"{a} {_INFIX[op]} {b}"
-    if op in _COMPARE:
-        return f"{typed('one', dt)} if {a} {_COMPARE[op]} {b} else {typed('zero', dt)}"
-    if op is BinaryOp.MAX:
-        return maximum(a, b)
-    if op is BinaryOp.MIN:
-        return f"{a} if ({a} < {b} or {a} != {a}) else {b}"
-    raise ValueError(f"no spelling for {op}")
+    match op:
+        case BinaryOp.ADD | BinaryOp.SUB | BinaryOp.MUL | BinaryOp.DIV | BinaryOp.POW:
+            return f"{a} {_INFIX[op]} {b}"
+        case (BinaryOp.LT | BinaryOp.LE | BinaryOp.GT | BinaryOp.GE | BinaryOp.EQ
+              | BinaryOp.NE):
+            return f"{typed('one', dt)} if {a} {_COMPARE[op]} {b} else {typed('zero', dt)}"
+        case BinaryOp.MAX:
+            return maximum(a, b)
+        case BinaryOp.MIN:
+            return f"{a} if ({a} < {b} or {a} != {a}) else {b}"
+        case _:
+            assert_never(op)
 
 
 def maximum(a: str, b: str) -> str:
@@ -69,12 +73,12 @@ def maximum(a: str, b: str) -> str:
     return f"{a} if ({a} > {b} or {a} != {a}) else {b}"
 
 
-def where(cond: str, a: str, b: str, dt: str) -> str:
+def where(cond: str, a: str, b: str, dt: Float) -> str:
     """`a` where `cond` is non-zero (NaN counts as non-zero, as in numpy), else `b`."""
     return f"{a} if {cond} != {typed('zero', dt)} else {b}"
 
 
-def power(x: str, n: float, dt: str) -> str:
+def power(x: str, n: float, dt: Float) -> str:
     """`x ** n` for an exponent in `_plan.SPECIAL_EXPONENTS`, without `pow`.
 
     Exponents -1, 0, 0.5, 1 and 2 are what numpy's `power` does for them (a reciprocal, ones,

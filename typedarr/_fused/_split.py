@@ -19,28 +19,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._expr import Form, Node, Op, input_, substitute
-from ._graph import analyse
+from .._ir import Node, Op, Structural, input_, substitute
+from ._layout import analyse
 from ._plan import Plan, node_work
 
 # The most loop nests one kernel of a compiled program holds (a convolution's nests count
 # as `CONVOLUTION_NESTS` each: they are several loop nests deep in the generated source).
 MAX_NESTS = 16
 CONVOLUTION_NESTS = 4
-_CONVOLUTIONS = frozenset({Form.CONV2D, Form.CONV2D_GRAD_INPUT, Form.CONV2D_GRAD_WEIGHT})
+_CONVOLUTIONS = frozenset({Structural.CONV2D, Structural.CONV2D_GRAD_INPUT,
+                           Structural.CONV2D_GRAD_WEIGHT})
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramInput:
+    """A piece's input that is the program's `slot`-th input array."""
+
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A piece's input that an earlier piece computed: the program's instruction `instr`."""
+
+    instr: int
+
+
+Source = ProgramInput | Computed
 
 
 @dataclass(frozen=True, slots=True)
 class Piece:
     """One kernel of a cut program: `roots` over `inputs` (fresh INPUT nodes), which take, in
-    order, the values named by `sources`: `("in", i)` the program's `i`-th input array, or
-    `("val", k)` what an earlier piece computed for the program's instruction `k`. `writes`
-    names the instruction each of its roots computes; `threads`, whether its nests are big
-    enough for threads."""
+    order, the values named by `sources`. `writes` names the instruction each of its roots
+    computes; `threads`, whether its nests are big enough for threads."""
 
     roots: tuple[Node, ...]
     inputs: tuple[Node, ...]
-    sources: tuple[tuple[str, int], ...]
+    sources: tuple[Source, ...]
     writes: tuple[int, ...]
     threads: bool
 
@@ -72,7 +88,7 @@ def split(plan: Plan, ninputs: int, par_threshold: int | None) -> list[Piece] | 
 
 def _threaded(node: Node, par_threshold: int) -> bool:
     """Whether `node`'s nest is big enough for threads (a product's BLAS has its own)."""
-    return node.op is not Form.MATMUL and node_work(node) >= par_threshold
+    return node.op is not Structural.MATMUL and node_work(node) >= par_threshold
 
 
 def _weight(op: Op) -> int:
@@ -98,7 +114,7 @@ def _reads(plan: Plan, ninputs: int, piece_of: dict[int, int], q: int) -> set[in
         if j in piece_of:
             if piece_of[j] < q:
                 found.add(j)
-        elif ins.op is Form.LEAF:
+        elif ins.op is Structural.LEAF:
             if isinstance(ins.arg, int) and ins.arg < ninputs:
                 found.add(j)
         else:
@@ -111,7 +127,7 @@ def _piece(plan: Plan, writes: list[int], reads: set[int], threads: bool) -> Pie
     order = sorted(reads)
     fresh = [input_(slot, nodes[j].shape, nodes[j].dtype) for slot, j in enumerate(order)]
     replace = {id(nodes[j]): node for j, node in zip(order, fresh, strict=True)}
-    sources = tuple(("in", nodes[j].arg) if nodes[j].op is Form.INPUT else ("val", j)
-                    for j in order)
+    sources = tuple(ProgramInput(nodes[j].arg) if nodes[j].op is Structural.INPUT
+                    else Computed(j) for j in order)
     roots = substitute(tuple(nodes[k] for k in writes), replace)
     return Piece(roots, tuple(fresh), sources, tuple(writes), threads)

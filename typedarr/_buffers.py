@@ -33,13 +33,14 @@ MIN_BYTES = 1 << 20
 MAX_BYTES = 256 << 20
 
 _blocks: dict[int, list[Array]] = {}  # block size -> blocks (uint8), in use or free
-_kept = [0]
+_kept = 0  # bytes of blocks kept, in use or free (changed under `_lock`)
 _lock = threading.Lock()
 _plain = threading.local()  # `on` while a thread is inside `unpooled()`
 
 
 def empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
     """An uninitialised C-contiguous array, its memory recycled when it is large."""
+    global _kept
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES or getattr(_plain, "on", False):
         return np.empty(shape, dtype)
@@ -47,9 +48,9 @@ def empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
         block = _free_block(nbytes)
         if block is None:
             block = np.empty(nbytes, np.uint8)
-            if _kept[0] + nbytes <= MAX_BYTES:
+            if _kept + nbytes <= MAX_BYTES:
                 _blocks.setdefault(nbytes, []).append(block)
-                _kept[0] += nbytes
+                _kept += nbytes
         out: Array = block.view(dtype).reshape(shape)
     return out
 
@@ -75,4 +76,4 @@ def unpooled() -> Iterator[None]:
 
 def kept() -> int:
     """Bytes of blocks the pool keeps (in use or free)."""
-    return _kept[0]
+    return _kept

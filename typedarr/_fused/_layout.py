@@ -15,16 +15,18 @@ computed inline, element by element, and never stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from typing import assert_never
 
-from .._expr import Form
-from ._plan import WINDOWED, Instr, Program
+from .._ir import BinaryOp, Instr, Program, Structural, UnaryOp
+from ._plan import WINDOWED
 
 # The most operations one element's inline expression may hold before it is stored.
 MAX_INLINE = 64
 
 
 @dataclass(frozen=True, slots=True)
-class Graph:
+class Layout:
     instrs: tuple[Instr, ...]
     extents: tuple[tuple[str, ...], ...]
     materialised: tuple[int, ...]  # in dependency order
@@ -38,57 +40,62 @@ class Graph:
         return f"t{k}"
 
 
-def analyse(program: Program) -> Graph:
+def analyse(program: Program) -> Layout:
     """The extents and the materialised instructions of `program`."""
     instrs = program.instrs
     extents: list[tuple[str, ...]] = []
     for ins in instrs:
         extents.append(_extents(ins, [extents[s] for s in ins.src]))
-    return Graph(instrs, tuple(extents), _materialised(program), program.outputs,
+    return Layout(instrs, tuple(extents), _materialised(program), program.outputs,
                  program.scratch)
 
 
 def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
     match ins.op:
-        case Form.LEAF:
+        case Structural.LEAF:
             return tuple(f"a{ins.arg}.shape[{d}]" for d in range(ins.rank))
-        case Form.CONST:
+        case Structural.CONST:
             return ()
-        case Form.EXPAND:
+        case Structural.EXPAND:
             assert isinstance(ins.arg, tuple)
             axis, dim = ins.arg
             return (*src[0][:axis], f"dims[{dim}]", *src[0][axis:])
-        case Form.SUM | Form.MAX:
+        case Structural.SUM | Structural.MAX:
             assert isinstance(ins.arg, int)
             return src[0][:ins.arg] + src[0][ins.arg + 1:]
-        case Form.PERMUTE:
+        case Structural.PERMUTE:
             assert isinstance(ins.arg, tuple)
             return tuple(src[0][p] for p in ins.arg)
-        case Form.RESHAPE:
+        case Structural.RESHAPE:
             assert isinstance(ins.arg, tuple)
             return tuple(f"dims[{ins.arg[0] + d}]" for d in range(ins.rank))
-        case Form.MATMUL:
+        case Structural.MATMUL:
             return src[0][:1] + src[1][1:]
-        case Form.CONV2D:
+        case Structural.CONV2D:
             assert isinstance(ins.arg, tuple)
             s, p = ins.arg
             (n, _, h, w), (o, _, kh, kw) = src
             return (n, o, f"({h} + {2 * p} - {kh}) // {s} + 1",
                     f"({w} + {2 * p} - {kw}) // {s} + 1")
-        case Form.AVG_POOL2D:
+        case Structural.AVG_POOL2D:
             assert isinstance(ins.arg, tuple)
             n, c, h, w = src[0]
             return (n, c, f"{h} // {ins.arg[0]}", f"{w} // {ins.arg[0]}")
-        case Form.CONV2D_GRAD_INPUT:  # (N, C) of (dy, w), then H, W
+        case Structural.CONV2D_GRAD_INPUT:  # (N, C) of (dy, w), then H, W
             assert isinstance(ins.arg, tuple)
             return (src[0][0], src[1][1], *_dims(ins.arg[-1]))
-        case Form.CONV2D_GRAD_WEIGHT:  # (O, C) of (x, dy), then KH, KW
+        case Structural.CONV2D_GRAD_WEIGHT:  # (O, C) of (x, dy), then KH, KW
             assert isinstance(ins.arg, tuple)
             return (src[1][1], src[0][1], *_dims(ins.arg[-1]))
-        case Form.AVG_POOL2D_GRAD:  # (N, C) of dy, then H, W
+        case Structural.AVG_POOL2D_GRAD:  # (N, C) of dy, then H, W
             assert isinstance(ins.arg, tuple)
             return (*src[0][:2], *_dims(ins.arg[-1]))
-    return max(src, key=len)  # elementwise: the extents of an array operand
+        case UnaryOp() | BinaryOp() | Structural.WHERE:
+            return max(src, key=len)  # the extents of an array operand
+        case Structural.INPUT | Structural.CHUNKED:  # a program's inputs are LEAF instructions
+            raise AssertionError(f"a program holds no {ins.op.value} instruction")
+        case _:
+            assert_never(ins.op)
 
 
 def _dims(d: int) -> tuple[str, str]:
@@ -98,27 +105,28 @@ def _dims(d: int) -> tuple[str, str]:
 def _materialised(program: Program) -> tuple[int, ...]:
     instrs = program.instrs
     chosen = set(program.outputs)
-    stored = (Form.LEAF, Form.SUM, Form.MAX, Form.MATMUL, Form.RESHAPE, *WINDOWED)
+    stored = (Structural.LEAF, Structural.SUM, Structural.MAX, Structural.MATMUL,
+              Structural.RESHAPE, *WINDOWED)
     for k, ins in enumerate(instrs):
-        if ins.op in stored and ins.op is not Form.LEAF:
+        if ins.op in stored and ins.op is not Structural.LEAF:
             chosen.add(k)
-        if ins.op is Form.EXPAND:
+        if ins.op is Structural.EXPAND:
             (s,) = ins.src
             if instrs[s].op not in stored:
                 chosen.add(s)
-        if ins.op is Form.RESHAPE:
+        if ins.op is Structural.RESHAPE:
             (s,) = ins.src
-            if instrs[s].op is not Form.LEAF:
+            if instrs[s].op is not Structural.LEAF:
                 chosen.add(s)
-        if ins.op is Form.MATMUL or ins.op in WINDOWED:
+        if ins.op is Structural.MATMUL or ins.op in WINDOWED:
             for s in ins.src:
                 if _transposed(instrs, s):  # BLAS reads the stored operand transposed
                     s = instrs[s].src[0]
-                if instrs[s].op is not Form.LEAF:
+                if instrs[s].op is not Structural.LEAF:
                     chosen.add(s)
     size = [0] * len(instrs)  # operations inline in each instruction's element expression
     for k, ins in enumerate(instrs):
-        if ins.op is Form.LEAF or ins.op is Form.CONST:
+        if ins.op is Structural.LEAF or ins.op is Structural.CONST:
             continue
         size[k] = 1 + sum(0 if s in chosen else size[s] for s in ins.src)
         if size[k] > MAX_INLINE:
@@ -129,19 +137,37 @@ def _materialised(program: Program) -> tuple[int, ...]:
 
 def _transposed(instrs: tuple[Instr, ...], k: int) -> bool:
     """A transpose a product reads as a view of its stored operand: nothing to copy."""
-    return instrs[k].op is Form.PERMUTE and instrs[k].arg == (1, 0)
+    return instrs[k].op is Structural.PERMUTE and instrs[k].arg == (1, 0)
 
 
-def scratch(graph: Graph) -> list[tuple[str, int]]:
-    """The temporaries of a kernel, in its parameter order: `("t", k)` holds materialised
-    instruction `k` (its node's shape), `("part", k)` the per-chunk partial results of a
-    reduction `k` over the first axis (`(nchunks, *shape of k)`). A reshape needs none: it
-    is a view of its operand's memory."""
-    out: list[tuple[str, int]] = []
+class Holds(Enum):
+    """What a kernel's temporary holds (the value is its parameter's name prefix)."""
+
+    WHOLE = "t"  # a materialised instruction, its node's shape
+    PARTS = "part"  # a first-axis reduction's per-chunk partials, (nchunks, *its shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Temporary:
+    """One temporary of a kernel: what it `holds` for instruction `instr`."""
+
+    holds: Holds
+    instr: int
+
+    @property
+    def name(self) -> str:
+        """The kernel's parameter name (`t3`, `part5`)."""
+        return f"{self.holds.value}{self.instr}"
+
+
+def scratch(graph: Layout) -> list[Temporary]:
+    """The temporaries of a kernel, in its parameter order. A reshape needs none: it is a
+    view of its operand's memory."""
+    out: list[Temporary] = []
     for k in graph.materialised:
         ins = graph.instrs[k]
-        if k not in graph.outputs and ins.op is not Form.RESHAPE:
-            out.append(("t", k))
-        if ins.op in (Form.SUM, Form.MAX) and ins.arg == 0:
-            out.append(("part", k))
+        if k not in graph.outputs and ins.op is not Structural.RESHAPE:
+            out.append(Temporary(Holds.WHOLE, k))
+        if ins.op in (Structural.SUM, Structural.MAX) and ins.arg == 0:
+            out.append(Temporary(Holds.PARTS, k))
     return out

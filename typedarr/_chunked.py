@@ -1,4 +1,5 @@
-"""What the typed front calls for chunked arrays, importing dask only when called.
+"""The front-end's chunked constructors and sinks (from_dask, from_zarr, to_dask, store),
+importing dask only when called; the Dask engine (`_dask`) computes what they build.
 
 dask and zarr are an optional extra (`pip install 'typedarr[dask]'`): typedarr imports
 without them, and the first chunked array says how to install them if they are missing.
@@ -11,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._array import FLOAT_DTYPES, _Array
-from .._errors import DTypeError, ShapeError
-from .._expr import Node, chunked
+from ._compute import current_engine
+from ._errors import DTypeError, ShapeError
+from ._ir import FLOAT_DTYPES, Node, chunked
 
 if TYPE_CHECKING:
     import dask.array as da
+
+    from ._array import _Array
 
 _INSTALL = "pip install 'typedarr[dask]'"
 
@@ -50,11 +53,11 @@ def zarr_leaf(source: object, rank: int, kind: str) -> Node:
 
 
 def to_dask(x: _Array) -> da.Array:
-    """`x`'s values as a lazy dask array (see `_Array.to_dask`)."""
+    """`x`'s values as a lazy dask array (see `_Array.to_dask`; `x` is a typed array)."""
     _dask_array("to_dask")
-    from ._engine import to_dask as lazy
+    from ._dask import to_dask as lazy
 
-    return lazy(x._node)
+    return lazy(x._node, current_engine())
 
 
 def store(x: _Array, target: str | os.PathLike[str] | Any, *, overwrite: bool = False
@@ -78,12 +81,13 @@ def store(x: _Array, target: str | os.PathLike[str] | Any, *, overwrite: bool = 
     >>> zarr.open_array(path)[0]
     array([3., 3., 3.], dtype=float32)
     """
-    if not isinstance(x, _Array):
+    # An array's node says it is a Matrix or Vector: `_array` imports this module.
+    if not isinstance(getattr(x, "_node", None), Node):
         raise TypeError(f"store takes a Matrix or Vector, got {type(x).__name__}")
     _dask_array("store")
-    from ._engine import store as write
+    from ._dask import store as write
 
-    write(x._node, target, overwrite)
+    write(x._node, target, overwrite, current_engine())
 
 
 def _dask_array(what: str) -> Any:

@@ -1,0 +1,192 @@
+"""The structure of a `jit` call: its arguments as a hashable key, its results as a recipe.
+
+`flatten` describes an argument tree (typed arrays, tuples, lists, dicts, dataclasses,
+generators and static values) as a `Key`, the arrays appended in depth-first order; a traced
+function's results are described the same way and turned by `results` into a `Result` tree
+that says where each array's values come from (a kernel output, an input, or an array the
+trace captured); `rebuild` makes the results of a call from it. The nodes are small typed
+records (named tuples, so a key is hashed and compared in C on every call; no two kinds
+have the same length, so two keys of different kinds never compare equal).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any, NamedTuple, TypeAlias, assert_never
+
+import numpy as np
+
+from ._array import _Array
+from ._errors import TraceError
+from ._ir import Node, leaf
+from ._strategy import Strategy
+
+Array = np.ndarray[Any, np.dtype[Any]]
+
+
+class ArrayArg(NamedTuple):
+    """A typed array: its kind, shape, dtype and strategy (its values are an input)."""
+
+    kind: type
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    strategy: Strategy
+
+
+class Static(NamedTuple):
+    """Anything else: part of the structure (an argument's must be hashable)."""
+
+    value: Any
+
+
+class GeneratorArg(NamedTuple):
+    """A `numpy.random.Generator`, passed through for the random arrays drawn from it."""
+
+
+class Items(NamedTuple):
+    """A tuple, list, dict or dataclass (`kind`) of trees: the trees, or (key, tree) pairs
+    for a dict and (field name, tree) pairs for a dataclass."""
+
+    kind: type
+    items: tuple[Any, ...]
+
+
+Key: TypeAlias = ArrayArg | Static | GeneratorArg | Items
+
+
+class FromOutput(NamedTuple):
+    """The values of the compiled program's `k`-th output."""
+
+    k: int
+
+
+class FromInput(NamedTuple):
+    """The traced function returned its `slot`-th input array."""
+
+    slot: int
+
+
+class Captured(NamedTuple):
+    """An array the trace captured (made outside it): returned as it is."""
+
+    node: Node
+
+
+Where: TypeAlias = FromOutput | FromInput | Captured
+
+
+class ArrayResult(NamedTuple):
+    """A result array: its kind and strategy, and where its values come from."""
+
+    kind: type
+    strategy: Strategy
+    where: Where
+
+
+Result: TypeAlias = ArrayResult | Static | Items
+
+
+def flatten(x: Any, arrays: list[_Array], generators: list[np.random.Generator],
+            results: bool = False) -> Key:
+    """The structure of `x`, its arrays appended to `arrays` (depth first)."""
+    if isinstance(x, _Array):
+        arrays.append(x)
+        return ArrayArg(type(x), x.shape, x.dtype, x.strategy)
+    if isinstance(x, (tuple, list)):
+        return Items(type(x), tuple(flatten(v, arrays, generators, results) for v in x))
+    if isinstance(x, dict):
+        return Items(dict, tuple((k, flatten(x[k], arrays, generators, results)) for k in x))
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return Items(type(x), tuple((f.name, flatten(getattr(x, f.name), arrays, generators,
+                                                     results)) for f in dataclasses.fields(x)))
+    if results:  # anything else a traced function returns comes back as it is
+        return Static(x)
+    if isinstance(x, np.random.Generator):
+        generators.append(x)
+        return GeneratorArg()
+    if isinstance(x, np.ndarray):
+        raise TraceError("a jit function takes typed arrays, not numpy arrays: convert with "
+                         "Matrix.from_numpy or Vector.from_numpy")
+    try:
+        hash(x)
+    except TypeError:
+        raise TraceError(f"an argument of a jit function that is not an array must be "
+                         f"hashable (it is part of the compiled structure): got "
+                         f"{type(x).__name__}") from None
+    return Static(x)
+
+
+def replace(x: Any, arrays: Any) -> Any:
+    """`x` with its arrays replaced, in `_flatten`'s order, by the next of `arrays`."""
+    if isinstance(x, _Array):
+        return next(arrays)
+    if isinstance(x, (tuple, list)):
+        return type(x)(replace(v, arrays) for v in x)
+    if isinstance(x, dict):
+        return {k: replace(v, arrays) for k, v in x.items()}
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return _rebuild_dataclass(type(x), {f.name: replace(getattr(x, f.name), arrays)
+                                            for f in dataclasses.fields(x)})
+    return x
+
+
+def results(tree: Key, where: Iterator[Where], outputs: Iterator[_Array]) -> Result:
+    """The result tree with each array described by where its values come from."""
+    match tree:
+        case ArrayArg():
+            a = next(outputs)
+            return ArrayResult(type(a), a.strategy, next(where))
+        case Static():
+            return tree
+        case Items(kind, items) if kind in (tuple, list):
+            return Items(kind, tuple(results(v, where, outputs) for v in items))
+        case Items(kind, items):  # a dict's keys, a dataclass's field names
+            return Items(kind, tuple((k, results(v, where, outputs)) for k, v in items))
+        case GeneratorArg():
+            raise AssertionError("a traced function's results hold no generator")
+        case _:
+            assert_never(tree)
+
+
+def rebuild(tree: Result, outs: list[Array], inputs: list[Array], given: list[_Array]) -> Any:
+    """The results: kernel outputs wrapped in their kinds, arguments returned as they are."""
+    match tree:
+        case ArrayResult(kind, _, FromInput(slot)) if (
+                slot < len(given) and type(given[slot]) is kind):
+            return given[slot]
+        case ArrayResult(kind, strategy, where):
+            wrap: Any = kind
+            return wrap._wrap(_node(where, outs, inputs), strategy)
+        case Static(value):
+            return value
+        case Items(kind, items) if kind is dict:
+            return {k: rebuild(v, outs, inputs, given) for k, v in items}
+        case Items(kind, items) if kind in (tuple, list):
+            return kind(rebuild(v, outs, inputs, given) for v in items)
+        case Items(kind, items):
+            return _rebuild_dataclass(kind, {name: rebuild(v, outs, inputs, given)
+                                             for name, v in items})
+        case _:
+            assert_never(tree)
+
+
+def _node(where: Where, outs: list[Array], inputs: list[Array]) -> Node:
+    match where:
+        case FromOutput(k):
+            return leaf(outs[k])
+        case FromInput(slot):
+            return leaf(inputs[slot])
+        case Captured(node):
+            return node
+        case _:
+            assert_never(where)
+
+
+def _rebuild_dataclass(kind: type, fields: dict[str, Any]) -> Any:
+    """An instance of the dataclass `kind` with `fields`, without running its `__init__`
+    (its checks ran when the original was made; traced arrays have no values to check)."""
+    obj: Any = object.__new__(kind)
+    for name, value in fields.items():
+        object.__setattr__(obj, name, value)
+    return obj
