@@ -28,6 +28,7 @@ from ._ir import avg_pool2d_grad as avg_pool2d_grad_node
 from ._ir import conv2d as conv2d_node
 from ._ir import conv2d_grad_input as conv2d_grad_input_node
 from ._ir import conv2d_grad_weight as conv2d_grad_weight_node
+from ._runtime_scalar import concrete
 from ._strategy import Strategy, combine
 from ._tensor4 import Tensor4, Tensor4Like
 
@@ -177,6 +178,7 @@ def _check_steps(name: str, stride: int, padding: int) -> tuple[int, int]:
 
 
 def _check_int(name: str, what: str, value: object, least: int) -> int:
+    value = concrete(value)  # a size: a traced number argument is specialised on
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ValueError(f"{name}: {what} must be an int >= {least}, got {value!r}")
     return value

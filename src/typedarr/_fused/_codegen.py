@@ -197,8 +197,8 @@ class _Nest:
         ins = self.graph.instrs[k]
         if ins.op is Structural.CONST:
             return f"cn{ins.arg}", 0
-        if ins.op is Structural.LEAF:
-            return self._bind(f"a{ins.arg}[{', '.join(idx)}]", self._index_level(idx))
+        if ins.op is Structural.LEAF:  # a rank-0 input (a runtime scalar) is read as [()]
+            return self._bind(f"a{ins.arg}[{', '.join(idx) or '()'}]", self._index_level(idx))
         if not self._inline(k):
             return self._bind(f"{self.graph.target(k)}[{', '.join(idx)}]",
                               self._index_level(idx))
@@ -231,7 +231,7 @@ class _Nest:
                 assert_never(ins.op)
 
     def _index_level(self, idx: tuple[str, ...]) -> int:
-        return max(self.levels[i] for i in idx)
+        return max((self.levels[i] for i in idx), default=0)
 
     def _bind(self, expr: str, level: int) -> tuple[str, int]:
         name = f"v{next(self.names)}"
