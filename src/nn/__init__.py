@@ -34,6 +34,7 @@ from ._layers import Flatten as Flatten
 from ._layers import Layer as Layer
 from ._layers import Linear as Linear
 from ._layers import LinearNoBias as LinearNoBias
+from ._layers import MaxPool2d as MaxPool2d
 from ._layers import Network as Network
 
 # isort: split
@@ -146,6 +147,7 @@ __all__ = [
     "LinearNoBias",
     "LinearNoBiasGradients",
     "Loss",
+    "MaxPool2d",
     "Network",
     "NetworkError",
     "NoGrad",

@@ -4,7 +4,8 @@ dataclass and the record of the gradients `pass_` computes for it.
 ```
 Layer = Linear(w, b) | LinearNoBias(w) | Batchnorm1d(mu, var, gamma, beta)
       | Activation(f) | Dropout(p)
-      | Conv2d(w, b) | AvgPool2d(k) | Batchnorm2d(mu, var, gamma, beta) | Flatten()
+      | Conv2d(w, b) | AvgPool2d(k) | MaxPool2d(k) | Batchnorm2d(mu, var, gamma, beta)
+      | Flatten()
 Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
           | Batchnorm1dGradients(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
           | Conv2dGradients(dw, db) | Batchnorm2dGradients(batch_mu, batch_var, dgamma, dbeta)
@@ -21,7 +22,8 @@ those declarations and never list the kinds. A record's fields follow from the l
 `LinearNoBias` is seed 000's `Linear'` (a prime is not a Python name): a linear layer
 without biases, used before a batchnorm layer, whose `beta` makes a bias redundant;
 `LinearNoBiasGradients` is its `Linear'Gradients`. `Dropout` comes from seed 001; the
-convolutional layers (`Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten`) from seed 003, whose
+convolutional layers (`Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten`) from seed 003 (and
+`MaxPool2d`, the pooling most CNNs since use), whose
 activations are `(N, C, H, W)` Tensor4s until `Flatten` makes them the rows of a Matrix;
 `Activation` and `Dropout` take either rank. A network is a plain list of layers
 (`Network`), its first layer applied first; the output function (softmax or sigmoid) is
@@ -266,26 +268,20 @@ class Conv2d(Generic[Cin, Cout]):
 
 
 @dataclass(frozen=True, slots=True)
-class AvgPool2d:
-    """The mean of each non-overlapping `k x k` window of each channel (seed 003's pooling).
-
-    Raises NetworkError unless `k` is an int >= 1.
-
-    >>> import nn
-    >>> nn.AvgPool2d(2)
-    AvgPool2d(k=2)
-    """
+class _Pool2d:
+    """What the pooling kinds share: a window of `k x k`, checked when made (NetworkError
+    unless `k` is an int >= 1), and the sizes it gives."""
 
     k: int
     gradients: ClassVar[type[Gradients]] = NoGrad
 
     def __post_init__(self) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise NetworkError(f"AvgPool2d: k must be an int >= 1, got {self.k!r}")
+            raise NetworkError(f"{type(self).__name__}: k must be an int >= 1, got {self.k!r}")
 
     @property
     def label(self) -> str:
-        return f"AvgPool2d {self.k}x{self.k}"
+        return f"{type(self).__name__} {self.k}x{self.k}"
 
     def input_size(self) -> SampleSize | None:
         return None
@@ -299,7 +295,29 @@ class AvgPool2d:
         return None, (size[0], size[1] // k, size[2] // k)
 
     def __repr__(self) -> str:
-        return f"AvgPool2d(k={self.k})"
+        return f"{type(self).__name__}(k={self.k})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class AvgPool2d(_Pool2d):
+    """The mean of each non-overlapping `k x k` window of each channel (seed 003's pooling).
+
+    >>> import nn
+    >>> nn.AvgPool2d(2)
+    AvgPool2d(k=2)
+    """
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class MaxPool2d(_Pool2d):
+    """The largest value of each non-overlapping `k x k` window of each channel; its
+    gradient goes to the window's first largest input when several tie
+    (`typedarr.max_pool2d_grad`).
+
+    >>> import nn
+    >>> nn.MaxPool2d(2)
+    MaxPool2d(k=2)
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +348,8 @@ class Flatten:
 
 
 Layer: TypeAlias = (Linear[Any, Any] | LinearNoBias[Any, Any] | Batchnorm1d[Any] | Activation
-                    | Dropout | Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten)
+                    | Dropout | Conv2d[Any, Any] | AvgPool2d | MaxPool2d | Batchnorm2d[Any]
+                    | Flatten)
 Network: TypeAlias = list[Layer]
 Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any]
                         | Batchnorm1dGradients[Any] | NoGrad | Conv2dGradients[Any, Any]

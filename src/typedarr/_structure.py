@@ -116,19 +116,21 @@ def flatten(x: Any, arrays: list[_Array], generators: list[np.random.Generator],
     if isinstance(x, _Array):
         arrays.append(x)
         return ArrayArg(type(x), x.shape, x.dtype, x.strategy)
+    kind = type(x)
+    declared = _fields(kind)
+    if declared is not None:  # a dataclass: the most common container (layers, optimisers)
+        return Items(kind, tuple([
+            (name, _static(getattr(x, name)) if static and not results
+             else flatten(getattr(x, name), arrays, generators, scalars, results))
+            for name, static in declared]))
+    if kind is tuple or kind is list or isinstance(x, (tuple, list)):
+        return Items(kind, tuple([flatten(v, arrays, generators, scalars, results)
+                                  for v in x]))
     if isinstance(x, Fixed):
         return _static(x.value)
-    if isinstance(x, (tuple, list)):
-        return Items(type(x), tuple(flatten(v, arrays, generators, scalars, results)
-                                    for v in x))
     if isinstance(x, dict):
-        return Items(dict, tuple((k, flatten(x[k], arrays, generators, scalars, results))
-                                 for k in x))
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return Items(type(x), tuple(
-            (f.name, _static(getattr(x, f.name)) if f.metadata.get(STATIC) and not results
-             else flatten(getattr(x, f.name), arrays, generators, scalars, results))
-            for f in dataclasses.fields(x)))
+        return Items(dict, tuple([(k, flatten(x[k], arrays, generators, scalars, results))
+                                  for k in x]))
     if results:  # anything else a traced function returns comes back as it is
         if isinstance(x, Scalar):
             scalars.append(x)
@@ -147,6 +149,22 @@ def flatten(x: Any, arrays: list[_Array], generators: list[np.random.Generator],
     return _static(x)
 
 
+# A type's dataclass fields as (name, static) pairs, or None for a type that is no
+# dataclass: read once per type (dataclasses.fields costs more than the walk itself).
+_FIELDS: dict[type, tuple[tuple[str, bool], ...] | None] = {}
+
+
+def _fields(kind: type) -> tuple[tuple[str, bool], ...] | None:
+    try:
+        return _FIELDS[kind]
+    except KeyError:
+        pass
+    found = (tuple((f.name, bool(f.metadata.get(STATIC))) for f in dataclasses.fields(kind))
+             if dataclasses.is_dataclass(kind) and kind is not Fixed else None)
+    _FIELDS[kind] = found
+    return found
+
+
 def _static(x: Any) -> Static:
     try:
         hash(x)
@@ -162,17 +180,17 @@ def replace(x: Any, arrays: Iterator[Any], scalars: Iterator[Any]) -> Any:
     `arrays` and `scalars` (static parts kept)."""
     if isinstance(x, _Array):
         return next(arrays)
-    if isinstance(x, Fixed):
-        return x.value
+    declared = _fields(type(x))
+    if declared is not None:
+        return _rebuild_dataclass(type(x), {
+            name: getattr(x, name) if static else replace(getattr(x, name), arrays, scalars)
+            for name, static in declared})
     if isinstance(x, (tuple, list)):
         return type(x)(replace(v, arrays, scalars) for v in x)
+    if isinstance(x, Fixed):
+        return x.value
     if isinstance(x, dict):
         return {k: replace(v, arrays, scalars) for k, v in x.items()}
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return _rebuild_dataclass(type(x), {
-            f.name: getattr(x, f.name) if f.metadata.get(STATIC)
-            else replace(getattr(x, f.name), arrays, scalars)
-            for f in dataclasses.fields(x)})
     if runtime_dtype(x) is not None:
         return next(scalars)
     return x

@@ -225,7 +225,8 @@ class _Nest:
                   | Structural.PERMUTE | Structural.MATMUL | Structural.MAX | Structural.INPUT
                   | Structural.CHUNKED | Structural.RESHAPE | Structural.CONV2D
                   | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
-                  | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD):
+                  | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD | Structural.MAX_POOL2D
+                  | Structural.MAX_POOL2D_GRAD):
                 raise AssertionError(f"{ins.op.value} is not computed inline")
             case _:
                 assert_never(ins.op)
@@ -378,6 +379,10 @@ def _windowed(graph: Layout, k: int) -> list[str]:
             return _convolution.avg_pool2d(k, a, out, dt, first)
         case Structural.AVG_POOL2D_GRAD:
             return _convolution.avg_pool2d_grad(k, a, out, dt, first)
+        case Structural.MAX_POOL2D:
+            return _convolution.max_pool2d(k, a, out, first)
+        case Structural.MAX_POOL2D_GRAD:
+            return _convolution.max_pool2d_grad(k, a, b, out, dt, first)
         case (UnaryOp() | BinaryOp() | Structural.LEAF | Structural.CONST | Structural.WHERE
               | Structural.EXPAND | Structural.SUM | Structural.PERMUTE | Structural.MATMUL
               | Structural.MAX | Structural.INPUT | Structural.CHUNKED | Structural.RESHAPE):
