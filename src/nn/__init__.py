@@ -115,6 +115,12 @@ from ._checkpoint import load as load
 from ._checkpoint import save as save
 
 # isort: split
+# PyTorch in and out
+from ._torch import from_state_dict as from_state_dict
+from ._torch import save_torch as save_torch
+from ._torch import to_state_dict as to_state_dict
+
+# isort: split
 # Errors
 from ._errors import CheckpointError as CheckpointError
 from ._errors import NetworkError as NetworkError
@@ -165,6 +171,7 @@ __all__ = [
     "compile_step",
     "cross_entropy",
     "forward",
+    "from_state_dict",
     "he_normal",
     "load",
     "logsumexp",
@@ -173,10 +180,12 @@ __all__ = [
     "one_hot",
     "pass_",
     "save",
+    "save_torch",
     "small_normal",
     "small_normal_bias",
     "softmax",
     "standard_normal",
+    "to_state_dict",
     "update_batch_statistics",
     "xavier_normal",
     "zero_bias",

@@ -126,7 +126,9 @@ def load(path: StrPath) -> Network:
                     net = _decode(source.kinds(), source)
             else:
                 header = _safetensors.read_header(f, size)
-                net = _decode(safetensors_kinds(header), SafetensorsSource(f, header))
+                kinds = safetensors_kinds(header)  # first: another tool's file says so
+                _safetensors.check_dtypes(header, _safetensors.DTYPES)
+                net = _decode(kinds, SafetensorsSource(f, header))
             _check_chain(net)
         except CheckpointError as e:
             raise CheckpointError(f"{os.fspath(path)}: {e}") from e
