@@ -58,10 +58,31 @@ def _conv_nn(g: np.random.Generator) -> list[nn.Layer]:
             nn.Activation(nn.Relu), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(dense, v(3))]
 
 
+def _strided_torch() -> TORCH.Sequential:
+    return TORCH.Sequential(TORCH.Conv2d(2, 4, 3, stride=2, padding=1), TORCH.BatchNorm2d(4),
+                            TORCH.ReLU(), TORCH.Conv2d(4, 3, 2, padding=2), TORCH.AvgPool2d(2),
+                            TORCH.Flatten(), TORCH.Linear(3 * 4 * 4, 3))
+
+
+def _strided_nn(g: np.random.Generator) -> list[nn.Layer]:
+    def t(*shape: int) -> Tensor4:
+        return Tensor4.from_numpy(g.normal(size=shape).astype(np.float32))
+
+    def v(n: int, low: float = -1.0) -> Vector:
+        return Vector.from_numpy(g.uniform(low, 2.0, size=n).astype(np.float32))
+
+    dense = Matrix.from_numpy(g.normal(size=(48, 3)).astype(np.float32))
+    return [nn.Conv2d(t(4, 2, 3, 3), v(4), stride=2, padding=1),       # 9x9 -> 5x5
+            nn.Batchnorm2d(v(4), v(4, 0.5), v(4), v(4)), nn.Activation(nn.Relu),
+            nn.Conv2d(t(3, 4, 2, 2), v(3), padding=2), nn.AvgPool2d(2),  # 8x8 -> 4x4
+            nn.Flatten(), nn.Linear(dense, v(3))]
+
+
 NETS: dict[str, tuple[Callable[[], TORCH.Sequential],
                       Callable[[np.random.Generator], list[nn.Layer]], tuple[int, ...]]] = {
     "dense": (_dense_torch, _dense_nn, (9, 6)),
     "conv": (_conv_torch, _conv_nn, (5, 2, 8, 8)),
+    "strided conv": (_strided_torch, _strided_nn, (5, 2, 9, 9)),
 }
 
 
@@ -228,3 +249,15 @@ def test_a_file_that_is_not_safetensors_is_a_checkpoint_error(tmp_path: Path) ->
     (tmp_path / "junk").write_bytes(b"\x10" + bytes(7) + b"[1, 2]" + bytes(10))
     with pytest.raises(nn.CheckpointError, match=r"junk: the header is not a JSON object"):
         nn.from_state_dict(net, tmp_path / "junk")
+
+
+def test_the_readme_round_trip_runs_and_agrees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    from test_examples import readme_nn_block
+
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    exec(compile(readme_nn_block("nn.from_state_dict"), "README.md", "exec"), namespace)
+    theirs, ours = _predictions(_randomised(namespace["model"], 5), nn.from_state_dict(
+        namespace["template"], namespace["model"].state_dict()), (3, 1, 28, 28))
+    assert np.abs(theirs - ours).max() < 1e-5
