@@ -22,7 +22,8 @@ from typedarr import Matrix, Tensor4, Vector
 
 F64 = np.float64
 # The layout every checkpoint so far was written in (the SCHEMA nn._checkpoint used to spell
-# out): field names in file order, and how each is stored.
+# out): field names in file order, and how each is stored. Conv2d's stride and padding came
+# later, declared `added`: a file without them loads (tests/test_nn_conv_steps.py).
 LAYOUT = {
     "Linear": [("w", 2), ("b", 1)],
     "LinearNoBias": [("w", 2)],
@@ -30,7 +31,8 @@ LAYOUT = {
                     ("momentum", 0)],
     "Activation": [("f", 0)],
     "Dropout": [("p", 0)],
-    "Conv2d": [("w", 4), ("b", 1)],
+    "Conv2d": [("w", 4), ("b", 1), ("stride", 0), ("padding", 0)],  # the two settings added
+                                                                    # later: optional in files
     "AvgPool2d": [("k", 0)],
     "MaxPool2d": [("k", 0)],
     "Batchnorm2d": [("mu", 1), ("var", 1), ("gamma", 1), ("beta", 1), ("eps", 0),
@@ -46,7 +48,7 @@ def examples() -> list[nn.Layer]:
             nn.LinearNoBias(Matrix.from_numpy(g.normal(size=(3, 2)))),
             nn.Batchnorm1d.init(3, dtype=F64), nn.Activation(nn.Tanh), nn.Dropout(0.5),
             nn.Conv2d(Tensor4.from_numpy(g.normal(size=(4, 2, 3, 3))),
-                      Vector.from_numpy(g.normal(size=4))),
+                      Vector.from_numpy(g.normal(size=4)), stride=2, padding=1),
             nn.AvgPool2d(2), nn.MaxPool2d(2), nn.Batchnorm2d.init(4, dtype=F64), nn.Flatten()]
 
 

@@ -4,8 +4,8 @@ dataclass and the record of the gradients `pass_` computes for it.
 ```
 Layer = Linear(w, b) | LinearNoBias(w) | Batchnorm1d(mu, var, gamma, beta)
       | Activation(f) | Dropout(p)
-      | Conv2d(w, b) | AvgPool2d(k) | MaxPool2d(k) | Batchnorm2d(mu, var, gamma, beta)
-      | Flatten()
+      | Conv2d(w, b, stride, padding) | AvgPool2d(k) | MaxPool2d(k)
+      | Batchnorm2d(mu, var, gamma, beta) | Flatten()
 Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
           | Batchnorm1dGradients(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
           | Conv2dGradients(dw, db) | Batchnorm2dGradients(batch_mu, batch_var, dgamma, dbeta)
@@ -47,8 +47,8 @@ from typedarr import UNIT_OPEN, Matrix, Tensor4, Vector, check_fields
 from ._activations import FActivation
 from ._batchnorm_layers import Batchnorm1d, Batchnorm1dGradients, Batchnorm2d, Batchnorm2dGradients
 from ._errors import NetworkError
-from ._fields import check_arrays, check_dtype, choice, parameter
-from ._sizes import ANY_IMAGE, Sizes, features, images, shape
+from ._fields import added, check_arrays, check_dtype, choice, parameter
+from ._sizes import ANY_IMAGE, Sizes, at_least, features, images, shape
 from ._sizes import Size as SampleSize
 
 In = TypeVar("In", default=Any)  # input features
@@ -216,19 +216,29 @@ class Conv2dGradients(Generic[Cin, Cout]):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Conv2d(Generic[Cin, Cout]):
-    """`conv2d(x, w) + b` per output channel (stride 1, no padding): weights `w` of shape
-    `(out channels, in channels, rows, columns)` and biases `b` of `out channels`.
+    """`conv2d(x, w, stride=stride, padding=padding) + b` per output channel: weights `w` of
+    shape `(out channels, in channels, rows, columns)` and biases `b` of `out channels`.
 
-    Raises NetworkError when `b` does not have one element per output channel of `w`.
+    The kernel moves `stride` pixels at a time over the input surrounded by `padding` rows
+    and columns of zeros (PyTorch's `Conv2d(..., stride=s, padding=p)`): an `H x W` image
+    gives `(H + 2*padding - rows) // stride + 1` rows out (and columns alike).
+
+    Raises NetworkError when `b` does not have one element per output channel of `w`, or
+    unless `stride` is an int >= 1 and `padding` an int >= 0.
 
     >>> import nn
     >>> from typedarr import Tensor4
     >>> nn.Conv2d(Tensor4.zeros(20, 1, 3, 3), Vector.zeros(20))
     Conv2d(1->20, 3x3, float32)
+    >>> nn.Conv2d(Tensor4.zeros(20, 1, 3, 3), Vector.zeros(20), stride=2, padding=1)
+    Conv2d(1->20, 3x3, stride=2, padding=1, float32)
     """
 
     w: Tensor4[Cout, Cin, Any, Any] = field(metadata=parameter("weight"))
     b: Vector[Cout] = field(metadata=parameter("bias"))
+    # added after the first Conv2d checkpoints: files without them are stride 1, padding 0
+    stride: int = field(default=1, metadata=added())
+    padding: int = field(default=0, metadata=added())
     gradients: ClassVar[type[Gradients]] = Conv2dGradients
 
     def __post_init__(self) -> None:
@@ -239,6 +249,8 @@ class Conv2d(Generic[Cin, Cout]):
                                f"columns))")
         if 0 in self.w.shape:
             raise NetworkError(f"Conv2d: w {self.w.shape} has an empty dimension")
+        for name, least in (("stride", 1), ("padding", 0)):
+            object.__setattr__(self, name, at_least("Conv2d", name, getattr(self, name), least))
         check_dtype(self)
 
     @property
@@ -249,7 +261,13 @@ class Conv2d(Generic[Cin, Cout]):
     @property
     def label(self) -> str:
         o, c, kh, kw = self.w.shape
-        return f"Conv2d {c}->{o} {kh}x{kw}"
+        return f"Conv2d {c}->{o} {kh}x{kw}{self._steps(' ')}"
+
+    def _steps(self, sep: str) -> str:
+        """The stride and padding where they are not the defaults (`, stride=2`)."""
+        return "".join(f"{sep}{name}={value}" for name, value, default in
+                       (("stride", self.stride, 1), ("padding", self.padding, 0))
+                       if value != default)
 
     def input_size(self) -> SampleSize | None:
         return self.w.shape[1], ANY_IMAGE, ANY_IMAGE
@@ -258,13 +276,16 @@ class Conv2d(Generic[Cin, Cout]):
         o, c, kh, kw = self.w.shape
         if not isinstance(size, tuple):
             return images(size), size
-        if size[0] != c or kh > size[1] or kw > size[2]:
-            return f"expects images of {c} channels of at least {kh}x{kw}, got {shape(size)}", size
-        return None, (o, size[1] - kh + 1, size[2] - kw + 1)
+        h, w = size[1] + 2 * self.padding, size[2] + 2 * self.padding
+        if size[0] != c or kh > h or kw > w:
+            padded = f" (padded by {self.padding})" if self.padding else ""
+            return (f"expects images of {c} channels of at least {kh}x{kw}{padded}, got "
+                    f"{shape(size)}"), size
+        return None, (o, (h - kh) // self.stride + 1, (w - kw) // self.stride + 1)
 
     def __repr__(self) -> str:
         o, c, kh, kw = self.w.shape
-        return f"Conv2d({c}->{o}, {kh}x{kw}, {self.w.dtype})"
+        return f"Conv2d({c}->{o}, {kh}x{kw}{self._steps(', ')}, {self.w.dtype})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +297,7 @@ class _Pool2d:
     gradients: ClassVar[type[Gradients]] = NoGrad
 
     def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise NetworkError(f"{type(self).__name__}: k must be an int >= 1, got {self.k!r}")
+        object.__setattr__(self, "k", at_least(type(self).__name__, "k", self.k, 1))
 
     @property
     def label(self) -> str:

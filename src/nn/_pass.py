@@ -238,14 +238,16 @@ def _pass4(ctx: _Context, net: Sequence[Layer], i: int, inp: Values,
     """`_pass` at an image layer (seed 003), whose input is a Tensor4 `(N, C, H, W)`."""
     x4 = as_tensor4(i, layer, inp)
     match layer:
-        case Conv2d(w, b):
+        case Conv2d(w, b, stride, padding):
             with Blame(lambda: _describe(i, layer)):
-                y = ta.conv2d(x4, w)
+                y = ta.conv2d(x4, w, stride=stride, padding=padding)
                 out4 = ta.compute(y + ta.channels_like(b, y))
             dz4, pred, t = _rest4(ctx, net, i, out4)
-            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel)
+            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel, stride=stride, padding=padding)
             grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
-            return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
+            dx4 = (ta.conv2d_grad_input(dz4, w, x4.shape, stride=stride, padding=padding)
+                   if i else None)
+            return dx4, pred, [grads, *t]
         case AvgPool2d(k):
             with Blame(lambda: _describe(i, layer)):
                 out4 = ta.avg_pool2d(x4, k)
