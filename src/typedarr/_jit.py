@@ -27,8 +27,9 @@ import numpy as np
 
 from . import _compute, _construct, _trace
 from ._array import _Array
+from ._errors import TraceError
 from ._ir import Node, Structural, is_leaf
-from ._strategy import Par, combine
+from ._strategy import Par, Seq, combine
 from ._structure import (
     Captured,
     FromInput,
@@ -91,6 +92,7 @@ class Jitted(Generic[P, T]):
         self._compiled: OrderedDict[Key, _Compiled] = OrderedDict()
         self._traces = 0
         self._lock = threading.Lock()
+        self._tracer: int | None = None  # the thread tracing `fn` now, holding `_lock`
         functools.update_wrapper(self, fn)
 
     @property
@@ -101,10 +103,21 @@ class Jitted(Generic[P, T]):
         arrays: list[_Array] = []
         generators: list[np.random.Generator] = []
         key = flatten((args, kwargs), arrays, generators)
+        if self._tracer == threading.get_ident():
+            # The lock is this thread's own: waiting for it would never end.
+            raise TraceError(f"{getattr(self._fn, '__name__', 'a jit function')} called "
+                             f"itself while being traced: a compiled function cannot "
+                             f"recurse; write the recursion as a loop over the layers or "
+                             f"call the Python definition (fn.__wrapped__) inside")
         with self._lock:
             compiled = self._compiled.get(key)
             if compiled is None:
-                compiled = self._compiled[key] = self._trace(args, kwargs, arrays, generators)
+                self._tracer = threading.get_ident()
+                try:
+                    compiled = self._trace(args, kwargs, arrays, generators)
+                finally:
+                    self._tracer = None
+                self._compiled[key] = compiled
                 self._traces += 1
                 if len(self._compiled) > self.MAX_STRUCTURES:
                     self._compiled.popitem(last=False)
@@ -139,7 +152,9 @@ class Jitted(Generic[P, T]):
         where = [FromInput(a._node.arg) if a._node.op is Structural.INPUT else
                  Captured(a._node) if is_leaf(a._node) else FromOutput(slots[id(a._node)])
                  for a in outputs]
-        strategy = functools.reduce(combine, (a.strategy for a in arrays), Par)
+        # As eager compute: Par if any input is Par, Seq if all are (Par when none is given).
+        strategy = (functools.reduce(combine, (a.strategy for a in arrays), Seq) if arrays
+                    else Par)
         return _Compiled(_compute.compile_program(roots, tuple(trace.inputs), strategy),
                          tuple(trace.draws), len(trace.inputs),
                          results(tree, iter(where), iter(outputs)))
