@@ -31,6 +31,10 @@ def chunked_leaf(blocks: object, rank: int, kind: str) -> Node:
     if not isinstance(blocks, da.Array):
         raise TypeError(f"{kind}.from_dask takes a dask array, got {type(blocks).__name__}"
                         f"{f': use {kind}.from_numpy' if isinstance(blocks, np.ndarray) else ''}")
+    if isinstance(getattr(blocks, "_meta", None), np.ma.MaskedArray):
+        raise TypeError(f"{kind}.from_dask takes plain blocks, got a masked dask array: its "
+                        f"mask would be dropped and the values hidden under it kept; fill it "
+                        f"explicitly (da.ma.filled(x, 0.0))")
     if blocks.ndim != rank:
         raise ShapeError(f"{kind}.from_dask needs a {rank}-d array, got shape {blocks.shape}")
     if any(np.isnan(n) for n in blocks.shape):
