@@ -237,3 +237,16 @@ def test_files_another_thread_creates_during_saves_keep_the_umask(tmp_path: Path
     assert not loose, f"{len(loose)} files became group/world-writable"
     assert all(stat.S_IMODE(os.stat(tmp_path / f"net{k}.safetensors").st_mode) == 0o644
                for k in range(300))
+
+
+def test_the_example_data_set_writer_replaces_only_zarr_arrays(tmp_path: Path) -> None:
+    from examples.chunked import make_dataset
+
+    make_dataset(tmp_path, 20, 3, chunk_rows=10)
+    make_dataset(tmp_path, 20, 3, chunk_rows=10, seed=1)  # its own arrays: replaced
+    (tmp_path / "other").mkdir()
+    _unrelated(tmp_path / "other" / "x.zarr")
+    before = _tree(tmp_path / "other")
+    with pytest.raises(FileExistsError, match="replaces only a zarr array"):
+        make_dataset(tmp_path / "other", 20, 3, chunk_rows=10)
+    assert _tree(tmp_path / "other") == before
