@@ -103,7 +103,7 @@ def seed000_net(*, batchnorm: bool, init: nn.WeightInit = nn.small_normal, seed:
 def targets(labels: NDArray[np.int64], classes: int, loss: nn.Loss) -> Matrix:
     """The rows the loss compares with: one-hot rows for softmax, a 0/1 column for sigmoid."""
     if isinstance(loss, nn.SigmoidBinaryCrossEntropy):
-        return Matrix.from_numpy(labels.astype(np.float32).reshape(-1, 1))
+        return nn.binary_targets(labels)
     return nn.one_hot(labels, classes)
 
 

@@ -21,6 +21,7 @@ import nn
 import typedarr as ta
 from nn import _checkpoint, _safetensors
 from nn._fields import Role, specs
+from nn._layers import KINDS
 from typedarr import NON_NEGATIVE, Matrix, Tensor4, Vector
 
 F32 = np.float32
@@ -36,7 +37,7 @@ def examples() -> list[nn.Layer]:
 
     return [nn.Linear(arr(2), arr(1, (2,))), nn.LinearNoBias(arr(2)),
             nn.Batchnorm1d(arr(1), arr(1), arr(1), arr(1)), nn.Activation(nn.Tanh),
-            nn.Dropout(0.5), nn.Conv2d(arr(4), arr(1, (2,))), nn.AvgPool2d(2),
+            nn.Dropout(0.5), nn.Conv2d(arr(4), arr(1, (2,))), nn.AvgPool2d(2), nn.MaxPool2d(2),
             nn.Batchnorm2d(arr(1), arr(1), arr(1), arr(1)), nn.Flatten()]
 
 
@@ -79,6 +80,7 @@ def _with_element(x: Any, value: float) -> Any:
 
 
 def test_every_array_and_number_setting_is_declared_with_its_range() -> None:
+    assert {type(la).__name__ for la in examples()} == set(KINDS)  # a new kind joins here
     for layer in examples():
         for s in specs(type(layer)):
             assert s.within is not None or s.choices is not None or s.integral, s.name

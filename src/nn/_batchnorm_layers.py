@@ -19,7 +19,7 @@ from typing_extensions import TypeVar
 from typedarr import NON_NEGATIVE, POSITIVE, UNIT, Size, Vector, size
 
 from ._errors import NetworkError
-from ._fields import check_layer, parameter, running, setting
+from ._fields import check_declared, parameter, running, setting
 from ._sizes import ANY_IMAGE, Sizes, features, shape
 from ._sizes import Size as SampleSize
 
@@ -74,7 +74,7 @@ class _Batchnorm(Generic[F]):
         return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
 
     def __post_init__(self) -> None:
-        check_layer(self)
+        check_declared(self)
         sizes = (self.mu.size, self.var.size, self.gamma.size, self.beta.size)
         if len(set(sizes)) != 1:
             raise NetworkError(f"{type(self).__name__}: mu, var, gamma and beta must have the "

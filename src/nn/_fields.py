@@ -6,13 +6,14 @@ A layer kind is a frozen dataclass whose fields say, once, what each of them is:
 w: Matrix[In, Out] = field(metadata=parameter("weight", transposed=True))  # learnt
 var: Vector[F] = field(metadata=running("running_var", NON_NEGATIVE))  # a running statistic
 eps: float = field(default=1e-5, metadata=setting(POSITIVE))  # a number setting
+stride: int = field(default=1, metadata=added())         # a setting older files lack
 f: FActivation = field(metadata=choice("activation"))    # a setting from an Enum
 ```
 
 Its annotation says how the field is stored (a Matrix, Vector or Tensor4 array; a number; an
 Enum's value as text); the metadata says its role and the values it may hold: every element
 of an array field in its range (finite for parameters, by default for running statistics
-too), a number setting in its range. `check_layer` checks all of it where a layer is made,
+too), a number setting in its range. `check_declared` checks all of it where a layer is made,
 by its constructor, by an optimiser's update and by `nn.load` alike.
 
 A `parameter` `x` has the gradient field `dx` in the layer's `Gradients` record (named by
@@ -43,7 +44,7 @@ from typedarr import FINITE, Matrix, Range, Tensor4, Vector, real, tracing
 from ._errors import NetworkError
 
 _ROLE, _TORCH, _TRANSPOSED, _WHAT = "nn.role", "nn.torch", "nn.transposed", "nn.what"
-_WITHIN = "nn.within"
+_WITHIN, _ADDED = "nn.within", "nn.added"
 _RANKS: dict[type, int] = {Vector: 1, Matrix: 2, Tensor4: 4}
 _SPECS: dict[type, tuple[Spec, ...]] = {}  # read once per kind
 MOMENTUM: str = "momentum"  # the setting that moves a layer's running statistics
@@ -79,13 +80,20 @@ def choice(what: str) -> Mapping[str, Any]:
     return {_WHAT: what}
 
 
+def added() -> Mapping[str, Any]:
+    """The metadata of a setting added to a layer kind after files of it were written: a
+    checkpoint without it loads with the field's default."""
+    return {_ADDED: True}
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """One declared field of a layer kind.
 
     `rank` is the array's rank (1, 2 or 4), or 0 for a setting; `choices` is the Enum of a
     choice, None otherwise; `integral` says a number setting is an int; `within` is where an
-    array's elements or a number setting must lie (None: the kind checks it itself).
+    array's elements or a number setting must lie (None: the kind checks it itself);
+    `optional` that a checkpoint may lack it (`added`).
     """
 
     name: str
@@ -98,6 +106,7 @@ class Spec:
     torch: str | None
     transposed: bool
     within: Range | None
+    optional: bool = False
 
     @property
     def gradient(self) -> str:
@@ -127,7 +136,7 @@ def _read(kind: type) -> tuple[Spec, ...]:
         out.append(Spec(f.name, role, rank, origin if rank else None, choices,
                         origin is int, f.metadata.get(_WHAT, f.name),
                         f.metadata.get(_TORCH), f.metadata.get(_TRANSPOSED, False),
-                        f.metadata.get(_WITHIN)))
+                        f.metadata.get(_WITHIN), f.metadata.get(_ADDED, False)))
     if any(s.role is Role.RUNNING for s in out) and MOMENTUM not in {s.name for s in out}:
         raise TypeError(f"{kind.__name__}: a layer with running statistics needs a momentum")
     return tuple(out)
@@ -164,11 +173,11 @@ def check_dtype(layer: object) -> None:
                            f"{sorted(map(str, dtypes))}; convert with .astype")
 
 
-def check_layer(layer: object) -> None:
+def check_declared(layer: object) -> None:
     """Check every declared field of `layer` where it is made: arrays of their kind and one
     dtype, not empty, every element within the field's range; number settings within theirs
-    (stored as Python floats). A traced layer (inside `typedarr.jit`) has no values yet: its
-    arrays are checked for kind only.
+    (stored as Python floats; a traced number stays traced). A traced layer (inside
+    `typedarr.jit`) has no values yet: its arrays are checked for kind only.
 
     Raises TypeError for a field of the wrong type, NetworkError naming the field, the value
     and its place for one out of range.
@@ -181,8 +190,9 @@ def check_layer(layer: object) -> None:
             continue
         value = getattr(layer, s.name)
         if not s.rank:
-            object.__setattr__(layer, s.name,
-                               real(f"{owner}: {s.name}", value, s.within, NetworkError))
+            # runtime=True: a traced number (a jit argument) stays one, as check_fields keeps it
+            object.__setattr__(layer, s.name, real(f"{owner}: {s.name}", value, s.within,
+                                                   NetworkError, runtime=True))
         elif not tracing():
             _check_values(f"{owner}: {s.name}", np.asarray(value), s.within)
 
