@@ -144,3 +144,15 @@ def test_a_large_result_from_the_buffer_pool_is_read_only_and_its_memory_recycle
     second = ta.compute(x * 3.0)
     assert _buffers.kept() == kept  # the freed block came back: nothing new kept
     assert float(np.asarray(second)[0, 0]) == 3.0
+
+
+@pytest.mark.parametrize("kind", ["Matrix", "Vector"])
+def test_values_handed_to_dask_never_write_back(kind: str) -> None:
+    x = KINDS[kind]()
+    before = np.array(np.asarray(x))
+    out = np.asarray(x.to_dask().compute())
+    if out.flags.writeable:  # Dask's own copy: writing it must not reach x
+        out[...] = 5.0
+    else:
+        _refuses_writes(out)
+    np.testing.assert_array_equal(np.asarray(x), before)
