@@ -44,15 +44,23 @@ from ._trace import tracing as tracing
 
 # isort: split
 # Broadcast and reduce
+from ._argreduce import argmax_cols as argmax_cols
+from ._argreduce import argmax_rows as argmax_rows
+from ._argreduce import argmin_cols as argmin_cols
+from ._argreduce import argmin_rows as argmin_rows
 from ._broadcast import br as br
 from ._broadcast import channels_like as channels_like
 from ._broadcast import cols_like as cols_like
 from ._broadcast import colsLike as colsLike
 from ._broadcast import rows_like as rows_like
 from ._broadcast import rowsLike as rowsLike
+from ._indices import Indices as Indices
 from ._reduce import max_cols as max_cols
 from ._reduce import max_rows as max_rows
 from ._reduce import mean as mean
+from ._reduce import mean_all as mean_all
+from ._reduce import min_cols as min_cols
+from ._reduce import min_rows as min_rows
 from ._reduce import sum_all as sum_all
 from ._reduce import sum_channels as sum_channels
 from ._reduce import sum_cols as sum_cols
@@ -108,6 +116,7 @@ __all__ = [
     "DTypeError",
     "DVector",
     "FusionUnavailableWarning",
+    "Indices",
     "Jitted",
     "KernelCacheWarning",
     "Matrix",
@@ -123,6 +132,10 @@ __all__ = [
     "TraceError",
     "Vector",
     "VectorLike",
+    "argmax_cols",
+    "argmax_rows",
+    "argmin_cols",
+    "argmin_rows",
     "atomic_writer",
     "avg_pool2d",
     "avg_pool2d_grad",
@@ -148,6 +161,9 @@ __all__ = [
     "max_rows",
     "maximum",
     "mean",
+    "mean_all",
+    "min_cols",
+    "min_rows",
     "minimum",
     "real",
     "relu",
