@@ -9,7 +9,9 @@ Modelled on Haskell's massiv: manifest (`U`) and delayed (`D`) representations, 
 from ._matrix import DMatrix as DMatrix
 from ._matrix import Matrix as Matrix
 from ._matrix import MatrixLike as MatrixLike
+from ._matrix import concat_cols as concat_cols
 from ._matrix import concat_rows as concat_rows
+from ._reshape import reshape as reshape
 from ._tensor4 import DTensor4 as DTensor4
 from ._tensor4 import Tensor4 as Tensor4
 from ._tensor4 import Tensor4Like as Tensor4Like
@@ -21,6 +23,7 @@ from ._vector import VectorLike as VectorLike
 
 # isort: split
 # Elementwise and compute
+from ._functions import clip as clip
 from ._functions import compute as compute
 from ._functions import exp as exp
 from ._functions import log as log
@@ -143,9 +146,11 @@ __all__ = [
     "channels_like",
     "check_dtype",
     "check_fields",
+    "clip",
     "colsLike",
     "cols_like",
     "compute",
+    "concat_cols",
     "concat_rows",
     "conv2d",
     "conv2d_grad_input",
@@ -167,6 +172,7 @@ __all__ = [
     "minimum",
     "real",
     "relu",
+    "reshape",
     "rowsLike",
     "rows_like",
     "set_default_strategy",

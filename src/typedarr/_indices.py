@@ -74,6 +74,20 @@ class Indices(_Array, Sequence[int], Generic[N]):
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, Any]:
         return self.to_numpy().astype(dtype or np.intp, copy=False)
 
+    # Positions are integers, numpy's home ground: numpy functions and ufuncs see them as
+    # the `intp` array, except `labels == idx`, which is this class's mask like `idx == labels`.
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any
+                        ) -> Any:
+        op = {"equal": BinaryOp.EQ, "not_equal": BinaryOp.NE}.get(ufunc.__name__)
+        if op is not None and method == "__call__" and len(inputs) == 2 and not kwargs:
+            return self._compare(op, inputs[0] if inputs[1] is self else inputs[1])
+        values = [i.to_numpy() if isinstance(i, Indices) else i for i in inputs]
+        return getattr(ufunc, method)(*values, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
+        return func._implementation(*args, **kwargs)
+
     def __iter__(self) -> Iterator[int]:
         return iter(self.to_numpy().tolist())
 
