@@ -4,8 +4,10 @@
 would quietly compute a numpy value with none of typedarr's types, checks or fusion. Here,
 every numpy ufunc and the numpy functions typedarr has an operation for raise a TypeError
 naming it (`np.exp(m)`: use `ta.exp(m)`); a ufunc that is an operator (`ndarray + m`,
-`np.float32(2) * m`) is that operator, so a numpy array is refused as `m + ndarray` is and a
-numpy scalar is a number like any other. Other numpy functions (`np.allclose`,
+`np.float64(2) * m`) is that operator, so a numpy array is refused as `m + ndarray` is and a
+numpy scalar is a number like any other. Note: numpy hands a scalar on the left of a
+comparison (`np.float32(0) < m`) to the ufunc as a 0-d array, which is refused as every
+numpy array is: write `m > 0.0`. Other numpy functions (`np.allclose`,
 `np.array_equal`, `np.linalg.norm`) read the values as `np.asarray(x)` gives them.
 """
 
@@ -66,6 +68,10 @@ OPERATORS: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
     "equal": (operator.eq, "compare (==)"), "not_equal": (operator.ne, "compare (!=)"),
 }
 
+# What `a < x` is from x's side (`x > a`), for the verb of a refusal.
+MIRRORED = {"less": "greater", "greater": "less", "less_equal": "greater_equal",
+            "greater_equal": "less_equal"}
+
 
 def ufunc_call(x: Any, ufunc: np.ufunc, method: str, inputs: tuple[Any, ...],
                kwargs: dict[str, Any]) -> Any:
@@ -75,7 +81,9 @@ def ufunc_call(x: Any, ufunc: np.ufunc, method: str, inputs: tuple[Any, ...],
     found = OPERATORS.get(name)
     if found is not None and method == "__call__" and len(inputs) == 2 and not kwargs:
         op, verb = found
-        a, b = (_operand(x, verb, i) for i in inputs)
+        if inputs[1] is x:  # Python would have called x's reflected operator: its verb
+            verb = OPERATORS[MIRRORED.get(name, name)][1]
+        a, b = (i if i is x else _operand(x, verb, i) for i in inputs)
         return op(a, b)
     if method == "reduce" and name in REDUCTIONS:
         raise TypeError(f"np.{name}.reduce does not take a typedarr {x._KIND}: use "
@@ -99,12 +107,11 @@ def function_call(x: Any, func: Any, args: tuple[Any, ...], kwargs: dict[str, An
 
 def _operand(x: Any, verb: str, value: Any) -> Any:
     """An operand of an operator ufunc: a numpy scalar as a Python number, a numpy array
-    refused as the operators refuse it, anything else as it is."""
-    if value is x:
-        return value
-    if isinstance(value, np.ndarray):  # even a 0-d one, as `m + ndarray` refuses it
+    (0-d too) refused as the operators refuse it, anything else as it is."""
+    if isinstance(value, np.ndarray):
         x._refuse_ndarray(verb, value)
-    if isinstance(value, np.generic):  # np.float32(2) + m: the number, as 2.0 + m
-        number: object = value.item()
-        return number if isinstance(number, numbers.Real) else value
+    if isinstance(value, np.generic):  # `np.float64(2) * m` is `2.0 * m`
+        number: object = value.item()  # (a bool stays a bool, which the operators refuse)
+        if isinstance(number, numbers.Real):
+            return number
     return value
