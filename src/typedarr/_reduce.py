@@ -15,7 +15,6 @@ from typing import Any, overload
 from typing_extensions import TypeVar
 
 from . import _compute
-from ._array import _Array
 from ._errors import ShapeError
 from ._ir import UnaryOp, reduce_max, reduce_sum, unary
 from ._matrix import MatrixLike
@@ -179,13 +178,13 @@ def _manifest_min(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
     return DVector._wrap(node, m.strategy).compute()
 
 
-def sum_all(x: _Array) -> float:
+def sum_all(x: MatrixLike[Any, Any] | VectorLike[Any]) -> float:
     """The sum of every element of a Matrix or Vector, as a Python float.
 
     >>> sum_all(Matrix.from_list([[1, 2], [3, 4]])), sum_all(Vector.from_list([1, 2]))
     (10.0, 3.0)
     """
-    if not isinstance(x, _Array) or x._KIND == "Indices":
+    if not isinstance(x, MatrixLike | VectorLike):
         raise TypeError(f"sum_all takes a Matrix or Vector, got {type(x).__name__}")
     node = x._node
     while node.shape:  # one axis at a time: a chunked array is summed block by block
@@ -193,7 +192,7 @@ def sum_all(x: _Array) -> float:
     return float(_compute.evaluate(node, x.strategy))
 
 
-def mean_all(x: _Array) -> float:
+def mean_all(x: MatrixLike[Any, Any] | VectorLike[Any]) -> float:
     """The mean of every element of a Matrix or Vector, as a Python float (numpy's `x.mean()`).
 
     Raises ShapeError for an array with no elements.
@@ -201,7 +200,7 @@ def mean_all(x: _Array) -> float:
     >>> mean_all(Matrix.from_list([[1, 2], [3, 6]]))
     3.0
     """
-    if not isinstance(x, _Array) or x._KIND == "Indices":
+    if not isinstance(x, MatrixLike | VectorLike):
         raise TypeError(f"mean_all takes a Matrix or Vector, got {type(x).__name__}")
     count = math.prod(x.shape)
     if count == 0:
