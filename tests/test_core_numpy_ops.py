@@ -8,7 +8,10 @@ by the reference engine and compiled by `jit`, and all three must agree.
 
 from __future__ import annotations
 
+import doctest
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
@@ -163,3 +166,18 @@ def test_mean_all_is_the_mean_of_every_element() -> None:
     assert ta.mean_all(Vector.from_list([1, 2])) == 1.5
     with pytest.raises(TypeError, match="mean_all takes a Matrix or Vector"):
         ta.mean_all(np.zeros(3))  # type: ignore[arg-type]
+
+
+def test_the_readme_coming_from_numpy_section_runs() -> None:
+    """Every `>>>` example of the README's "Coming from numpy" runs and prints what it says."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text[text.index("## Coming from numpy"):]
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)\n```", section, re.S)
+    assert len(blocks) >= 2 and all(">>>" in b for b in blocks)
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    # the blocks run one after another in one session, as a reader types them
+    runner.run(parser.get_doctest("\n".join(blocks), {}, "README numpy", "README.md", 0))
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 20 and result.failed == 0, result
