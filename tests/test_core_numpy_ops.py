@@ -23,6 +23,8 @@ from hypothesis.extra.numpy import arrays
 import nn
 import typedarr as ta
 from typedarr import Indices, Matrix, ShapeError, Vector, _argreduce, _reference
+from typedarr._fused import FusedEngine
+from typedarr._ir import Node, UnaryOp, unary
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -55,21 +57,42 @@ def test_argmax_and_argmin_are_numpys(name: str, ours: Callable[[Any], Indices],
     np.testing.assert_array_equal(ours(m * 1.0).to_numpy(), numpy(a))  # of a delayed Matrix
 
 
+def _fused(node: Node) -> Array:
+    return FusedEngine().evaluate_many((node,), ta.Seq)[0]
+
+
+ENGINES: dict[str, Callable[[Node], Array]] = {"reference": _reference.evaluate,
+                                               "fused": _fused}
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
 @pytest.mark.parametrize("axis", [0, 1])
 @given(a=tied_matrices())
-def test_argmax_graph_on_the_reference_engine(axis: int, a: Array) -> None:
-    node = _argreduce.first_largest(Matrix.from_numpy(a, nonfinite="allow")._node, axis)
-    np.testing.assert_array_equal(_reference.evaluate(node), a.argmax(axis=axis))
+def test_the_argmax_graph_is_numpys_on_every_engine(engine: str, axis: int, a: Array) -> None:
+    # what jit compiles and Dask runs; in memory, numpy searches the computed values
+    x = Matrix.from_numpy(a, nonfinite="allow")._node
+    evaluate = ENGINES[engine]
+    np.testing.assert_array_equal(evaluate(_argreduce.first_largest(x, axis)),
+                                  a.argmax(axis=axis))
+    negated = unary(UnaryOp.NEG, x)  # what argmin searches
+    np.testing.assert_array_equal(evaluate(_argreduce.first_largest(negated, axis)),
+                                  a.argmin(axis=axis))
 
 
-def test_a_long_axis_is_searched_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "jit"])
+def test_a_long_axis_is_searched_in_float64(monkeypatch: pytest.MonkeyPatch,
+                                            compiled: bool) -> None:
     # float32 holds positions exactly below 2**24; past that (here: past 4) float64 does
     monkeypatch.setattr(_argreduce, "_EXACT_FLOAT32", 4)
     a = np.zeros((2, 9), np.float32)
     a[0, 7], a[1, 8] = 1.0, -1.0
-    got = ta.argmax_cols(Matrix.from_numpy(a))
-    assert got.dtype == np.float64
-    assert list(got) == [7, 0] and list(ta.argmin_cols(Matrix.from_numpy(a))) == [0, 8]
+
+    def both(x: Matrix) -> tuple[Indices, Indices]:
+        return ta.argmax_cols(x), ta.argmin_cols(x)
+
+    top, bottom = (ta.jit(both) if compiled else both)(Matrix.from_numpy(a))
+    assert top.dtype == np.float64 and bottom.dtype == np.float64
+    assert list(top) == [7, 0] and list(bottom) == [0, 8]
 
 
 @given(a=tied_matrices())

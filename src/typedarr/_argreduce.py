@@ -10,9 +10,11 @@ As numpy does: a tie gives the **first** position (so one-hot rows built from it
 single one), and a NaN counts as the largest (and the smallest) value, so a row holding
 one gives the position of its first NaN.
 
-Each is one graph of the nodes every engine already has (a maximum, a comparison, a
-selection, a minimum as `-max(-x)`), so the fused engine computes it in two passes over
-the data, Dask computes it block by block, and `jit` compiles it like any expression.
+Inside a `jit` trace, or for a chunked array, each is one graph of the nodes every engine
+already has (a maximum, a comparison, a selection, a minimum as `-max(-x)`), so `jit`
+compiles it like any expression and Dask computes it block by block. On values in memory
+the engine computes the Matrix and numpy's `argmax` searches it: the same positions (the
+tests hold each engine's graph to numpy), and faster than the graph's two fused passes.
 """
 
 from __future__ import annotations
@@ -25,9 +27,22 @@ from typing_extensions import TypeVar
 from . import _compute
 from ._errors import ShapeError
 from ._indices import Indices
-from ._ir import FLOAT64, BinaryOp, Node, UnaryOp, binary, const, expand, leaf, reduce_max, unary
+from ._ir import (
+    FLOAT64,
+    BinaryOp,
+    Node,
+    UnaryOp,
+    binary,
+    const,
+    expand,
+    holds_chunked,
+    leaf,
+    reduce_max,
+    unary,
+)
 from ._ir import where as where_node
 from ._matrix import MatrixLike
+from ._trace import tracing
 
 R = TypeVar("R", default=Any)
 C = TypeVar("C", default=Any)
@@ -89,9 +104,16 @@ def _positions(name: str, m: object, axis: int, negate: bool) -> Indices[Any]:
     if m.shape[axis] == 0:
         raise ShapeError(f"{name} of a Matrix {m.shape} with no {('rows', 'columns')[axis]} "
                          f"is undefined")
-    x = unary(UnaryOp.NEG, m._node) if negate else m._node
-    (node,) = _compute.materialise((first_largest(x, axis),), m.strategy)
-    return Indices._wrap(node, m.strategy)
+    if tracing() or holds_chunked((m._node,)):  # the graph: compiled, or block by block
+        x = unary(UnaryOp.NEG, m._node) if negate else m._node
+        (node,) = _compute.materialise((first_largest(x, axis),), m.strategy)
+        return Indices._wrap(node, m.strategy)
+    # In memory, numpy's own search on the values the engine computed: the same positions
+    # (the tests hold the graph to it), several times faster than two fused passes.
+    values = _compute.evaluate(m._node, m.strategy)
+    found = (np.argmin if negate else np.argmax)(values, axis=axis)
+    dtype = m.dtype if m.shape[axis] < _EXACT_FLOAT32 else FLOAT64.dtype
+    return Indices._wrap(leaf(_read_only(found.astype(dtype))), m.strategy)
 
 
 def first_largest(x: Node, axis: int) -> Node:
@@ -110,6 +132,9 @@ def first_largest(x: Node, axis: int) -> Node:
 
 
 def _arange(n: int, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
-    out = np.arange(n, dtype=dtype)
+    return _read_only(np.arange(n, dtype=dtype))
+
+
+def _read_only(out: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     out.flags.writeable = False
     return out
