@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -200,6 +201,22 @@ def test_the_tour_runs_and_shows_the_refusals(capsys: pytest.CaptureFixture[str]
     assert out.count("ShapeError: cannot") >= 3
     assert "Indices U Par (Sz1 3)\n[ 1, 0, 2 ]" in out  # argmax_cols, ties to the first
     assert "TypeError: np.exp does not take a typedarr Matrix: use ta.exp(x)" in out
+
+
+def readme_nn_block(containing: str) -> str:
+    """The README nn section's Python block that contains `containing`."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## nn: seed 000's network"):text.index("\n## ", text.index(
+        "## nn: seed 000's network") + 5)]
+    blocks = [b.split("\n```", 1)[0] for b in section.split("```python\n")[1:]]
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+def test_the_readme_chain_example_runs() -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(readme_nn_block("nn.Chain[In]()"), "README.md", "exec"), namespace)
+    assert nn.check_network(namespace["net"], 784) == 10
 
 
 def test_the_readme_nn_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

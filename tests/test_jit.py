@@ -178,8 +178,10 @@ def test_dataclasses_dicts_and_static_values_pass_through() -> None:
     compiled(p, Matrix.random_normal(4, 3, seed=4))
     assert compiled.traces == 1
     compiled(p, Matrix.random_normal(5, 3, seed=4))  # a new shape
-    compiled(_Params(p.w, p.b, 3.0), x)  # a new static value
-    assert compiled.traces == 3
+    other = _Params(p.w, p.b, 3.0)  # a new number: a runtime input, not a new structure
+    got = compiled(other, x)
+    assert compiled.traces == 2 and got["params"].scale == 3.0
+    _close(got["h"], _layer(other, x)["h"], np.float32)
 
 
 def test_dropout_masks_are_drawn_afresh_as_the_eager_code_draws_them() -> None:

@@ -97,6 +97,33 @@ def test_one_hot_labels(labels: object, message: str) -> None:
         nn.one_hot(labels, 3)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("labels", "message"), [
+    ([0, 1, 2], "label 2 at index 2 is not 0 or 1 (for classes 0 .. k-1, use one_hot"),
+    (np.array([1, -1]), "label -1 at index 1 is not 0 or 1"),
+    (np.array([True, False]), "labels must be a 1-d array of integers, got bool"),
+    (np.array([0.0, 1.0]), "labels must be a 1-d array of integers"),
+    (np.array([[0, 1]]), "labels must be a 1-d array of integers"),
+])
+def test_binary_targets_refuse_labels_other_than_0_and_1(labels: object, message: str
+                                                        ) -> None:
+    with pytest.raises(nn.NetworkError, match=names(message)):
+        nn.binary_targets(labels)  # type: ignore[arg-type]
+
+
+def test_binary_targets_are_the_column_a_sigmoid_output_learns() -> None:
+    labels = np.array([1, 0, 0, 1, 1], dtype=np.uint8)
+    t = nn.binary_targets(labels, dtype=np.float64)
+    assert t.shape == (5, 1) and np.asarray(t).dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(t)[:, 0], labels)
+    assert nn.binary_targets([]).shape == (0, 1)
+    loss = nn.SigmoidBinaryCrossEntropy()
+    x = Matrix.from_numpy(np.random.default_rng(0).normal(size=(5, 3)))
+    net: list[nn.Layer] = [nn.Linear(Matrix.ones(3, 1, dtype=np.float64),
+                                     Vector.zeros(1, dtype=np.float64))]
+    pred, _ = nn.pass_(nn.Phase.TRAIN, net, x, t, loss=loss)  # the target a sigmoid takes
+    assert nn.accuracy(pred, t) == nn.accuracy(pred, labels.astype(np.intp))
+
+
 def test_one_hot_classes() -> None:
     with pytest.raises(nn.NetworkError, match="classes must be a positive int"):
         nn.one_hot([0], 0)

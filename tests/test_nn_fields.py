@@ -17,12 +17,13 @@ import typedarr as ta
 from nn import _batchnorm, _batchnorm2d
 from nn._fields import Role, parameter, running, specs
 from nn._layers import KINDS
-from nn._update import zeros_like
+from nn._update import zero_moments, zeros_like
 from typedarr import Matrix, Tensor4, Vector
 
 F64 = np.float64
 # The layout every checkpoint so far was written in (the SCHEMA nn._checkpoint used to spell
-# out): field names in file order, and how each is stored.
+# out): field names in file order, and how each is stored. Conv2d's stride and padding came
+# later, declared `added`: a file without them loads (tests/test_nn_conv_steps.py).
 LAYOUT = {
     "Linear": [("w", 2), ("b", 1)],
     "LinearNoBias": [("w", 2)],
@@ -30,8 +31,10 @@ LAYOUT = {
                     ("momentum", 0)],
     "Activation": [("f", 0)],
     "Dropout": [("p", 0)],
-    "Conv2d": [("w", 4), ("b", 1)],
+    "Conv2d": [("w", 4), ("b", 1), ("stride", 0), ("padding", 0)],  # the two settings added
+                                                                    # later: optional in files
     "AvgPool2d": [("k", 0)],
+    "MaxPool2d": [("k", 0)],
     "Batchnorm2d": [("mu", 1), ("var", 1), ("gamma", 1), ("beta", 1), ("eps", 0),
                     ("momentum", 0)],
     "Flatten": [],
@@ -45,8 +48,8 @@ def examples() -> list[nn.Layer]:
             nn.LinearNoBias(Matrix.from_numpy(g.normal(size=(3, 2)))),
             nn.Batchnorm1d.init(3, dtype=F64), nn.Activation(nn.Tanh), nn.Dropout(0.5),
             nn.Conv2d(Tensor4.from_numpy(g.normal(size=(4, 2, 3, 3))),
-                      Vector.from_numpy(g.normal(size=4))),
-            nn.AvgPool2d(2), nn.Batchnorm2d.init(4, dtype=F64), nn.Flatten()]
+                      Vector.from_numpy(g.normal(size=4)), stride=2, padding=1),
+            nn.AvgPool2d(2), nn.MaxPool2d(2), nn.Batchnorm2d.init(4, dtype=F64), nn.Flatten()]
 
 
 def test_every_kind_of_layer_is_covered() -> None:
@@ -74,7 +77,7 @@ def test_moments_start_as_zeros_of_each_gradient_s_shape(layer: nn.Layer) -> Non
     g = np.random.default_rng(1)
     x: Matrix | Tensor4 = Matrix.from_numpy(g.normal(size=(2, 3)))
     net: list[nn.Layer] = [layer]
-    if isinstance(layer, nn.Conv2d | nn.AvgPool2d | nn.Batchnorm2d | nn.Flatten):
+    if isinstance(layer, nn.Conv2d | nn.AvgPool2d | nn.MaxPool2d | nn.Batchnorm2d | nn.Flatten):
         channels = 2 if isinstance(layer, nn.Conv2d) else 4
         x = Tensor4.from_numpy(g.normal(size=(2, channels, 4, 4)))
         net = [layer] if isinstance(layer, nn.Flatten) else [layer, nn.Flatten()]
@@ -82,10 +85,13 @@ def test_moments_start_as_zeros_of_each_gradient_s_shape(layer: nn.Layer) -> Non
     _, grads = nn.pass_(nn.Phase.TRAIN, net, x, Matrix.from_numpy(np.full(out.shape, 1 / out.cols)),
                         rng=np.random.default_rng(2))
     zero = zeros_like(grads[0])
-    assert type(zero) is type(grads[0]) is layer.gradients
+    ((started,),) = zero_moments([layer], 1)  # the same, made from the layer itself
+    assert type(zero) is type(grads[0]) is type(started) is layer.gradients
     for f in fields(zero):
         got, like = np.asarray(getattr(zero, f.name)), np.asarray(getattr(grads[0], f.name))
         assert got.shape == like.shape and not got.any()
+        made = np.asarray(getattr(started, f.name))
+        assert made.shape == like.shape and made.dtype == like.dtype and not made.any()
 
 
 def test_pytorch_names_and_layouts_are_those_of_its_modules() -> None:
@@ -133,11 +139,13 @@ def test_inference_runs_no_backward_half(monkeypatch: pytest.MonkeyPatch) -> Non
         monkeypatch.setattr(module, "backward", refuse)
     monkeypatch.setattr(ta, "conv2d_grad_input", refuse)  # what _pass calls
     monkeypatch.setattr(ta, "avg_pool2d_grad", refuse)
+    monkeypatch.setattr(ta, "max_pool2d_grad", refuse)
     layers = examples()
     dense = nn.Linear(Matrix.ones(4, 3, dtype=F64), Vector.zeros(3, dtype=F64))
-    cnn = [layers[5], layers[7], layers[3], layers[6], layers[8], dense, layers[2], layers[4],
-           nn.Activation(nn.Relu), nn.LinearNoBias(Matrix.ones(3, 2, dtype=F64))]
-    x = Tensor4.from_numpy(np.random.default_rng(3).normal(size=(5, 2, 5, 5)))
-    pred = nn.forward(cnn, x)
-    assert pred.shape == (5, 2)
-    np.testing.assert_allclose(np.asarray(pred).sum(axis=1), 1.0, rtol=1e-6)
+    for pool in (layers[6], layers[7]):  # AvgPool2d, MaxPool2d
+        cnn = [layers[5], layers[8], layers[3], pool, layers[9], dense, layers[2], layers[4],
+               nn.Activation(nn.Relu), nn.LinearNoBias(Matrix.ones(3, 2, dtype=F64))]
+        x = Tensor4.from_numpy(np.random.default_rng(3).normal(size=(5, 2, 5, 5)))
+        pred = nn.forward(cnn, x)
+        assert pred.shape == (5, 2)
+        np.testing.assert_allclose(np.asarray(pred).sum(axis=1), 1.0, rtol=1e-6)

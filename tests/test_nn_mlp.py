@@ -74,6 +74,30 @@ def test_initialiser_scales(init: nn.WeightInit, std: Any) -> None:
     assert np.asarray(init(3, 2, seed=0, dtype=np.float64)).dtype == np.float64
 
 
+@pytest.mark.parametrize(("init", "torch_init", "std"), [
+    (nn.he_normal_conv, "kaiming_normal_", lambda fan_in, fan_out: np.sqrt(2 / fan_in)),
+    (nn.xavier_normal_conv, "xavier_normal_",
+     lambda fan_in, fan_out: np.sqrt(2 / (fan_in + fan_out))),
+])
+@pytest.mark.parametrize("shape", [(64, 16, 3, 3), (20, 1, 5, 5), (8, 32, 1, 1)])
+def test_convolution_initialiser_scales_count_kernel_fans_as_pytorch_does(
+        init: Any, torch_init: str, std: Any, shape: tuple[int, int, int, int]) -> None:
+    torch = pytest.importorskip("torch")  # the dev extra: present wherever the suite runs
+    w = np.asarray(init(*shape, seed=0))
+    assert w.shape == shape and w.dtype == np.float32
+    o, c, kh, kw = shape
+    want = std(c * kh * kw, o * kh * kw)
+    theirs = getattr(torch.nn.init, torch_init)(torch.empty(shape, dtype=torch.float64))
+    assert want == pytest.approx(float(theirs.std()), rel=0.1)  # PyTorch's fans are ours
+    assert w.std() == pytest.approx(want, rel=0.05) and abs(w.mean()) < 0.05 * want
+    np.testing.assert_array_equal(w, np.asarray(init(*shape, seed=0)))
+    assert np.asarray(init(2, 1, 3, 3, seed=0, dtype=np.float64)).dtype == np.float64
+    layer = nn.Conv2d(init(*shape, seed=1), nn.zero_bias(o, seed=0))  # what Conv2d takes
+    assert layer.kernel == (kh, kw)
+    with pytest.raises(nn.NetworkError, match="in_channels"):
+        init(4, 0, 3, 3, seed=0)
+
+
 def test_bias_initialisers() -> None:
     np.testing.assert_array_equal(np.asarray(nn.zero_bias(5, seed=0)), 0.0)
     b = np.asarray(nn.small_normal_bias(10_000, seed=0))
@@ -109,7 +133,7 @@ def test_seed_002_breast_cancer_classifier() -> None:
                  weight_init=nn.standard_normal, seed=0)  # seed 002 draws randn weights
     opt: nn.Optimizer = nn.SGD(lr=0.5)
     bce = nn.SigmoidBinaryCrossEntropy()
-    xs, ts = Matrix.from_numpy(x), Matrix.from_numpy(y[:, None].astype(np.float32))
+    xs, ts = Matrix.from_numpy(x), nn.binary_targets(y)
     rng = np.random.default_rng(1)
     losses = []
     for _ in range(100):

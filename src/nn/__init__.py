@@ -34,6 +34,7 @@ from ._layers import Flatten as Flatten
 from ._layers import Layer as Layer
 from ._layers import Linear as Linear
 from ._layers import LinearNoBias as LinearNoBias
+from ._layers import MaxPool2d as MaxPool2d
 from ._layers import Network as Network
 
 # isort: split
@@ -86,10 +87,12 @@ from ._update import update_batch_statistics as update_batch_statistics
 from ._init import BiasInit as BiasInit
 from ._init import WeightInit as WeightInit
 from ._init import he_normal as he_normal
+from ._init import he_normal_conv as he_normal_conv
 from ._init import small_normal as small_normal
 from ._init import small_normal_bias as small_normal_bias
 from ._init import standard_normal as standard_normal
 from ._init import xavier_normal as xavier_normal
+from ._init import xavier_normal_conv as xavier_normal_conv
 from ._init import zero_bias as zero_bias
 
 # isort: split
@@ -107,12 +110,19 @@ from ._check import check_network as check_network
 # isort: split
 # Labels and metrics
 from ._labels import accuracy as accuracy
+from ._labels import binary_targets as binary_targets
 from ._labels import one_hot as one_hot
 
 # isort: split
 # Checkpoints
 from ._checkpoint import load as load
 from ._checkpoint import save as save
+
+# isort: split
+# PyTorch in and out
+from ._torch import from_state_dict as from_state_dict
+from ._torch import save_torch as save_torch
+from ._torch import to_state_dict as to_state_dict
 
 # isort: split
 # Errors
@@ -146,6 +156,7 @@ __all__ = [
     "LinearNoBias",
     "LinearNoBiasGradients",
     "Loss",
+    "MaxPool2d",
     "Network",
     "NetworkError",
     "NoGrad",
@@ -161,11 +172,14 @@ __all__ = [
     "WeightInit",
     "accuracy",
     "binary_cross_entropy",
+    "binary_targets",
     "check_network",
     "compile_step",
     "cross_entropy",
     "forward",
+    "from_state_dict",
     "he_normal",
+    "he_normal_conv",
     "load",
     "logsumexp",
     "loss",
@@ -173,11 +187,14 @@ __all__ = [
     "one_hot",
     "pass_",
     "save",
+    "save_torch",
     "small_normal",
     "small_normal_bias",
     "softmax",
     "standard_normal",
+    "to_state_dict",
     "update_batch_statistics",
     "xavier_normal",
+    "xavier_normal_conv",
     "zero_bias",
 ]

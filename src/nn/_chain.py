@@ -30,13 +30,18 @@ F = TypeVar("F", default=Any)  # features out of the chain so far
 Out = TypeVar("Out", default=Any)  # features out of the next layer
 
 
-@dataclass(frozen=True, slots=True)
+# Not slotted: `nn.Chain[In]()` stores `__orig_class__` on the new instance, and on Python
+# 3.11 a frozen *slotted* dataclass's `__setattr__` then raises TypeError (its `super()`
+# names the class before slots were added) where typing only tolerates an AttributeError.
+@dataclass(frozen=True)
 class Chain(Generic[F]):
     """Layers whose output has `F` features.
 
     >>> import nn
     >>> nn.Chain().then(nn.Activation(nn.Relu)).network
     [Activation(Relu)]
+    >>> nn.Chain[int]().layers  # a subscripted Chain is made as the README shows
+    ()
     """
 
     layers: tuple[Layer, ...] = ()

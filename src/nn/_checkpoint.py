@@ -12,8 +12,10 @@ read it (`safetensors.numpy.load_file` gives the arrays by name).
 Layout. Each layer `i` stores every field its class declares (`nn._fields`), in declaration
 order, under `layer{i}.{field}`: the arrays (`w`, `b` of a Linear or Conv2d; `mu`, `var`,
 `gamma`, `beta` of a batchnorm layer), of the network's dtype, as tensors; the settings as
-scalars. In safetensors, `__metadata__` holds `format` (`typedarr.nn`), `version` (`2`),
-`kinds` (a JSON list of each layer's class name, e.g. `Linear`) and the settings as strings:
+scalars (a setting declared `added`, such as a Conv2d's `stride` and `padding`, may be
+absent from a file an older nn wrote: it loads with its default). In safetensors,
+`__metadata__` holds `format` (`typedarr.nn`), `version` (`2`), `kinds` (a JSON list of
+each layer's class name, e.g. `Linear`) and the settings as strings:
 numbers as Python's exact `repr` of the float (`layer{i}.eps`, `layer{i}.k`), choices as the
 Enum's value (`layer{i}.f`, the activation's name, e.g. `relu`). In `.npz`, the same names are
 members: `format`, `version` (1), `kinds`, and the settings as 0-d arrays (float64, or a
@@ -126,7 +128,9 @@ def load(path: StrPath) -> Network:
                     net = _decode(source.kinds(), source)
             else:
                 header = _safetensors.read_header(f, size)
-                net = _decode(safetensors_kinds(header), SafetensorsSource(f, header))
+                kinds = safetensors_kinds(header)  # first: another tool's file says so
+                _safetensors.check_dtypes(header, _safetensors.DTYPES)
+                net = _decode(kinds, SafetensorsSource(f, header))
             _check_chain(net)
         except CheckpointError as e:
             raise CheckpointError(f"{os.fspath(path)}: {e}") from e
@@ -204,25 +208,30 @@ def _metadata(kinds: list[str], fields: Mapping[str, Value]) -> dict[str, str]:
 def _decode(kinds: list[str], source: Source) -> Network:
     """The layers, after checking that the names present are exactly those `kinds` need."""
     expected: list[str] = []
+    optional: set[str] = set()
     for i, kind in enumerate(kinds):
         if kind not in KINDS:
             raise CheckpointError(f"layer {i}: unknown layer kind {kind!r:.40}")
         expected += [f"layer{i}.{spec.name}" for spec in specs(KINDS[kind])]
+        optional |= {f"layer{i}.{spec.name}" for spec in specs(KINDS[kind]) if spec.optional}
     present = source.names()
     for key in expected:
-        if key not in present:
+        if key not in present and key not in optional:
             raise CheckpointError(f"missing key {key!r}: the checkpoint is incomplete")
     if extra := sorted(present - set(expected)):
         raise CheckpointError(f"unexpected keys {extra[:10]}: not written by this version "
                               f"of nn")
-    return [_layer(i, KINDS[kind], source) for i, kind in enumerate(kinds)]
+    return [_layer(i, KINDS[kind], source, present) for i, kind in enumerate(kinds)]
 
 
-def _layer(i: int, kind: type, source: Source) -> Layer:
-    """Layer `i`, of class `kind`, from its declared fields in `source`."""
+def _layer(i: int, kind: type, source: Source, present: set[str]) -> Layer:
+    """Layer `i`, of class `kind`, from its declared fields in `source` (a setting the file
+    predates keeps its default)."""
     values: dict[str, Any] = {}
     for spec in specs(kind):
         key = f"layer{i}.{spec.name}"
+        if key not in present:  # only an optional setting: _decode checked
+            continue
         if spec.rank:
             # NaN is kept: a diverged network loads as it was saved
             values[spec.name] = FROM_NUMPY[spec.rank](source.array(key, spec.rank),

@@ -42,9 +42,16 @@ class Optimizer(Protocol):
 
 
 class Step(Protocol):
+    """A compiled training step; `traces` counts the structures it has traced (one per
+    network shape, optimiser kind and batch shape: the optimiser's numbers, its step count
+    and learning rate included, are runtime inputs)."""
+
     def __call__(self, net: Sequence[Layer], opt: Opt, x: Input,
                  target: MatrixLike[Any, Any], *, rng: np.random.Generator | None = None
                  ) -> tuple[Network, Opt, Matrix]: ...
+
+    @property
+    def traces(self) -> int: ...
 
 
 def compile_step(loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Step:
@@ -68,15 +75,31 @@ def compile_step(loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Step:
         new_net, new_opt = opt.update(net, grads)
         return new_net, new_opt, pred
 
-    compiled = ta.jit(traced)
+    return _CompiledStep(ta.jit(traced), loss)
 
-    def step(net: Sequence[Layer], opt: Any, x: Input,
-             target: MatrixLike[Any, Any], *, rng: np.random.Generator | None = None
-             ) -> tuple[Network, Any, Matrix]:
+
+class _CompiledStep:
+    """What `compile_step` returns (see there)."""
+
+    def __init__(self, compiled: ta.Jitted[..., tuple[Network, Any, Matrix]], loss: Loss
+                 ) -> None:
+        self._compiled, self._loss = compiled, loss
+
+    @property
+    def traces(self) -> int:
+        return self._compiled.traces
+
+    def __call__(self, net: Sequence[Layer], opt: Any, x: Input,
+                 target: MatrixLike[Any, Any], *, rng: np.random.Generator | None = None
+                 ) -> tuple[Network, Any, Matrix]:
+        compiled, loss = self._compiled, self._loss
         if not isinstance(x, MatrixLike | Tensor4Like) or not isinstance(target, MatrixLike):
             raise TypeError("x must be a typedarr Matrix or Tensor4 and target a Matrix "
                             "(convert numpy with Matrix.from_numpy or Tensor4.from_numpy)")
         check_target(loss, ta.compute(target))  # what the traced pass cannot look at
+        started = getattr(opt, "started", None)  # moments at zero before the first step
+        if started is not None:
+            opt = started(net)
         state = None if rng is None else rng.bit_generator.state
         try:
             new_net, new_opt, pred = compiled(list(net), opt, x, target, rng)
@@ -90,5 +113,3 @@ def compile_step(loss: Loss = SOFTMAX_CROSS_ENTROPY) -> Step:
             raise NetworkError("the compiled step's prediction is not finite although the "
                                "eager step's is: please report this")
         return new_net, new_opt, pred
-
-    return step

@@ -6,6 +6,7 @@ A layer kind is a frozen dataclass whose fields say, once, what each of them is:
 w: Matrix[In, Out] = field(metadata=parameter("weight", transposed=True))  # learnt
 mu: Vector[F] = field(metadata=running("running_mean"))  # a running statistic
 eps: float = 1e-5                                        # a setting (no metadata)
+stride: int = field(default=1, metadata=added())         # a setting older files lack
 f: FActivation = field(metadata=choice("activation"))    # a setting from an Enum
 ```
 
@@ -36,6 +37,7 @@ from typedarr import Matrix, Tensor4, Vector
 from ._errors import NetworkError
 
 _ROLE, _TORCH, _TRANSPOSED, _WHAT = "nn.role", "nn.torch", "nn.transposed", "nn.what"
+_ADDED = "nn.added"
 _RANKS: dict[type, int] = {Vector: 1, Matrix: 2, Tensor4: 4}
 _SPECS: dict[type, tuple[Spec, ...]] = {}  # read once per kind
 MOMENTUM: str = "momentum"  # the setting that moves a layer's running statistics
@@ -66,12 +68,19 @@ def choice(what: str) -> Mapping[str, Any]:
     return {_WHAT: what}
 
 
+def added() -> Mapping[str, Any]:
+    """The metadata of a setting added to a layer kind after files of it were written: a
+    checkpoint without it loads with the field's default."""
+    return {_ADDED: True}
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """One declared field of a layer kind.
 
     `rank` is the array's rank (1, 2 or 4), or 0 for a setting; `choices` is the Enum of a
-    choice, None otherwise; `integral` says a number setting is an int.
+    choice, None otherwise; `integral` says a number setting is an int; `optional` that a
+    checkpoint may lack it (`added`).
     """
 
     name: str
@@ -83,6 +92,7 @@ class Spec:
     what: str
     torch: str | None
     transposed: bool
+    optional: bool = False
 
     @property
     def gradient(self) -> str:
@@ -111,7 +121,8 @@ def _read(kind: type) -> tuple[Spec, ...]:
         choices = origin if isinstance(origin, type) and issubclass(origin, Enum) else None
         out.append(Spec(f.name, role, rank, origin if rank else None, choices,
                         origin is int, f.metadata.get(_WHAT, f.name),
-                        f.metadata.get(_TORCH), f.metadata.get(_TRANSPOSED, False)))
+                        f.metadata.get(_TORCH), f.metadata.get(_TRANSPOSED, False),
+                        f.metadata.get(_ADDED, False)))
     if any(s.role is Role.RUNNING for s in out) and MOMENTUM not in {s.name for s in out}:
         raise TypeError(f"{kind.__name__}: a layer with running statistics needs a momentum")
     return tuple(out)

@@ -1,4 +1,4 @@
-"""Class labels in and out of a network: one-hot targets and accuracy.
+"""Class labels in and out of a network: one-hot targets, 0/1 targets and accuracy.
 
 This is data glue around the typed arrays (labels are integers, which typedarr does not
 hold), so it uses numpy directly; the layer maths never does.
@@ -41,6 +41,32 @@ def one_hot(labels: Labels, classes: Size, *, dtype: Any = np.float32) -> Matrix
     out = np.zeros((idx.size, classes), dtype=dtype)
     out[np.arange(idx.size), idx] = 1.0
     return Matrix.from_numpy(out)
+
+
+def binary_targets(labels: Labels, *, dtype: Any = np.float32) -> Matrix:
+    """A one-column Matrix of 0/1 labels: the target of a sigmoid output
+    (`nn.SigmoidBinaryCrossEntropy`), as `one_hot` is for softmax classes.
+
+    Raises NetworkError for a label other than 0 or 1 (naming the first), for non-integer
+    labels (booleans included: convert with `.astype(int)`), or for labels that are not
+    one-dimensional.
+
+    >>> import nn
+    >>> nn.binary_targets([1, 0, 1])
+    Matrix U Par (Sz (3 :. 1)) float32
+    [ [ 1.0 ]
+    , [ 0.0 ]
+    , [ 1.0 ]
+    ]
+    """
+    idx = _labels("binary_targets", labels)
+    bad = (idx != 0) & (idx != 1)
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        raise NetworkError(f"binary_targets: label {int(idx[at])} at index {at} is not 0 or 1 "
+                           f"(for classes 0 .. k-1, use one_hot(labels, k) and a softmax "
+                           f"output)")
+    return Matrix.from_numpy(idx.astype(dtype).reshape(-1, 1))
 
 
 def accuracy(pred: MatrixLike[Any, Any], target: MatrixLike[Any, Any] | Labels) -> float:

@@ -4,7 +4,8 @@ dataclass and the record of the gradients `pass_` computes for it.
 ```
 Layer = Linear(w, b) | LinearNoBias(w) | Batchnorm1d(mu, var, gamma, beta)
       | Activation(f) | Dropout(p)
-      | Conv2d(w, b) | AvgPool2d(k) | Batchnorm2d(mu, var, gamma, beta) | Flatten()
+      | Conv2d(w, b, stride, padding) | AvgPool2d(k) | MaxPool2d(k)
+      | Batchnorm2d(mu, var, gamma, beta) | Flatten()
 Gradients = LinearGradients(dw, db) | LinearNoBiasGradients(dw)
           | Batchnorm1dGradients(batch_mu, batch_var, dgamma, dbeta) | NoGrad()
           | Conv2dGradients(dw, db) | Batchnorm2dGradients(batch_mu, batch_var, dgamma, dbeta)
@@ -21,7 +22,8 @@ those declarations and never list the kinds. A record's fields follow from the l
 `LinearNoBias` is seed 000's `Linear'` (a prime is not a Python name): a linear layer
 without biases, used before a batchnorm layer, whose `beta` makes a bias redundant;
 `LinearNoBiasGradients` is its `Linear'Gradients`. `Dropout` comes from seed 001; the
-convolutional layers (`Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten`) from seed 003, whose
+convolutional layers (`Conv2d`, `AvgPool2d`, `Batchnorm2d`, `Flatten`) from seed 003 (and
+`MaxPool2d`, the pooling most CNNs since use), whose
 activations are `(N, C, H, W)` Tensor4s until `Flatten` makes them the rows of a Matrix;
 `Activation` and `Dropout` take either rank. A network is a plain list of layers
 (`Network`), its first layer applied first; the output function (softmax or sigmoid) is
@@ -45,8 +47,8 @@ from typedarr import UNIT_OPEN, Matrix, Tensor4, Vector, check_fields
 from ._activations import FActivation
 from ._batchnorm_layers import Batchnorm1d, Batchnorm1dGradients, Batchnorm2d, Batchnorm2dGradients
 from ._errors import NetworkError
-from ._fields import check_arrays, check_dtype, choice, parameter
-from ._sizes import ANY_IMAGE, Sizes, features, images, shape
+from ._fields import added, check_arrays, check_dtype, choice, parameter
+from ._sizes import ANY_IMAGE, Sizes, at_least, features, images, shape
 from ._sizes import Size as SampleSize
 
 In = TypeVar("In", default=Any)  # input features
@@ -214,19 +216,29 @@ class Conv2dGradients(Generic[Cin, Cout]):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Conv2d(Generic[Cin, Cout]):
-    """`conv2d(x, w) + b` per output channel (stride 1, no padding): weights `w` of shape
-    `(out channels, in channels, rows, columns)` and biases `b` of `out channels`.
+    """`conv2d(x, w, stride=stride, padding=padding) + b` per output channel: weights `w` of
+    shape `(out channels, in channels, rows, columns)` and biases `b` of `out channels`.
 
-    Raises NetworkError when `b` does not have one element per output channel of `w`.
+    The kernel moves `stride` pixels at a time over the input surrounded by `padding` rows
+    and columns of zeros (PyTorch's `Conv2d(..., stride=s, padding=p)`): an `H x W` image
+    gives `(H + 2*padding - rows) // stride + 1` rows out (and columns alike).
+
+    Raises NetworkError when `b` does not have one element per output channel of `w`, or
+    unless `stride` is an int >= 1 and `padding` an int >= 0.
 
     >>> import nn
     >>> from typedarr import Tensor4
     >>> nn.Conv2d(Tensor4.zeros(20, 1, 3, 3), Vector.zeros(20))
     Conv2d(1->20, 3x3, float32)
+    >>> nn.Conv2d(Tensor4.zeros(20, 1, 3, 3), Vector.zeros(20), stride=2, padding=1)
+    Conv2d(1->20, 3x3, stride=2, padding=1, float32)
     """
 
     w: Tensor4[Cout, Cin, Any, Any] = field(metadata=parameter("weight"))
     b: Vector[Cout] = field(metadata=parameter("bias"))
+    # added after the first Conv2d checkpoints: files without them are stride 1, padding 0
+    stride: int = field(default=1, metadata=added())
+    padding: int = field(default=0, metadata=added())
     gradients: ClassVar[type[Gradients]] = Conv2dGradients
 
     def __post_init__(self) -> None:
@@ -237,6 +249,8 @@ class Conv2d(Generic[Cin, Cout]):
                                f"columns))")
         if 0 in self.w.shape:
             raise NetworkError(f"Conv2d: w {self.w.shape} has an empty dimension")
+        for name, least in (("stride", 1), ("padding", 0)):
+            object.__setattr__(self, name, at_least("Conv2d", name, getattr(self, name), least))
         check_dtype(self)
 
     @property
@@ -247,7 +261,13 @@ class Conv2d(Generic[Cin, Cout]):
     @property
     def label(self) -> str:
         o, c, kh, kw = self.w.shape
-        return f"Conv2d {c}->{o} {kh}x{kw}"
+        return f"Conv2d {c}->{o} {kh}x{kw}{self._steps(' ')}"
+
+    def _steps(self, sep: str) -> str:
+        """The stride and padding where they are not the defaults (`, stride=2`)."""
+        return "".join(f"{sep}{name}={value}" for name, value, default in
+                       (("stride", self.stride, 1), ("padding", self.padding, 0))
+                       if value != default)
 
     def input_size(self) -> SampleSize | None:
         return self.w.shape[1], ANY_IMAGE, ANY_IMAGE
@@ -256,36 +276,32 @@ class Conv2d(Generic[Cin, Cout]):
         o, c, kh, kw = self.w.shape
         if not isinstance(size, tuple):
             return images(size), size
-        if size[0] != c or kh > size[1] or kw > size[2]:
-            return f"expects images of {c} channels of at least {kh}x{kw}, got {shape(size)}", size
-        return None, (o, size[1] - kh + 1, size[2] - kw + 1)
+        h, w = size[1] + 2 * self.padding, size[2] + 2 * self.padding
+        if size[0] != c or kh > h or kw > w:
+            padded = f" (padded by {self.padding})" if self.padding else ""
+            return (f"expects images of {c} channels of at least {kh}x{kw}{padded}, got "
+                    f"{shape(size)}"), size
+        return None, (o, (h - kh) // self.stride + 1, (w - kw) // self.stride + 1)
 
     def __repr__(self) -> str:
         o, c, kh, kw = self.w.shape
-        return f"Conv2d({c}->{o}, {kh}x{kw}, {self.w.dtype})"
+        return f"Conv2d({c}->{o}, {kh}x{kw}{self._steps(', ')}, {self.w.dtype})"
 
 
 @dataclass(frozen=True, slots=True)
-class AvgPool2d:
-    """The mean of each non-overlapping `k x k` window of each channel (seed 003's pooling).
-
-    Raises NetworkError unless `k` is an int >= 1.
-
-    >>> import nn
-    >>> nn.AvgPool2d(2)
-    AvgPool2d(k=2)
-    """
+class _Pool2d:
+    """What the pooling kinds share: a window of `k x k`, checked when made (NetworkError
+    unless `k` is an int >= 1), and the sizes it gives."""
 
     k: int
     gradients: ClassVar[type[Gradients]] = NoGrad
 
     def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise NetworkError(f"AvgPool2d: k must be an int >= 1, got {self.k!r}")
+        object.__setattr__(self, "k", at_least(type(self).__name__, "k", self.k, 1))
 
     @property
     def label(self) -> str:
-        return f"AvgPool2d {self.k}x{self.k}"
+        return f"{type(self).__name__} {self.k}x{self.k}"
 
     def input_size(self) -> SampleSize | None:
         return None
@@ -299,7 +315,29 @@ class AvgPool2d:
         return None, (size[0], size[1] // k, size[2] // k)
 
     def __repr__(self) -> str:
-        return f"AvgPool2d(k={self.k})"
+        return f"{type(self).__name__}(k={self.k})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class AvgPool2d(_Pool2d):
+    """The mean of each non-overlapping `k x k` window of each channel (seed 003's pooling).
+
+    >>> import nn
+    >>> nn.AvgPool2d(2)
+    AvgPool2d(k=2)
+    """
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class MaxPool2d(_Pool2d):
+    """The largest value of each non-overlapping `k x k` window of each channel; its
+    gradient goes to the window's first largest input when several tie
+    (`typedarr.max_pool2d_grad`).
+
+    >>> import nn
+    >>> nn.MaxPool2d(2)
+    MaxPool2d(k=2)
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +368,8 @@ class Flatten:
 
 
 Layer: TypeAlias = (Linear[Any, Any] | LinearNoBias[Any, Any] | Batchnorm1d[Any] | Activation
-                    | Dropout | Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten)
+                    | Dropout | Conv2d[Any, Any] | AvgPool2d | MaxPool2d | Batchnorm2d[Any]
+                    | Flatten)
 Network: TypeAlias = list[Layer]
 Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any]
                         | Batchnorm1dGradients[Any] | NoGrad | Conv2dGradients[Any, Any]

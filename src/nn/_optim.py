@@ -30,7 +30,7 @@ from typedarr import NON_NEGATIVE, POSITIVE, UNIT_OPEN, Matrix, Tensor4, Vector,
 
 from ._errors import NetworkError
 from ._layers import Gradients, Layer, Network
-from ._update import Moments, apply
+from ._update import Moments, apply, zero_moments
 
 P = TypeVar("P", Matrix[Any, Any], Vector[Any], Tensor4[Any, Any, Any, Any])
 
@@ -66,6 +66,14 @@ class SGD:
                                   self.velocity)
         return new_net, replace(self, velocity=velocity if count else ())
 
+    def started(self, net: Sequence[Layer]) -> SGD:
+        """This optimiser with its velocities at zero if it holds none yet: the state its
+        first update starts from, so that a compiled step's first call has the structure
+        of every later one (see `nn.compile_step`)."""
+        if not self.momentum or self.velocity:
+            return self
+        return replace(self, velocity=zero_moments(net, 1))
+
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
         if not moments:
             return ta.compute(p - self.lr * g), ()
@@ -100,13 +108,17 @@ class Adam:
     def __post_init__(self) -> None:
         check_fields(self, NetworkError, lr=POSITIVE, beta1=UNIT_OPEN, beta2=UNIT_OPEN,
                      eps=POSITIVE, weight_decay=NON_NEGATIVE)
-        object.__setattr__(self, "t", size("Adam: t", self.t, NetworkError))
+        object.__setattr__(self, "t", size("Adam: t", self.t, NetworkError, runtime=True))
         _check_moments(self, "moments", self.moments)
 
     def update(self, net: Sequence[Layer], grads: Sequence[Gradients]) -> tuple[Network, Adam]:
         """One step: the new network and the optimiser holding `t + 1` and the moments."""
         new_net, moments = apply(self._rule, 2, self.weight_decay, net, grads, self.moments)
         return new_net, replace(self, t=self.t + 1, moments=moments)
+
+    def started(self, net: Sequence[Layer]) -> Adam:
+        """This optimiser with its moments at zero if it holds none yet (see `SGD.started`)."""
+        return self if self.moments else replace(self, moments=zero_moments(net, 2))
 
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
         b1, b2 = self.beta1, self.beta2
@@ -145,6 +157,10 @@ class RMSprop:
         """One step: the new network and the optimiser holding the new caches."""
         new_net, cache = apply(self._rule, 1, self.weight_decay, net, grads, self.cache)
         return new_net, replace(self, cache=cache)
+
+    def started(self, net: Sequence[Layer]) -> RMSprop:
+        """This optimiser with its caches at zero if it holds none yet (see `SGD.started`)."""
+        return self if self.cache else replace(self, cache=zero_moments(net, 1))
 
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
         c = ta.compute(self.decay * moments[0] + (1.0 - self.decay) * g * g)

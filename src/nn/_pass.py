@@ -71,6 +71,7 @@ from ._layers import (
     LinearGradients,
     LinearNoBias,
     LinearNoBiasGradients,
+    MaxPool2d,
     NoGrad,
 )
 from ._layers import describe as _describe
@@ -225,30 +226,38 @@ def _pass(ctx: _Context, net: Sequence[Layer], i: int, inp: Values) -> Back:
             mask = (keep >= p) * (1.0 / (1.0 - p))
             dz, pred, t = _rest2(ctx, net, i, ta.compute(inp * mask))
             return (ta.compute(dz * mask) if i else None), pred, [NoGrad(), *t]
-        case Conv2d() | AvgPool2d() | Batchnorm2d() | Flatten():
+        case Conv2d() | AvgPool2d() | MaxPool2d() | Batchnorm2d() | Flatten():
             return _pass4(ctx, net, i, inp, layer)
         case _:
             assert_never(layer)
 
 
 def _pass4(ctx: _Context, net: Sequence[Layer], i: int, inp: Values,
-           layer: Conv2d[Any, Any] | AvgPool2d | Batchnorm2d[Any] | Flatten) -> Back:
+           layer: Conv2d[Any, Any] | AvgPool2d | MaxPool2d | Batchnorm2d[Any] | Flatten
+           ) -> Back:
     """`_pass` at an image layer (seed 003), whose input is a Tensor4 `(N, C, H, W)`."""
     x4 = as_tensor4(i, layer, inp)
     match layer:
-        case Conv2d(w, b):
+        case Conv2d(w, b, stride, padding):
             with Blame(lambda: _describe(i, layer)):
-                y = ta.conv2d(x4, w)
+                y = ta.conv2d(x4, w, stride=stride, padding=padding)
                 out4 = ta.compute(y + ta.channels_like(b, y))
             dz4, pred, t = _rest4(ctx, net, i, out4)
-            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel)
+            dw4 = ta.conv2d_grad_weight(x4, dz4, layer.kernel, stride=stride, padding=padding)
             grads = Conv2dGradients(dw4, ta.compute(ta.sum_channels(dz4)))
-            return (ta.conv2d_grad_input(dz4, w, x4.shape) if i else None), pred, [grads, *t]
+            dx4 = (ta.conv2d_grad_input(dz4, w, x4.shape, stride=stride, padding=padding)
+                   if i else None)
+            return dx4, pred, [grads, *t]
         case AvgPool2d(k):
             with Blame(lambda: _describe(i, layer)):
                 out4 = ta.avg_pool2d(x4, k)
             dz4, pred, t = _rest4(ctx, net, i, out4)
             return (ta.avg_pool2d_grad(dz4, k, x4.shape) if i else None), pred, [NoGrad(), *t]
+        case MaxPool2d(k):
+            with Blame(lambda: _describe(i, layer)):
+                out4 = ta.max_pool2d(x4, k)
+            dz4, pred, t = _rest4(ctx, net, i, out4)
+            return (ta.max_pool2d_grad(x4, dz4, k) if i else None), pred, [NoGrad(), *t]
         case Batchnorm2d(mu, var, gamma, beta):
             with Blame(lambda: _describe(i, layer)):
                 if ctx.phase is Phase.TRAIN:

@@ -1,16 +1,21 @@
-"""The safetensors file format, written and read strictly, for float32 and float64 tensors.
+"""The safetensors file format, written strictly for float32 and float64 tensors, read
+strictly for any of its dtypes.
 
 A safetensors file is an 8-byte little-endian header length `N`, `N` bytes of JSON, then one
 byte buffer. The JSON maps each tensor's name to `{"dtype", "shape", "data_offsets"}` (offsets
 into the buffer, little-endian C order) and may hold a `"__metadata__"` map of strings. There
 is no compression and no code in it, so a file cannot claim more than it holds: `read_header`
 checks, before any tensor is read, that the header is at most `MAX_HEADER` bytes of valid JSON
-without duplicate keys, that every dtype is F32 or F64, that each tensor's offsets span exactly
-`prod(shape) * itemsize` bytes, and that the tensors tile the buffer from its first byte to
-the file's last, without gaps or overlaps (the rules of the reference implementation, which
-PyTorch and the Hugging Face tools use). Reading a tensor then allocates only what the file
-holds. Files are read with ordinary reads rather than memory-mapped, so a file truncated by
-someone else while it is being read is an error, not a crash (SIGBUS).
+without duplicate keys, that every dtype is one the format defines, that each tensor's
+offsets span exactly `prod(shape) * itemsize` bytes, and that the tensors tile the buffer
+from its first byte to the file's last, without gaps or overlaps (the rules of the reference
+implementation, which PyTorch and the Hugging Face tools use). Which dtypes a reader takes is
+its own business: `nn.load` takes F32 and F64 (`check_dtypes`); `nn.from_state_dict` reads
+only the tensors its template names, past PyTorch's I64 `num_batches_tracked` counters;
+`read_tensor` reads any dtype numpy has (not BF16 or the F8s). Reading a tensor then
+allocates only what the file holds. Files are read with ordinary reads rather than
+memory-mapped, so a file truncated by someone else while it is being read is an error, not a
+crash (SIGBUS).
 """
 
 from __future__ import annotations
@@ -31,6 +36,16 @@ MAX_HEADER = 1 << 20
 needs, far below what would cost memory to parse."""
 
 DTYPES: Mapping[str, np.dtype[Any]] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+"""The dtypes nn's own checkpoints hold (and the only ones `write` writes)."""
+NUMPY: Mapping[str, np.dtype[Any]] = {
+    **DTYPES, "F16": np.dtype("<f2"), "I8": np.dtype("i1"), "I16": np.dtype("<i2"),
+    "I32": np.dtype("<i4"), "I64": np.dtype("<i8"), "U8": np.dtype("u1"),
+    "U16": np.dtype("<u2"), "U32": np.dtype("<u4"), "U64": np.dtype("<u8"),
+    "BOOL": np.dtype("?")}
+"""The dtypes `read_tensor` can read: those of the format that numpy has."""
+ITEMSIZE: Mapping[str, int] = {**{k: v.itemsize for k, v in NUMPY.items()},
+                               "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1}
+"""Every dtype the format defines, with its size in bytes (what the header check needs)."""
 _NAMES = {dtype: name for name, dtype in DTYPES.items()}
 _ALIGN = 8  # the buffer starts 8-aligned (the header is padded with spaces, as the reference does)
 _MAX_RANK = 8
@@ -41,7 +56,7 @@ _METADATA = "__metadata__"
 class TensorInfo:
     """Where one tensor lies in the file and what it holds."""
 
-    dtype: np.dtype[Any]
+    dtype: str  # the format's name: F32, I64, BF16, ...
     shape: tuple[int, ...]
     start: int  # absolute file offsets
     end: int
@@ -119,11 +134,24 @@ def read_header(f: io.BufferedIOBase, size: int) -> Header:
     return Header(_tile(tensors, 8 + n, size), metadata)
 
 
+def check_dtypes(header: Header, dtypes: Mapping[str, object]) -> None:
+    """Raise CheckpointError unless every tensor of `header` has one of `dtypes`."""
+    for name, info in header.tensors.items():
+        if info.dtype not in dtypes:
+            raise CheckpointError(f"tensor {name!r} has dtype {info.dtype!r}: only "
+                                  f"{' and '.join(dtypes)} are read")
+
+
 def read_tensor(f: io.BufferedIOBase, info: TensorInfo) -> np.ndarray[Any, Any]:
     """The values of one tensor of a header that `read_header` returned, in native byte order.
 
-    Raises CheckpointError if the file is shorter than when its header was read.
+    Raises CheckpointError for a dtype numpy does not have (BF16, F8), or if the file is
+    shorter than when its header was read.
     """
+    dtype = NUMPY.get(info.dtype)
+    if dtype is None:
+        raise CheckpointError(f"a {info.dtype} tensor cannot be read: numpy has no such dtype "
+                              f"(convert it with .float() before saving)")
     f.seek(info.start)
     buffer = bytearray(info.end - info.start)  # bounded: read_header checked it is in the file
     view = memoryview(buffer)
@@ -134,8 +162,8 @@ def read_tensor(f: io.BufferedIOBase, info: TensorInfo) -> np.ndarray[Any, Any]:
             raise CheckpointError(f"the file ended {len(buffer) - got} bytes into a tensor "
                                   f"(it was truncated while being read?)")
         got += n
-    a = np.frombuffer(buffer, dtype=info.dtype).reshape(info.shape)
-    return a.astype(info.dtype.newbyteorder("="), copy=False)
+    a = np.frombuffer(buffer, dtype=dtype).reshape(info.shape)
+    return a.astype(dtype.newbyteorder("="), copy=False)
 
 
 def _read_exactly(f: io.BufferedIOBase, n: int) -> bytes:
@@ -165,26 +193,26 @@ def _metadata(value: object) -> dict[str, str]:
     return value
 
 
-def _tensor(name: str, entry: object) -> tuple[np.dtype[Any], tuple[int, ...], int, int]:
+def _tensor(name: str, entry: object) -> tuple[str, tuple[int, ...], int, int]:
     """One header entry's dtype, shape and relative offsets, each of the right type."""
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise CheckpointError(f"tensor {name!r}: an entry needs exactly dtype, shape and "
                               f"data_offsets, got {entry!r:.200}")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if dtype not in DTYPES:
-        raise CheckpointError(f"tensor {name!r} has dtype {dtype!r:.40}: only F32 and F64 are "
-                              f"read")
+    if dtype not in ITEMSIZE:
+        raise CheckpointError(f"tensor {name!r} has dtype {dtype!r:.40}, which is not a "
+                              f"safetensors dtype")
     if not _ints(shape) or len(shape) > _MAX_RANK:
         raise CheckpointError(f"tensor {name!r}: shape {shape!r:.200} is not a list of at most "
                               f"{_MAX_RANK} non-negative integers")
     if not _ints(offsets) or len(offsets) != 2 or offsets[0] > offsets[1]:
         raise CheckpointError(f"tensor {name!r}: data_offsets {offsets!r:.200} is not "
                               f"[begin, end] with 0 <= begin <= end")
-    nbytes = math.prod(shape) * DTYPES[dtype].itemsize
+    nbytes = math.prod(shape) * ITEMSIZE[dtype]
     if offsets[1] - offsets[0] != nbytes:
         raise CheckpointError(f"tensor {name!r}: shape {shape} of {dtype} needs {nbytes} bytes, "
                               f"its data_offsets {offsets} span {offsets[1] - offsets[0]}")
-    return DTYPES[dtype], tuple(shape), offsets[0], offsets[1]
+    return dtype, tuple(shape), offsets[0], offsets[1]
 
 
 def _ints(value: object) -> bool:
@@ -192,7 +220,7 @@ def _ints(value: object) -> bool:
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
 
 
-def _tile(tensors: Mapping[str, tuple[np.dtype[Any], tuple[int, ...], int, int]], base: int,
+def _tile(tensors: Mapping[str, tuple[str, tuple[int, ...], int, int]], base: int,
           size: int) -> dict[str, TensorInfo]:
     """The tensors with absolute offsets, after checking they tile the buffer exactly."""
     end = 0

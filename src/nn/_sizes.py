@@ -7,6 +7,10 @@ convolutional one; each layer kind says what it gives for a size (`output_size`)
 
 from __future__ import annotations
 
+from typedarr import size
+
+from ._errors import NetworkError
+
 Size = int | tuple[int, int, int]  # features, or (channels, rows, columns) of each sample
 Sizes = tuple[str | None, Size]  # what is wrong with an input size (None: nothing), the output
 ANY_IMAGE = 1 << 20
@@ -30,3 +34,13 @@ def shape(size: Size) -> str:
         return str(size)
     c, h, w = size
     return f"images of {c} channels of {h}x{w}"
+
+
+def at_least(owner: str, name: str, value: object, least: int) -> int:
+    """An int setting of at least `least`, read as `typedarr.size` reads a size (inside a
+    `jit` trace a number argument is read by its value); NetworkError naming it otherwise."""
+    try:
+        return size(f"{owner}: {name}", value, NetworkError, least)
+    except NetworkError:
+        raise NetworkError(f"{owner}: {name} must be an int >= {least}, got {value!r}"
+                           ) from None

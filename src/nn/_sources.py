@@ -107,7 +107,8 @@ def safetensors_kinds(header: _safetensors.Header) -> list[str]:
     meta = header.metadata
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"not an nn checkpoint: __metadata__ format is "
-                              f"{meta.get('format')!r:.40}, not {FORMAT!r}")
+                              f"{meta.get('format')!r:.40}, not {FORMAT!r} (a PyTorch "
+                              f"state_dict? read it with nn.from_state_dict(template, path))")
     if meta.get("version") != str(SAFETENSORS_VERSION):
         raise CheckpointError(f"checkpoint format version {meta.get('version')!r:.40} is not "
                               f"supported (this nn reads version {SAFETENSORS_VERSION} in "

@@ -117,6 +117,14 @@ def _running(layer: Layer, g: Gradients) -> dict[str, Any]:
     return out
 
 
+def zero_moments(net: Sequence[Layer], count: int) -> Moments:
+    """`count` moments per layer of `net`, all zero: what `apply` starts empty moments at,
+    made from the network instead of from its first gradients."""
+    return tuple(tuple(layer.gradients(**{s.gradient: _zero(getattr(layer, s.name))
+                                          for s in specs(type(layer)) if s.rank})
+                       for _ in range(count)) for layer in net)
+
+
 def zeros_like(g: Gradients) -> Gradients:
     """Gradients of `g`'s kind and shapes, all zero: the moments before the first step."""
     return replace(g, **{f.name: _zero(getattr(g, f.name)) for f in fields(g)})

@@ -79,6 +79,8 @@ from ._conv import avg_pool2d_grad as avg_pool2d_grad
 from ._conv import conv2d as conv2d
 from ._conv import conv2d_grad_input as conv2d_grad_input
 from ._conv import conv2d_grad_weight as conv2d_grad_weight
+from ._conv import max_pool2d as max_pool2d
+from ._conv import max_pool2d_grad as max_pool2d_grad
 
 # isort: split
 # Strategies, errors and warnings
@@ -163,6 +165,8 @@ __all__ = [
     "jit",
     "log",
     "max_cols",
+    "max_pool2d",
+    "max_pool2d_grad",
     "max_rows",
     "maximum",
     "mean",

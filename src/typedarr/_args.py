@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from ._errors import ShapeError
+from ._runtime_scalar import Scalar
 
 Size: TypeAlias = int | np.integer[Any]
 """What a size or count parameter accepts: a Python or numpy integer (`bool` refused)."""
@@ -64,11 +65,15 @@ def integer(x: object) -> int | None:
     return int(x)
 
 
-def size(what: str, n: object, error: type[Exception] = ShapeError, minimum: int = 0) -> int:
+def size(what: str, n: object, error: type[Exception] = ShapeError, minimum: int = 0,
+         runtime: bool = False) -> int:
     """`n` as a Python int, if it is an integer (not a bool) of at least `minimum`.
 
     Raises `error` naming `what` otherwise (a bool or a float is refused with the same
-    error as a negative size: all three are a size that cannot be).
+    error as a negative size: all three are a size that cannot be). Inside a `jit` trace, a
+    number argument (a `Scalar`) is a size by its value, so the compiled function is
+    specialised on it; with `runtime=True` (a count that only enters arithmetic, such as
+    Adam's step count) it is returned as it is, a runtime input checked when it was made.
 
     >>> size("rows", np.int64(3))
     3
@@ -77,6 +82,10 @@ def size(what: str, n: object, error: type[Exception] = ShapeError, minimum: int
     ...
     typedarr._errors.ShapeError: rows must be a non-negative int, got -1
     """
+    if isinstance(n, Scalar):
+        if runtime:
+            return n  # type: ignore[return-value]  # stands for an int while traced
+        n = n.concrete()
     i = integer(n)
     if i is None or i < minimum:
         words = {0: "a non-negative int", 1: "a positive int"}.get(minimum,
@@ -86,11 +95,14 @@ def size(what: str, n: object, error: type[Exception] = ShapeError, minimum: int
 
 
 def real(what: str, x: object, allowed: Range | None = FINITE,
-         error: type[Exception] = ValueError) -> float:
+         error: type[Exception] = ValueError, runtime: bool = False) -> float:
     """`x` as a Python float, if it is a real number (not a bool) in `allowed`.
 
     Raises TypeError for a value that is not a number, `error` for one outside `allowed`
     (NaN and infinity are outside every range; `allowed=None` takes any number, them too).
+    Inside a `jit` trace a number argument (a `Scalar`) is checked by its value, which
+    specialises the compiled function on it; with `runtime=True` (a number that only enters
+    arithmetic, such as a learning rate) it is returned as it is.
 
     >>> real("lr", np.float32(0.5), POSITIVE)
     0.5
@@ -99,6 +111,10 @@ def real(what: str, x: object, allowed: Range | None = FINITE,
     ...
     ValueError: lr must be positive and finite, got -1.0
     """
+    if isinstance(x, Scalar):
+        if runtime:  # checked when its value was made; reading it would specialise
+            return x  # type: ignore[return-value]  # stands for a float while traced
+        x = x.concrete()
     # `type(x) is not float` first: the usual case skips the slower number-ABC checks
     if type(x) is not float and (isinstance(x, bool | np.bool_)
                                  or not isinstance(x, numbers.Real)):
@@ -114,9 +130,10 @@ def check_fields(obj: object, error: type[Exception], **allowed: Range) -> None:
     each as a Python float: the `__post_init__` of a layer or an optimiser.
 
     Raises TypeError or `error`, naming the class and the field (`Adam: beta1 must be in
-    [0, 1), got 1.0`).
+    [0, 1), got 1.0`). Inside a `jit` trace a field that is a runtime number is kept as it
+    is (the code of a layer or optimiser uses its numbers in arithmetic).
     """
     owner = type(obj).__name__
     for name, within in allowed.items():
-        value = real(f"{owner}: {name}", getattr(obj, name), within, error)
+        value = real(f"{owner}: {name}", getattr(obj, name), within, error, runtime=True)
         object.__setattr__(obj, name, value)

@@ -18,6 +18,7 @@ from . import _compute
 from ._errors import DTypeError, ShapeError
 from ._ir import FLOAT_DTYPES, BinaryOp, DType, Node, Shape, UnaryOp, binary, const, unary
 from ._numpy_calls import function_call, ufunc_call
+from ._runtime_scalar import Scalar, concrete
 from ._strategy import Strategy, check_strategy, combine
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class _Array:
         if isinstance(other, _Array):
             self._check_fits(verb, other)
             return other._node, combine(self._strategy, other._strategy)
+        if isinstance(other, Scalar):  # a number argument of a traced function
+            return other.meet(self.dtype, self.shape), self._strategy
         if isinstance(other, bool | np.bool_):
             raise TypeError(f"cannot {verb} {self._describe()} and a bool ({other}): write "
                             f"the number, 1.0 or 0.0")
@@ -276,7 +279,9 @@ class _Elementwise(_Array, Generic[Operand, D]):
     def __pow__(self, exponent: float) -> D:
         if isinstance(exponent, _Array):  # type: ignore[unreachable]  # untyped callers
             raise TypeError("** takes a Python number as exponent, not an array")
-        return self._zip(BinaryOp.POW, exponent)
+        # An exponent is structure (x ** 2 is a square, x ** 0.5 numpy's sqrt): a traced
+        # number is specialised on, so the compiled function computes what eager code does.
+        return self._zip(BinaryOp.POW, concrete(exponent))
 
     def __rpow__(self, base: float) -> D:
         return self._zip(BinaryOp.POW, base, reflected=True)

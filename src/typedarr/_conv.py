@@ -1,11 +1,12 @@
-"""Convolution and average pooling of `(N, C, H, W)` Tensor4s, and their adjoints.
+"""Convolution and pooling (average and max) of `(N, C, H, W)` Tensor4s, and their adjoints.
 
 `conv2d` is seed 003's `nd.Convolution` without the bias (add `channels_like(b, y)`), a
 cross-correlation as in every deep-learning library; `avg_pool2d` is its
-`nd.Pooling(pool_type="avg")` with non-overlapping windows. The adjoints are what a backward
+`nd.Pooling(pool_type="avg")` with non-overlapping windows, `max_pool2d` the same with
+`pool_type="max"`. The adjoints are what a backward
 pass needs: `conv2d_grad_input` and `conv2d_grad_weight` give the gradients of a loss with
 respect to a convolution's input and weights from the gradient `dy` with respect to its
-output, and `avg_pool2d_grad` does the same for pooling.
+output, and `avg_pool2d_grad` and `max_pool2d_grad` do the same for pooling.
 
 Like a matrix product, each is a boundary of fusion: its node reads its sources whole, so an
 engine stores them first (a delayed operand is computed in the same kernel, just before),
@@ -28,6 +29,9 @@ from ._ir import avg_pool2d_grad as avg_pool2d_grad_node
 from ._ir import conv2d as conv2d_node
 from ._ir import conv2d_grad_input as conv2d_grad_input_node
 from ._ir import conv2d_grad_weight as conv2d_grad_weight_node
+from ._ir import max_pool2d as max_pool2d_node
+from ._ir import max_pool2d_grad as max_pool2d_grad_node
+from ._runtime_scalar import concrete
 from ._strategy import Strategy, combine
 from ._tensor4 import Tensor4, Tensor4Like
 
@@ -123,11 +127,58 @@ def avg_pool2d(x: Tensor4Like[N, C, Any, Any], k: int) -> Tensor4[N, C, Any, Any
     >>> avg_pool2d(Tensor4.ones(2, 3, 5, 4), 2).shape
     (2, 3, 2, 2)
     """
-    _check_tensor4("avg_pool2d", x, "x")
-    k = _check_int("avg_pool2d", "k", k, 1)
-    if k > x.shape[2] or k > x.shape[3]:
-        raise ShapeError(f"avg_pool2d: a {k}x{k} window does not fit in x {x._describe()}")
+    k = _check_window("avg_pool2d", x, k)
     return _run(avg_pool2d_node(x._node, k), x, x)
+
+
+def max_pool2d(x: Tensor4Like[N, C, Any, Any], k: int) -> Tensor4[N, C, Any, Any]:
+    """The largest value of each non-overlapping `k x k` window of `x` `(N, C, H, W)`:
+    shape `(N, C, H // k, W // k)` (a remainder is dropped, as in `avg_pool2d`); a window
+    holding a NaN gives NaN.
+
+    Raises ShapeError when the window is larger than the image.
+
+    >>> x = Tensor4.from_numpy(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+    >>> max_pool2d(x, 2).to_numpy()[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]], dtype=float32)
+    """
+    k = _check_window("max_pool2d", x, k)
+    return _run(max_pool2d_node(x._node, k), x, x)
+
+
+def max_pool2d_grad(x: Tensor4Like[N, C, Any, Any], dy: Tensor4Like[N, C, Any, Any], k: int
+                    ) -> Tensor4[N, C, Any, Any]:
+    """The gradient with respect to `x` of `max_pool2d(x, k)`, given the gradient `dy` with
+    respect to its output: each window's gradient goes to ONE of its inputs, the first
+    largest in row-major order when several tie (as PyTorch routes it), or the first NaN in
+    a window that holds one; every other input, and the rows and columns the pooling
+    dropped, get 0.
+
+    Raises ShapeError when `dy` is not the pooling of `x`.
+
+    >>> x = Tensor4.from_numpy(np.array([[[[1, 3], [3, 0]]]], dtype=np.float32))
+    >>> max_pool2d_grad(x, Tensor4.ones(1, 1, 1, 1), 2).to_numpy()[0, 0]
+    array([[0., 1.],
+           [0., 0.]], dtype=float32)
+    """
+    _check_pair("max_pool2d_grad", x, "x", dy, "dy")
+    k = _check_window("max_pool2d_grad", x, k)
+    want = (x.shape[0], x.shape[1], x.shape[2] // k, x.shape[3] // k)
+    if dy.shape != want:
+        raise ShapeError(f"max_pool2d_grad: dy {dy._describe()} is not the {k}x{k} pooling "
+                         f"of x {x._describe()}, which is {want}")
+    return _run(max_pool2d_grad_node(x._node, dy._node, k), x, dy)
+
+
+def _check_window(name: str, x: object, k: object) -> int:
+    """`k`, checked as a pooling window that fits in the Tensor4 `x`."""
+    _check_tensor4(name, x, "x")
+    assert isinstance(x, Tensor4Like)
+    size = _check_int(name, "k", k, 1)
+    if size > x.shape[2] or size > x.shape[3]:
+        raise ShapeError(f"{name}: a {size}x{size} window does not fit in x {x._describe()}")
+    return size
 
 
 def avg_pool2d_grad(dy: Tensor4Like[N, C, Any, Any], k: int, x_shape: tuple[int, ...]
@@ -177,6 +228,7 @@ def _check_steps(name: str, stride: int, padding: int) -> tuple[int, int]:
 
 
 def _check_int(name: str, what: str, value: object, least: int) -> int:
+    value = concrete(value)  # a size: a traced number argument is specialised on
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ValueError(f"{name}: {what} must be an int >= {least}, got {value!r}")
     return value

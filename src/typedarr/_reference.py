@@ -173,6 +173,10 @@ def _eval_once(node: Node, src: list[Array]) -> Array:
             return avg_pool2d(src[0], node.arg)
         case Structural.AVG_POOL2D_GRAD:
             return avg_pool2d_grad(src[0], node.arg, node.shape)
+        case Structural.MAX_POOL2D:
+            return max_pool2d(src[0], node.arg)
+        case Structural.MAX_POOL2D_GRAD:
+            return max_pool2d_grad(src[0], src[1], node.arg)
         case _:
             assert_never(node.op)
 
@@ -234,4 +238,32 @@ def avg_pool2d_grad(dy: Array, k: int, x_shape: tuple[int, ...]) -> Array:
     out = np.zeros(x_shape, dy.dtype)
     share = dy / dy.dtype.type(k * k)
     out[:, :, :ho * k, :wo * k] = np.repeat(np.repeat(share, k, axis=2), k, axis=3)
+    return out
+
+
+def _pool_windows(x: Array, k: int) -> Array:
+    """The values of each `k x k` window, `(N, C, H', W', k*k)` in row-major order."""
+    n, c, h, w = x.shape
+    ho, wo = h // k, w // k
+    windows = x[:, :, :ho * k, :wo * k].reshape(n, c, ho, k, wo, k)
+    return windows.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, k * k)
+
+
+def max_pool2d(x: Array, k: int) -> Array:
+    """The largest value of each non-overlapping `k x k` window (NaN if any is); a remainder
+    is dropped."""
+    out: Array = _pool_windows(x, k).max(axis=-1)
+    return out
+
+
+def max_pool2d_grad(x: Array, dy: Array, k: int) -> Array:
+    """Each window's gradient to one of its inputs: the first NaN if the window holds one,
+    else the first largest value in row-major order (numpy's argmax does both); 0 elsewhere."""
+    windows = _pool_windows(x, k)
+    n, c, ho, wo, kk = windows.shape
+    chosen = np.arange(kk) == windows.argmax(axis=-1)[..., None]
+    spread = np.where(chosen, dy[..., None], dy.dtype.type(0))
+    out = np.zeros(x.shape, dy.dtype)
+    out[:, :, :ho * k, :wo * k] = (spread.reshape(n, c, ho, wo, k, k)
+                                   .transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho * k, wo * k))
     return out

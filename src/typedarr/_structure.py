@@ -5,8 +5,9 @@ generators and static values) as a `Key`, the arrays appended in depth-first ord
 function's results are described the same way and turned by `results` into a `Result` tree
 that says where each array's values come from (a kernel output, an input, or an array the
 trace captured); `rebuild` makes the results of a call from it. The nodes are small typed
-records (named tuples, so a key is hashed and compared in C on every call; no two kinds
-have the same length, so two keys of different kinds never compare equal).
+records (named tuples, so a key is hashed and compared in C on every call; two kinds never
+compare equal: they differ in length, or, for `Items` and `ScalarArg`, in the type of the
+second field, a tuple against an int).
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ import numpy as np
 from ._array import _Array
 from ._errors import TraceError
 from ._ir import Node, leaf
+from ._runtime_scalar import Scalar, runtime_dtype
 from ._strategy import Strategy
 
 Array = np.ndarray[Any, np.dtype[Any]]
+STATIC = "static"
+"""The dataclass field metadata key that makes a field static: `field(metadata={"static":
+True})` (a number field is otherwise a runtime input, see `_runtime_scalar`)."""
+_PYTHON_DTYPES = frozenset({np.dtype(np.float64), np.dtype(np.int64)})
 
 
 class ArrayArg(NamedTuple):
@@ -44,6 +50,22 @@ class GeneratorArg(NamedTuple):
     """A `numpy.random.Generator`, passed through for the random arrays drawn from it."""
 
 
+class ScalarArg(NamedTuple):
+    """A number (see `_runtime_scalar`): by its dtype, its value a runtime input; in a
+    result tree, the `k`-th scalar the traced function returned."""
+
+    dtype: np.dtype[Any]
+    k: int = -1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Fixed:
+    """An argument `jit(..., static=...)` names: static whatever it holds (a wrapper the
+    call makes, never a key)."""
+
+    value: Any
+
+
 class Items(NamedTuple):
     """A tuple, list, dict or dataclass (`kind`) of trees: the trees, or (key, tree) pairs
     for a dict and (field name, tree) pairs for a dataclass."""
@@ -52,7 +74,7 @@ class Items(NamedTuple):
     items: tuple[Any, ...]
 
 
-Key: TypeAlias = ArrayArg | Static | GeneratorArg | Items
+Key: TypeAlias = ArrayArg | Static | GeneratorArg | ScalarArg | Items
 
 
 class FromOutput(NamedTuple):
@@ -84,30 +106,66 @@ class ArrayResult(NamedTuple):
     where: Where
 
 
-Result: TypeAlias = ArrayResult | Static | Items
+Result: TypeAlias = ArrayResult | Static | ScalarArg | Items
 
 
 def flatten(x: Any, arrays: list[_Array], generators: list[np.random.Generator],
-            results: bool = False) -> Key:
-    """The structure of `x`, its arrays appended to `arrays` (depth first)."""
+            scalars: list[Any], results: bool = False) -> Key:
+    """The structure of `x`, its arrays appended to `arrays` and its numbers to `scalars`
+    (depth first; in a result tree, the traced `Scalar`s)."""
     if isinstance(x, _Array):
         arrays.append(x)
         return ArrayArg(type(x), x.shape, x.dtype, x.strategy)
-    if isinstance(x, (tuple, list)):
-        return Items(type(x), tuple(flatten(v, arrays, generators, results) for v in x))
+    kind = type(x)
+    declared = _fields(kind)
+    if declared is not None:  # a dataclass: the most common container (layers, optimisers)
+        return Items(kind, tuple([
+            (name, _static(getattr(x, name)) if static and not results
+             else flatten(getattr(x, name), arrays, generators, scalars, results))
+            for name, static in declared]))
+    if kind is tuple or kind is list or isinstance(x, (tuple, list)):
+        return Items(kind, tuple([flatten(v, arrays, generators, scalars, results)
+                                  for v in x]))
+    if isinstance(x, Fixed):
+        return _static(x.value)
     if isinstance(x, dict):
-        return Items(dict, tuple((k, flatten(x[k], arrays, generators, results)) for k in x))
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return Items(type(x), tuple((f.name, flatten(getattr(x, f.name), arrays, generators,
-                                                     results)) for f in dataclasses.fields(x)))
+        return Items(dict, tuple([(k, flatten(x[k], arrays, generators, scalars, results))
+                                  for k in x]))
     if results:  # anything else a traced function returns comes back as it is
+        if isinstance(x, Scalar):
+            scalars.append(x)
+            return ScalarArg(x.dtype, len(scalars) - 1)
         return Static(x)
+    dtype = runtime_dtype(x)
+    if dtype is not None:
+        scalars.append(x)
+        return ScalarArg(dtype)
     if isinstance(x, np.random.Generator):
         generators.append(x)
         return GeneratorArg()
     if isinstance(x, np.ndarray):
         raise TraceError("a jit function takes typed arrays, not numpy arrays: convert with "
                          "Matrix.from_numpy or Vector.from_numpy")
+    return _static(x)
+
+
+# A type's dataclass fields as (name, static) pairs, or None for a type that is no
+# dataclass: read once per type (dataclasses.fields costs more than the walk itself).
+_FIELDS: dict[type, tuple[tuple[str, bool], ...] | None] = {}
+
+
+def _fields(kind: type) -> tuple[tuple[str, bool], ...] | None:
+    try:
+        return _FIELDS[kind]
+    except KeyError:
+        pass
+    found = (tuple((f.name, bool(f.metadata.get(STATIC))) for f in dataclasses.fields(kind))
+             if dataclasses.is_dataclass(kind) and kind is not Fixed else None)
+    _FIELDS[kind] = found
+    return found
+
+
+def _static(x: Any) -> Static:
     try:
         hash(x)
     except TypeError:
@@ -117,17 +175,24 @@ def flatten(x: Any, arrays: list[_Array], generators: list[np.random.Generator],
     return Static(x)
 
 
-def replace(x: Any, arrays: Any) -> Any:
-    """`x` with its arrays replaced, in `_flatten`'s order, by the next of `arrays`."""
+def replace(x: Any, arrays: Iterator[Any], scalars: Iterator[Any]) -> Any:
+    """`x` with its arrays and numbers replaced, in `flatten`'s order, by the next of
+    `arrays` and `scalars` (static parts kept)."""
     if isinstance(x, _Array):
         return next(arrays)
+    declared = _fields(type(x))
+    if declared is not None:
+        return _rebuild_dataclass(type(x), {
+            name: getattr(x, name) if static else replace(getattr(x, name), arrays, scalars)
+            for name, static in declared})
     if isinstance(x, (tuple, list)):
-        return type(x)(replace(v, arrays) for v in x)
+        return type(x)(replace(v, arrays, scalars) for v in x)
+    if isinstance(x, Fixed):
+        return x.value
     if isinstance(x, dict):
-        return {k: replace(v, arrays) for k, v in x.items()}
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return _rebuild_dataclass(type(x), {f.name: replace(getattr(x, f.name), arrays)
-                                            for f in dataclasses.fields(x)})
+        return {k: replace(v, arrays, scalars) for k, v in x.items()}
+    if runtime_dtype(x) is not None:
+        return next(scalars)
     return x
 
 
@@ -137,7 +202,7 @@ def results(tree: Key, where: Iterator[Where], outputs: Iterator[_Array]) -> Res
         case ArrayArg():
             a = next(outputs)
             return ArrayResult(type(a), a.strategy, next(where))
-        case Static():
+        case Static() | ScalarArg():
             return tree
         case Items(kind, items) if kind in (tuple, list):
             return Items(kind, tuple(results(v, where, outputs) for v in items))
@@ -149,8 +214,11 @@ def results(tree: Key, where: Iterator[Where], outputs: Iterator[_Array]) -> Res
             assert_never(tree)
 
 
-def rebuild(tree: Result, outs: list[Array], inputs: list[Array], given: list[_Array]) -> Any:
-    """The results: kernel outputs wrapped in their kinds, arguments returned as they are."""
+def rebuild(tree: Result, outs: list[Array], inputs: list[Array], given: list[_Array],
+            numbers: list[Array]) -> Any:
+    """The results: kernel outputs wrapped in their kinds, arguments returned as they are,
+    numbers from the `numbers` the call computed (Python's float and int for float64 and
+    int64, numpy scalars otherwise)."""
     match tree:
         case ArrayResult(kind, _, FromInput(slot)) if (
                 slot < len(given) and type(given[slot]) is kind):
@@ -160,12 +228,15 @@ def rebuild(tree: Result, outs: list[Array], inputs: list[Array], given: list[_A
             return wrap._wrap(_node(where, outs, inputs), strategy)
         case Static(value):
             return value
+        case ScalarArg(dtype, k):
+            out = numbers[k]
+            return out.item() if dtype in _PYTHON_DTYPES else out[()]
         case Items(kind, items) if kind is dict:
-            return {k: rebuild(v, outs, inputs, given) for k, v in items}
+            return {k: rebuild(v, outs, inputs, given, numbers) for k, v in items}
         case Items(kind, items) if kind in (tuple, list):
-            return kind(rebuild(v, outs, inputs, given) for v in items)
+            return kind(rebuild(v, outs, inputs, given, numbers) for v in items)
         case Items(kind, items):
-            return _rebuild_dataclass(kind, {name: rebuild(v, outs, inputs, given)
+            return _rebuild_dataclass(kind, {name: rebuild(v, outs, inputs, given, numbers)
                                              for name, v in items})
         case _:
             assert_never(tree)

@@ -27,6 +27,7 @@ from ._construct import NonFinite, Seed
 from ._errors import ShapeError
 from ._ir import Node, leaf, reshape
 from ._matrix import Matrix, MatrixLike
+from ._runtime_scalar import concrete
 from ._select import select
 from ._strategy import Strategy, default_strategy
 
@@ -171,7 +172,7 @@ def unflatten(m: MatrixLike[N, Any], c: int, h: int, w: int) -> Tensor4[N, Any, 
     """
     if not isinstance(m, MatrixLike):
         raise ShapeError(f"unflatten takes a Matrix, got {type(m).__name__}")
-    sizes = (c, h, w)
+    sizes = tuple(concrete(v) for v in (c, h, w))  # sizes: traced numbers specialise
     if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in sizes):
         raise ShapeError(f"unflatten: channels, rows and columns must be non-negative ints, "
                          f"got {sizes!r}")

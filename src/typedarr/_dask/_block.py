@@ -134,8 +134,8 @@ def _rebuild(step: Step, src: list[Node], blocks: tuple[Array, ...]) -> Node:
             return permute(src[0], step.arg)
         case (Structural.MATMUL | Structural.RESHAPE | Structural.INPUT | Structural.CHUNKED
               | Structural.CONV2D | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
-              | Structural.AVG_POOL2D
-              | Structural.AVG_POOL2D_GRAD):
+              | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD | Structural.MAX_POOL2D
+              | Structural.MAX_POOL2D_GRAD):
             # Products and reshapes are cut out of regions; chunked arrays are Matrix and
             # Vector only.
             raise AssertionError(f"a block recipe never holds a {step.op.value} step")

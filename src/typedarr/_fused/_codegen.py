@@ -197,8 +197,8 @@ class _Nest:
         ins = self.graph.instrs[k]
         if ins.op is Structural.CONST:
             return f"cn{ins.arg}", 0
-        if ins.op is Structural.LEAF:
-            return self._bind(f"a{ins.arg}[{', '.join(idx)}]", self._index_level(idx))
+        if ins.op is Structural.LEAF:  # a rank-0 input (a runtime scalar) is read as [()]
+            return self._bind(f"a{ins.arg}[{', '.join(idx) or '()'}]", self._index_level(idx))
         if not self._inline(k):
             return self._bind(f"{self.graph.target(k)}[{', '.join(idx)}]",
                               self._index_level(idx))
@@ -225,13 +225,14 @@ class _Nest:
                   | Structural.PERMUTE | Structural.MATMUL | Structural.MAX | Structural.INPUT
                   | Structural.CHUNKED | Structural.RESHAPE | Structural.CONV2D
                   | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
-                  | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD):
+                  | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD | Structural.MAX_POOL2D
+                  | Structural.MAX_POOL2D_GRAD):
                 raise AssertionError(f"{ins.op.value} is not computed inline")
             case _:
                 assert_never(ins.op)
 
     def _index_level(self, idx: tuple[str, ...]) -> int:
-        return max(self.levels[i] for i in idx)
+        return max((self.levels[i] for i in idx), default=0)
 
     def _bind(self, expr: str, level: int) -> tuple[str, int]:
         name = f"v{next(self.names)}"
@@ -378,6 +379,10 @@ def _windowed(graph: Layout, k: int) -> list[str]:
             return _convolution.avg_pool2d(k, a, out, dt, first)
         case Structural.AVG_POOL2D_GRAD:
             return _convolution.avg_pool2d_grad(k, a, out, dt, first)
+        case Structural.MAX_POOL2D:
+            return _convolution.max_pool2d(k, a, out, first)
+        case Structural.MAX_POOL2D_GRAD:
+            return _convolution.max_pool2d_grad(k, a, b, out, dt, first)
         case (UnaryOp() | BinaryOp() | Structural.LEAF | Structural.CONST | Structural.WHERE
               | Structural.EXPAND | Structural.SUM | Structural.PERMUTE | Structural.MATMUL
               | Structural.MAX | Structural.INPUT | Structural.CHUNKED | Structural.RESHAPE):

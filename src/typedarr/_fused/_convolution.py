@@ -163,6 +163,48 @@ def avg_pool2d_grad(k: int, dy: str, out: str, dt: str, size: int) -> list[str]:
     ]
 
 
+def max_pool2d(k: int, x: str, out: str, size: int) -> list[str]:
+    """`out (N, C, H // size, W // size)`: the largest value of each window, NaN if any is
+    (once the running value is NaN, nothing is larger and it stays)."""
+    return [
+        f"for n_{k} in prange({x}.shape[0]):",
+        f"    for c_{k} in range({x}.shape[1]):",
+        f"        for i_{k} in range({out}.shape[2]):",
+        f"            for j_{k} in range({out}.shape[3]):",
+        f"                m_{k} = {x}[n_{k}, c_{k}, i_{k} * {size}, j_{k} * {size}]",
+        f"                for a_{k} in range({size}):",
+        f"                    for b_{k} in range({size}):",
+        f"                        v_{k} = {x}[n_{k}, c_{k}, i_{k} * {size} + a_{k}, "
+        f"j_{k} * {size} + b_{k}]",
+        f"                        if v_{k} > m_{k} or v_{k} != v_{k}:",
+        f"                            m_{k} = v_{k}",
+        f"                {out}[n_{k}, c_{k}, i_{k}, j_{k}] = m_{k}",
+    ]
+
+
+def max_pool2d_grad(k: int, x: str, dy: str, out: str, dt: str, size: int) -> list[str]:
+    """`out (N, C, H, W)`: each window's gradient to its first NaN, else its first largest
+    value in row-major order (the reference's rule); 0 everywhere else."""
+    return [
+        f"for n_{k} in prange({x}.shape[0]):",
+        f"    for c_{k} in range({x}.shape[1]):",
+        f"        {out}[n_{k}, c_{k}] = {dt}(0.0)",
+        f"        for i_{k} in range({dy}.shape[2]):",
+        f"            for j_{k} in range({dy}.shape[3]):",
+        f"                h_{k}, w_{k} = i_{k} * {size}, j_{k} * {size}",
+        f"                m_{k} = {x}[n_{k}, c_{k}, h_{k}, w_{k}]",
+        f"                for a_{k} in range({size}):",
+        f"                    for b_{k} in range({size}):",
+        f"                        v_{k} = {x}[n_{k}, c_{k}, i_{k} * {size} + a_{k}, "
+        f"j_{k} * {size} + b_{k}]",
+        f"                        if m_{k} == m_{k} and (v_{k} > m_{k} or v_{k} != v_{k}):",
+        f"                            m_{k} = v_{k}",
+        f"                            h_{k} = i_{k} * {size} + a_{k}",
+        f"                            w_{k} = j_{k} * {size} + b_{k}",
+        f"                {out}[n_{k}, c_{k}, h_{k}, w_{k}] = {dy}[n_{k}, c_{k}, i_{k}, j_{k}]",
+    ]
+
+
 def _sizes(k: int) -> list[str]:
     """The columns' row count `K` and row length `HW`, and `KC`, the columns' rows of one
     piece of a product (at most `SMALL` multiply-adds, see the module docstring)."""

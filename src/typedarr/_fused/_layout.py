@@ -77,7 +77,7 @@ def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
             (n, _, h, w), (o, _, kh, kw) = src
             return (n, o, f"({h} + {2 * p} - {kh}) // {s} + 1",
                     f"({w} + {2 * p} - {kw}) // {s} + 1")
-        case Structural.AVG_POOL2D:
+        case Structural.AVG_POOL2D | Structural.MAX_POOL2D:
             assert isinstance(ins.arg, tuple)
             n, c, h, w = src[0]
             return (n, c, f"{h} // {ins.arg[0]}", f"{w} // {ins.arg[0]}")
@@ -90,6 +90,8 @@ def _extents(ins: Instr, src: list[tuple[str, ...]]) -> tuple[str, ...]:
         case Structural.AVG_POOL2D_GRAD:  # (N, C) of dy, then H, W
             assert isinstance(ins.arg, tuple)
             return (*src[0][:2], *_dims(ins.arg[-1]))
+        case Structural.MAX_POOL2D_GRAD:  # the pooled input's
+            return src[0]
         case UnaryOp() | BinaryOp() | Structural.WHERE:
             return max(src, key=len)  # the extents of an array operand
         case Structural.INPUT | Structural.CHUNKED:  # a program's inputs are LEAF instructions

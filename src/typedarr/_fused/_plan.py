@@ -46,7 +46,8 @@ _NO_INTS: Array = np.zeros(0, np.int64)
 # SIZED take their output's last two sizes from `dims`.
 WINDOWED = frozenset({Structural.CONV2D, Structural.CONV2D_GRAD_INPUT,
                       Structural.CONV2D_GRAD_WEIGHT, Structural.AVG_POOL2D,
-                      Structural.AVG_POOL2D_GRAD})
+                      Structural.AVG_POOL2D_GRAD, Structural.MAX_POOL2D,
+                      Structural.MAX_POOL2D_GRAD})
 SIZED = frozenset({Structural.CONV2D_GRAD_INPUT, Structural.CONV2D_GRAD_WEIGHT,
                    Structural.AVG_POOL2D_GRAD})
 
@@ -177,7 +178,8 @@ def _arg(b: _Builder, node: Node, src: tuple[int, ...]) -> tuple[Arg, tuple[int,
             b.dims.extend(node.shape)
             return (len(b.dims) - len(node.shape),), src
         case (Structural.CONV2D | Structural.CONV2D_GRAD_INPUT | Structural.CONV2D_GRAD_WEIGHT
-              | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD):
+              | Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD | Structural.MAX_POOL2D
+              | Structural.MAX_POOL2D_GRAD):
             _ranked(node)
             return _windowed_arg(b, node), src
         case Structural.WHERE | Structural.MATMUL:
@@ -215,4 +217,5 @@ def _window_work(node: Node) -> int:
         return math.prod(node.shape) * reads
     if node.op is Structural.CONV2D_GRAD_WEIGHT:
         return math.prod(node.shape) * math.prod(node.src[1].shape) // node.shape[0]
-    return math.prod(node.shape if node.op is Structural.AVG_POOL2D_GRAD else node.src[0].shape)
+    pooled_input = node.op is Structural.AVG_POOL2D_GRAD or node.op is Structural.MAX_POOL2D_GRAD
+    return math.prod(node.shape if pooled_input else node.src[0].shape)

@@ -28,6 +28,8 @@ from ._node import input_ as input_
 from ._node import is_leaf as is_leaf
 from ._node import leaf as leaf
 from ._node import matmul as matmul
+from ._node import max_pool2d as max_pool2d
+from ._node import max_pool2d_grad as max_pool2d_grad
 from ._node import permute as permute
 from ._node import reduce_max as reduce_max
 from ._node import reduce_sum as reduce_sum

@@ -176,6 +176,17 @@ def avg_pool2d_grad(dy: Node, k: int, x_shape: Shape) -> Node:
     return _node(Structural.AVG_POOL2D_GRAD, (dy,), k, x_shape, dy.dtype)
 
 
+def max_pool2d(x: Node, k: int) -> Node:
+    """The largest value of each `k x k` window of `x` `(N, C, H, W)`: `(N, C, H // k, W // k)`."""
+    n, c, h, w = x.shape
+    return _node(Structural.MAX_POOL2D, (x,), k, (n, c, h // k, w // k), x.dtype)
+
+
+def max_pool2d_grad(x: Node, dy: Node, k: int) -> Node:
+    """The gradient of `max_pool2d(x, k)` with respect to `x`, from `dy`."""
+    return _node(Structural.MAX_POOL2D_GRAD, (x, dy), k, x.shape, dy.dtype)
+
+
 def with_src(node: Node, src: tuple[Node, ...]) -> Node:
     """`node` reading `src` instead of its own sources (same operation, shape and dtype)."""
     return _node(node.op, src, node.arg, node.shape, node.dtype)

@@ -71,7 +71,11 @@ class Structural(Enum):
     weights, from the input `src[0]` and `dy` `src[1]`, shaped as the weights (`arg`:
     `(stride, padding)`); AVG_POOL2D: the mean of each non-overlapping `k x k` window
     (`arg`: `k`; a remainder of rows or columns is dropped); AVG_POOL2D_GRAD: its adjoint,
-    shaped as the pooled input (`arg`: `k`).
+    shaped as the pooled input (`arg`: `k`). MAX_POOL2D: the largest value of each
+    non-overlapping `k x k` window, NaN if any is (`arg`: `k`); MAX_POOL2D_GRAD: its
+    adjoint from the pooled input `src[0]` and `dy` `src[1]`, shaped as the input: each
+    window's gradient goes to one element, its first NaN if it holds one, else its first
+    largest value in row-major order (PyTorch's rule for ties), the rest get 0 (`arg`: `k`).
     """
 
     LEAF = "array"
@@ -88,6 +92,8 @@ class Structural(Enum):
     CONV2D_GRAD_WEIGHT = "conv2d_grad_weight"
     AVG_POOL2D = "avg_pool2d"
     AVG_POOL2D_GRAD = "avg_pool2d_grad"
+    MAX_POOL2D = "max_pool2d"
+    MAX_POOL2D_GRAD = "max_pool2d_grad"
     CHUNKED = "chunked"
     RESHAPE = "reshape"
 

@@ -26,7 +26,8 @@ class Instr(NamedTuple):
     LEAF: the index of its array among the kernel's inputs; CONST: the index of its value;
     EXPAND: `(axis, index of its size among the dims)`; SUM, MAX: the axis; PERMUTE: the
     permutation; POW with a special exponent: the exponent (and one source); CONV2D:
-    `(stride, padding)`; AVG_POOL2D: `(k,)`; the gradients of both: the same, then the
+    `(stride, padding)`; AVG_POOL2D, MAX_POOL2D and MAX_POOL2D_GRAD: `(k,)`; the other
+    gradients: the same as their forward's, then the
     index among the dims of the first of their output's last two sizes; RESHAPE: `(index
     among the dims of the first of its output's sizes,)`; else None.
     """

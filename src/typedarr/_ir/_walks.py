@@ -77,8 +77,9 @@ def render(node: Node, budget: int = 40) -> str:
                 stride, padding = n.arg
                 return (f"{n.op.value}(" + ", ".join(go(s) for s in n.src)
                         + f", stride={stride}, padding={padding})")
-            case Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD:
-                return f"{n.op.value}({go(n.src[0])}, k={n.arg})"
+            case (Structural.AVG_POOL2D | Structural.AVG_POOL2D_GRAD | Structural.MAX_POOL2D
+                  | Structural.MAX_POOL2D_GRAD):
+                return f"{n.op.value}(" + ", ".join(go(s) for s in n.src) + f", k={n.arg})"
             case UnaryOp() | BinaryOp() | Structural.WHERE | Structural.MATMUL:
                 return f"{n.op.value}(" + ", ".join(go(s) for s in n.src) + ")"
             case _:
