@@ -185,6 +185,8 @@ def test_numpy_operators_act_as_typedarrs() -> None:
         _ = A < M
     with pytest.raises(ShapeError, match="numpy array"):
         _ = np.ones(4) @ M
+    with pytest.raises(ShapeError, match=r"m > 0\.0 is the same test"):
+        _ = np.float32(0) < M  # numpy hands the scalar over as a 0-d array
     with pytest.raises(TypeError, match="a bool"):
         _ = np.bool_(True) + M  # type: ignore[operator]
 

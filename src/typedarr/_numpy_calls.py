@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import ShapeError
+
 # numpy's ufuncs by name, and how typedarr writes them.
 UFUNCS: dict[str, str] = {
     "exp": "ta.exp(x)", "log": "ta.log(x)", "sqrt": "ta.sqrt(x)", "tanh": "ta.tanh(x)",
@@ -108,6 +110,12 @@ def function_call(x: Any, func: Any, args: tuple[Any, ...], kwargs: dict[str, An
 def _operand(x: Any, verb: str, value: Any) -> Any:
     """An operand of an operator ufunc: a numpy scalar as a Python number, a numpy array
     (0-d too) refused as the operators refuse it, anything else as it is."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        raise ShapeError(f"cannot {verb} {x._describe()} and numpy array (): convert it "
+                         f"explicitly with {x._KIND}.from_numpy(a), or write the number, "
+                         f"float(a) (numpy hands a scalar on the left of a comparison, "
+                         f"np.float32(0) < m, to typedarr as such an array: m > 0.0 is "
+                         f"the same test)")
     if isinstance(value, np.ndarray):
         x._refuse_ndarray(verb, value)
     if isinstance(value, np.generic):  # `np.float64(2) * m` is `2.0 * m`
