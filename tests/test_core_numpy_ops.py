@@ -122,6 +122,17 @@ def test_jit_and_eager_agree_on_the_new_graphs() -> None:
             np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
+def test_indices_and_clip_bounds_are_inputs_of_a_jit_function() -> None:
+    m = Matrix.from_list([[1, 5, 2], [3, 0, 4]])
+    agree = ta.jit(lambda x, idx: ta.argmax_cols(x) == idx)
+    np.testing.assert_array_equal(np.asarray(agree(m, ta.argmin_cols(m))), [0.0, 0.0])
+    np.testing.assert_array_equal(np.asarray(agree(m, ta.argmax_cols(m))), [1.0, 1.0])
+    clipped = ta.jit(lambda x, low: ta.clip(x, low, 4.0))
+    for low in (2.0, 3.0):  # a runtime number: the same program, another bound
+        np.testing.assert_array_equal(np.asarray(clipped(m, low)),
+                                      np.clip(np.asarray(m), low, 4))
+
+
 def test_argmax_of_chunked_matrix_runs_on_dask() -> None:
     da = pytest.importorskip("dask.array")
     a = np.random.default_rng(1).integers(0, 4, (10, 3)).astype(np.float32)
