@@ -112,8 +112,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         if f"{who}, batchnorm" in median:
             overhead = median[f"{who}, batchnorm"] / median[f"{who}, no batchnorm"] - 1
             print(f"batchnorm adds {100 * overhead:+.0f}% to a {who} epoch")
-    x = Matrix.from_numpy(mnist.train_x[:args.batch_size])
-    target = targets(mnist.train_y[:args.batch_size], 10, SOFTMAX)
+    _profiles(mnist.train_x[:args.batch_size], mnist.train_y[:args.batch_size])
+
+
+def _profiles(images: NDArray[np.float32], labels: NDArray[np.int64]) -> None:
+    """Where the compiled step's time goes, with batchnorm and without (one batch)."""
+    x, target = Matrix.from_numpy(images), targets(labels, 10, SOFTMAX)
     for bn in (True, False):
         net = seed000_net(batchnorm=bn, seed=0)
         print("", *step_profile.report(net, nn.SGD(lr=0.01), x, target,
