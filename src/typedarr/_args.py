@@ -49,9 +49,13 @@ class Range:
 
 FINITE = Range(-math.inf, math.inf, False, False, "finite")
 POSITIVE = Range(0.0, math.inf, False, False, "positive and finite")
+"""The range `(0, inf)`: a learning rate, an `eps`."""
 NON_NEGATIVE = Range(0.0, math.inf, True, False, "non-negative and finite")
+"""The range `[0, inf)`: a weight decay, a standard deviation."""
 UNIT = Range(0.0, 1.0, True, True, "in [0, 1]")
+"""The range `[0, 1]`: a batchnorm momentum."""
 UNIT_OPEN = Range(0.0, 1.0, True, False, "in [0, 1)")
+"""The range `[0, 1)`: a dropout probability, an optimiser's decay."""
 
 
 def integer(x: object) -> int | None:

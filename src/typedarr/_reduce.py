@@ -148,4 +148,6 @@ def _check_rows(name: str, m: MatrixLike[Any, Any]) -> None:
 
 
 sumRows = sum_rows  # massiv's name
+"""massiv's name for `sum_rows`: the same function."""
 sumCols = sum_cols  # massiv's name
+"""massiv's name for `sum_cols`: the same function."""

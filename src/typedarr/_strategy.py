@@ -19,7 +19,9 @@ class Strategy(Enum):
 
 
 Seq = Strategy.SEQ
+"""massiv's `Seq`: `compute` runs the kernel on the calling thread."""
 Par = Strategy.PAR
+"""massiv's `Par`: `compute` may run a large kernel on every core (the default)."""
 
 _default = Par  # one store sets it: no lock needed
 
