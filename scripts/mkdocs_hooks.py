@@ -24,9 +24,12 @@ _API = re.compile(r"^<!-- api: (\w+) -->$", re.MULTILINE)
 _README = re.compile(r"^<!-- readme: ([\w-]+) -->$", re.MULTILINE)
 
 
-def sections(package: str) -> list[tuple[str, list[str]]]:
-    """The `(title, names)` of each section comment in `src/PACKAGE/__init__.py`."""
-    path = ROOT / "src" / package / "__init__.py"
+def sections(package: str, src: Path = ROOT / "src") -> list[tuple[str, list[str]]]:
+    """The `(title, names)` of each section comment in `SRC/PACKAGE/__init__.py`.
+
+    Raises ValueError when the sections' names and `__all__` differ.
+    """
+    path = src / package / "__init__.py"
     text = path.read_text(encoding="utf-8")
     found: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
