@@ -11,7 +11,8 @@ round, and the median is reported. Training only: no evaluation. typedarr's epoc
 included). Each contender first trains a few batches (the warm-up column: kernels compile,
 pages fault in; for the compiled step this is the compile), which the epochs do not count.
 `--limit` trains on the first images only, for a short run; `--no-compiled` leaves out the
-compiled step, whose first call compiles the whole CNN step.
+compiled step, whose first call compiles the whole CNN step. After the table, where the
+compiled step's time goes (`benchmarks.step_profile`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import nn
-from benchmarks import torch_mnist
+from benchmarks import step_profile, torch_mnist
 from benchmarks.epoch import Epoch, training_runner
 from examples.cnn import IMAGE, seed003_net
 from examples.mnist_data import load_for_cli
@@ -111,6 +112,11 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"{torch or 'PyTorch not measured'}; median of {args.rounds} alternating rounds\n")
     print(table(times, first, steps=len(labels) // args.batch_size,
                 batch_size=args.batch_size, warm_up=args.warm_up))
+    if args.compiled:
+        x = Tensor4.from_numpy(images[:args.batch_size])
+        t = targets(labels[:args.batch_size], 10, SOFTMAX)
+        print("", *step_profile.report(seed003_net(seed=0), nn.SGD(lr=args.lr), x, t,
+                                       "seed 003's CNN", steps=10), sep="\n")
 
 
 def table(times: dict[str, list[float]], first: dict[str, float], *, steps: int,

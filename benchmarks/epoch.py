@@ -8,7 +8,8 @@ Run `python -m benchmarks.epoch` (about two minutes; PyTorch from `pip install
 batchnorm before each ReLU and without; the contenders take turns, one epoch each per
 round, and the median is reported. typedarr's epoch is `examples.train.train_epoch`, the
 loop the CLI runs (its loss and accuracy bookkeeping included); PyTorch's is
-`benchmarks.torch_mnist`, numpy's `benchmarks.numpy_mnist`.
+`benchmarks.torch_mnist`, numpy's `benchmarks.numpy_mnist`. After the table, where the
+compiled step's time goes (`benchmarks.step_profile`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import nn
-from benchmarks import numpy_mnist, torch_mnist
+from benchmarks import numpy_mnist, step_profile, torch_mnist
 from examples.mnist_data import load_for_cli
 from examples.train import SOFTMAX, State, seed000_net, targets, train_epoch
 from typedarr import Matrix, Tensor4
@@ -111,6 +112,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         if f"{who}, batchnorm" in median:
             overhead = median[f"{who}, batchnorm"] / median[f"{who}, no batchnorm"] - 1
             print(f"batchnorm adds {100 * overhead:+.0f}% to a {who} epoch")
+    x = Matrix.from_numpy(mnist.train_x[:args.batch_size])
+    target = targets(mnist.train_y[:args.batch_size], 10, SOFTMAX)
+    for bn in (True, False):
+        net = seed000_net(batchnorm=bn, seed=0)
+        print("", *step_profile.report(net, nn.SGD(lr=0.01), x, target,
+                                       f"seed 000's network {'with' if bn else 'without'} "
+                                       f"batchnorm"), sep="\n")
 
 
 if __name__ == "__main__":

@@ -182,7 +182,8 @@ def _run(prog: str, args: argparse.Namespace, net: nn.Network, train_data: Data,
     try:
         train(state, train_data, test_data, epochs=args.epochs, batch_size=args.batch_size,
               seed=args.seed, on_epoch=on_epoch, on_step=on_step, progress=True,
-              eager=args.eager, image=image)
+              eager=args.eager, image=image,
+              say=lambda message: print(message, file=sys.stderr, flush=True))
     except KeyboardInterrupt:
         where = "no checkpoint asked for (--checkpoint FILE)"
         if args.checkpoint is not None:

@@ -191,7 +191,8 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
           on_epoch: Callable[[EpochMetrics, State], None] | None = None,
           on_step: Callable[[State], None] | None = None,
           progress: bool = False, eager: bool = False, image: Image | None = None,
-          on_loss: Callable[[float], None] | None = None
+          on_loss: Callable[[float], None] | None = None,
+          say: Callable[[str], None] | None = None
           ) -> tuple[State, list[EpochMetrics]]:
     """`epochs` epochs of mini-batch training, each followed by a test evaluation.
 
@@ -200,8 +201,11 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
     the latest one), `on_loss` each step's training loss; `progress` draws a tqdm bar per
     epoch on a terminal, when tqdm is installed; `eager` trains without the compiled step
     (see `train_epoch`); `image`, the `(channels, rows, columns)` of a sample, feeds a
-    convolutional network images.
+    convolutional network images; `say` is told when the compiled step's first call
+    compiles and how long it took (the CLIs print it: a long pause is never silent).
     """
+    if say is not None and not eager and compiled_step(loss).traces == 0:
+        on_step = _announcing(say, on_step)
     rng = np.random.default_rng(seed)
     x, t = inputs(train_data, image), targets(train_data.y, classes, loss)
     x_test, t_test = inputs(test_data, image), targets(test_data.y, classes, loss)
@@ -220,6 +224,22 @@ def train(state: State, train_data: Data, test_data: Data, *, epochs: int, batch
         if on_epoch is not None:
             on_epoch(metrics, state)
     return state, history
+
+
+def _announcing(say: Callable[[str], None], on_step: Callable[[State], None] | None
+                ) -> Callable[[State], None]:
+    """`on_step`, saying first that the training step compiles, then, after the first step,
+    how long that took."""
+    say("compiling the training step (first run only: its kernels are cached on disk)...")
+    started = [time.perf_counter()]
+
+    def step(state: State) -> None:
+        if started:
+            say(f"compiled and ran the first step in {time.perf_counter() - started.pop():.1f} s")
+        if on_step is not None:
+            on_step(state)
+
+    return step
 
 
 class _Bar:

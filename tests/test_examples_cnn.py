@@ -32,6 +32,11 @@ def test_cnn_cli_learns_from_a_hundred_steps(mnist_dir: Path, tmp_path: Path) ->
     (line,) = [json.loads(text) for text in metrics.read_text().splitlines()]
     assert line["test_accuracy"] >= 0.85, line
     assert f"test accuracy {line['test_accuracy']:.4f}" in proc.stdout
+    # the compile is announced, then timed: never a silent pause
+    said = proc.stderr.splitlines()
+    assert "compiling the training step (first run only" in said[0], proc.stderr
+    assert any(s.startswith("compiled and ran the first step in ") and s.endswith(" s")
+               for s in said), proc.stderr
     net = nn.load(ck)
     assert [type(layer) for layer in net] == [type(layer) for layer in seed003_net()]
     assert nn.check_network(net, (1, 28, 28)) == 10

@@ -24,6 +24,7 @@ from typedarr import _compute, _fused, _reference
 from typedarr._fused import _codegen, _engine
 from typedarr._fused._plan import make_plan
 from typedarr._ir import (
+    COMPARISONS,
     BinaryOp,
     Node,
     UnaryOp,
@@ -32,6 +33,7 @@ from typedarr._ir import (
     expand,
     leaf,
     permute,
+    reduce_max,
     reduce_sum,
     render,
     unary,
@@ -46,6 +48,7 @@ EDGES = [np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 2.0, -12.0, -30.0, 40.0, -90.
 # Random expression trees -------------------------------------------------------------------
 
 SIZES = st.sampled_from([0, 1, 2, 3, 5, 8])
+LONG = st.sampled_from([3000])  # a long reduced axis, drawn now and then
 SCALARS = st.sampled_from([0.5, -1.5, 2.0, 3.0, -0.25, 7.0])
 SPECIALS = st.sampled_from(EDGES)
 # How far the magnitudes of a leaf's elements spread: 10**-k to 10**k around N(0, 2).
@@ -77,6 +80,10 @@ class _Trees:
         spread = self.draw(SPREADS)
         data = self.rng.normal(0.0, 2.0, size=shape) * 10.0 ** self.rng.integers(
             -spread, spread + 1, size=shape)
+        if self.draw(st.integers(0, 3)) == 0:  # few distinct values: ties in every comparison
+            data = self.rng.integers(-2, 3, size=shape).astype(np.float64)
+        elif self.draw(st.integers(0, 4)) == 0:  # all negative: a max that starts at 0 is wrong
+            data = -np.abs(data) - 1.0
         if data.size and self.draw(st.integers(0, 2)) == 0:  # a few special values
             for _ in range(self.draw(st.integers(1, 3))):
                 data.flat[self.rng.integers(0, data.size)] = self.draw(SPECIALS)
@@ -95,7 +102,7 @@ class _Trees:
 
     def inner(self, shape: tuple[int, ...], dtype: Any, depth: int) -> Node:
         # Elementwise maps twice as often: each is where an engine spells a function wrongly.
-        kinds = ["unary", "unary", "binary", "binary", "pow", "where", "cast", "reduce"]
+        kinds = ["unary", "unary", "binary", "binary", "pow", "where", "cast", "reduce", "tie"]
         kinds += ["expand", "permute"] if len(shape) == 2 else []
         match self.draw(st.sampled_from(kinds)):
             case "unary":
@@ -116,6 +123,14 @@ class _Trees:
                 return unary(UnaryOp.CAST, self.node(shape, other, depth), np.dtype(dtype))
             case "reduce":
                 return self.reduce(shape, dtype, depth)
+            case "tie":  # a comparison of two exact arrays equal in most elements
+                x = self.leaf(shape, dtype)
+                data = np.array(x.data)
+                if data.size:
+                    data.flat[self.rng.integers(0, data.size)] += 1.0
+                data.flags.writeable = False
+                compare = self.draw(st.sampled_from(sorted(COMPARISONS, key=str)))
+                return binary(compare, x, leaf(data))
             case "expand":
                 axis = self.draw(st.integers(0, 1))
                 return expand(self.node(shape[1 - axis:2 - axis], dtype, depth), axis,
@@ -131,13 +146,19 @@ class _Trees:
         return binary(op, b, a) if self.draw(st.booleans()) else binary(op, a, b)
 
     def reduce(self, shape: tuple[int, ...], dtype: Any, depth: int) -> Node:
+        # Sums and maxima; the operand may itself hold reductions under broadcasts (nested),
+        # and a vector's reduction may run over a long row (float64 accumulation matters).
+        # (A max over an empty axis is undefined: the front-end refuses it, so it is a sum.)
+        fold = reduce_max if self.draw(st.booleans()) else reduce_sum
         if len(shape) == 2:  # a reduction inside a matrix expression, broadcast back
             axis = self.draw(st.integers(0, 1))
-            inner = reduce_sum(self.node(shape, dtype, depth), axis)
+            fold = fold if shape[axis] else reduce_sum
+            inner = fold(self.node(shape, dtype, depth), axis)
             return expand(inner, axis, shape[axis])
-        axis, other = self.draw(st.integers(0, 1)), self.draw(SIZES)
+        axis, other = self.draw(st.integers(0, 1)), self.draw(SIZES | LONG)
+        fold = fold if other else reduce_sum
         inner_shape = (other, shape[0]) if axis == 0 else (shape[0], other)
-        return reduce_sum(self.node(inner_shape, dtype, depth), axis)
+        return fold(self.node(inner_shape, dtype, depth), axis)
 
 
 @st.composite
