@@ -1,15 +1,10 @@
-"""mkdocs hooks: the API reference's sections, and the README's generated sections.
+"""mkdocs hooks: the API reference's sections, generated from the packages' `__init__.py`.
 
 A page line `<!-- api: typedarr -->` becomes one `##` heading per section comment of
 `src/typedarr/__init__.py` (`# Construct: ...`, `# Broadcast and reduce`, ...) and one
 mkdocstrings `::: typedarr.NAME` block per name that section re-exports, in its order. The
 build fails when a name of `__all__` is in no section or a section names one not in
 `__all__`, so the reference cannot miss a public name or keep a removed one.
-
-A line `<!-- readme: NAME -->` becomes the README's section NAME (between its
-`<!-- NAME:begin -->` and `<!-- NAME:end -->` markers: the results `examples.reproduce`
-writes), its figure links made relative to the page, so the site shows what the last run
-wrote and never a stale copy.
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 _API = re.compile(r"^<!-- api: (\w+) -->$", re.MULTILINE)
-_README = re.compile(r"^<!-- readme: ([\w-]+) -->$", re.MULTILINE)
 
 
 def sections(package: str, src: Path = ROOT / "src") -> list[tuple[str, list[str]]]:
@@ -69,17 +63,6 @@ def api_markdown(package: str) -> str:
     return "\n".join(parts)
 
 
-def readme_markdown(name: str, page: str) -> str:
-    """The README's section `name`, its `docs/...` links made relative to the page `page`
-    (a path under docs/, e.g. `guide/experiments.md`)."""
-    from examples.readme_section import read_section
-
-    up = "../" * page.count("/")
-    return read_section(ROOT / "README.md", name).replace("](docs/", f"]({up}")
-
-
-def on_page_markdown(markdown: str, *, page: Any, **kwargs: Any) -> str:
-    """mkdocs' hook: expands the `<!-- api: PACKAGE -->` and `<!-- readme: NAME -->` lines."""
-    markdown = _API.sub(lambda m: api_markdown(m.group(1)), markdown)
-    src = str(page.file.src_uri)
-    return _README.sub(lambda m: readme_markdown(m.group(1), src), markdown)
+def on_page_markdown(markdown: str, **kwargs: Any) -> str:
+    """mkdocs' hook: expands the `<!-- api: PACKAGE -->` lines of a page."""
+    return _API.sub(lambda m: api_markdown(m.group(1)), markdown)
