@@ -45,6 +45,7 @@ from distributed import Client, LocalCluster
 
 import typedarr as ta
 from examples.chunked import make_dataset
+from typedarr._dask._replaceable import refuse_unless_zarr_array
 
 Array = np.ndarray[Any, np.dtype[Any]]
 EPS = 1e-5
@@ -100,6 +101,8 @@ def build(directory: Path, rows: int, cols: int, chunk_rows: int) -> tuple[Path,
 def raw_target(path: Path, shape: tuple[int, ...], chunks: tuple[int, ...]) -> zarr.Array[Any]:
     """An uncompressed float32 zarr array (every contender writes the same format, so the
     comparison is of the computing, not of a compressor)."""
+    if path.exists() or path.is_symlink():
+        refuse_unless_zarr_array(path)  # zarr's overwrite=True deletes whatever is there
     return zarr.create_array(store=str(path), shape=shape, chunks=chunks, dtype=np.float32,
                              compressors=None, overwrite=True)
 

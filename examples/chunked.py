@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from typedarr import Matrix
+from typedarr._dask._replaceable import refuse_unless_zarr_array
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,10 @@ def make_dataset(directory: Path, rows: int, cols: int, *, chunk_rows: int,
     scales = np.exp(rule.normal(0.0, 1.0, cols))
     weights = rule.standard_normal((cols, classes))
     codec: dict[str, Any] = {} if compressed else {"compressors": None}
+    for name in ("x.zarr", "y.zarr"):
+        if (directory / name).exists() or (directory / name).is_symlink():
+            # zarr's overwrite=True deletes whatever is there: only an array may go
+            refuse_unless_zarr_array(directory / name)
     x = zarr.create_array(store=str(directory / "x.zarr"), shape=(rows, cols),
                           chunks=(chunk_rows, cols), dtype=np.float32, overwrite=True, **codec)
     y = zarr.create_array(store=str(directory / "y.zarr"), shape=(rows,), chunks=(chunk_rows,),

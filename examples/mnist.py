@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import nn
+import typedarr as ta
 from examples.datasets import DATASETS
 from examples.download import MnistNotFound
 from examples.mnist_data import DataError, load_dataset
@@ -335,17 +336,19 @@ def _probability(text: str) -> float:
 
 
 def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    value = ta.parse_integer(text)  # int() would take "1_0" and other scripts' digits
+    if value is None:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}")
+    return value
 
 
 def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    value = ta.parse_number(text)  # float() would take "1_0", " 1" and other scripts' digits
+    if value is None and text in ("nan", "inf", "-inf"):
+        value = float(text)  # a number all the same: its range check says why it is refused
+    if value is None:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}")
+    return value
 
 
 if __name__ == "__main__":

@@ -45,17 +45,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--chunk-rows", type=_positive, default=5_000)
     p.add_argument("--dir", type=Path, default=None,
                    help="where the data set lives (default: a new temporary directory)")
-    p.add_argument("--workers", type=int, default=0,
+    p.add_argument("--workers", type=_integer, default=0,
                    help="worker processes of a LocalCluster (default 0: Dask's threads)")
     p.add_argument("--memory-limit", default="1GiB", help="per worker (default 1GiB)")
-    p.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    p.add_argument("--steps", type=_integer, default=300, help="training steps (default 300)")
     p.add_argument("--batch-size", type=_positive, default=100)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_integer, default=0)
     return p.parse_args(argv)
 
 
+def _integer(text: str) -> int:
+    value = ta.parse_integer(text)  # int() would take "1_0" and other scripts' digits
+    if value is None:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}")
+    return value
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value

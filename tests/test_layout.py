@@ -25,7 +25,7 @@ PACKAGES = ("typedarr", "nn")
 # sit at the bottom beside the IR and import nothing above it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("support", ("typedarr._errors", "typedarr._strategy", "typedarr._atomic",
-                 "typedarr._blas", "typedarr._buffers")),
+                 "typedarr._blas", "typedarr._buffers", "typedarr._text")),
     ("ir", ("typedarr._ir",)),
     ("engines", ("typedarr._engine", "typedarr._reference", "typedarr._fused",
                  "typedarr._dask")),

@@ -16,10 +16,10 @@ from typing import Any, ClassVar, Generic, Self
 import numpy as np
 from typing_extensions import TypeVar
 
-from typedarr import POSITIVE, UNIT, Size, Vector, check_fields, size
+from typedarr import NON_NEGATIVE, POSITIVE, UNIT, Size, Vector, size
 
 from ._errors import NetworkError
-from ._fields import check_arrays, check_dtype, parameter, running
+from ._fields import check_declared, parameter, running, setting
 from ._sizes import ANY_IMAGE, Sizes, features, shape
 from ._sizes import Size as SampleSize
 
@@ -57,14 +57,16 @@ BN2 = Batchnorm2dGradients  # seed 000's name, per channel
 @dataclass(frozen=True, slots=True, eq=False)
 class _Batchnorm(Generic[F]):
     """The fields, initial values and checks both batchnorm kinds share: four vectors of one
-    size and dtype, `eps` positive and finite, `momentum` in [0, 1]."""
+    size and dtype (finite, the running variance non-negative), `eps` positive and finite,
+    `momentum` in [0, 1]."""
 
     mu: Vector[F] = field(metadata=running("running_mean"))
-    var: Vector[F] = field(metadata=running("running_var"))
+    # eval divides by sqrt(var + eps): a negative variance is a NaN waiting for eval
+    var: Vector[F] = field(metadata=running("running_var", NON_NEGATIVE))
     gamma: Vector[F] = field(metadata=parameter("weight"))
     beta: Vector[F] = field(metadata=parameter("bias"))
-    eps: float = 1e-5
-    momentum: float = 0.9
+    eps: float = field(default=1e-5, metadata=setting(POSITIVE))
+    momentum: float = field(default=0.9, metadata=setting(UNIT))
 
     @classmethod
     def _init(cls, what: str, n: Size, eps: float, momentum: float, dtype: Any) -> Self:
@@ -74,14 +76,12 @@ class _Batchnorm(Generic[F]):
         return cls(zeros, ones, ones, zeros, eps=eps, momentum=momentum)
 
     def __post_init__(self) -> None:
-        check_arrays(self)
+        check_declared(self)
         sizes = (self.mu.size, self.var.size, self.gamma.size, self.beta.size)
         if len(set(sizes)) != 1:
             raise NetworkError(f"{type(self).__name__}: mu, var, gamma and beta must have the "
                                f"same size, got {', '.join(map(str, sizes[:3]))} and "
                                f"{sizes[3]}")
-        check_dtype(self)
-        check_fields(self, NetworkError, eps=POSITIVE, momentum=UNIT)
 
     @property
     def size(self) -> int:

@@ -233,7 +233,7 @@ def _layer(i: int, kind: type, source: Source, present: set[str]) -> Layer:
         if key not in present:  # only an optional setting: _decode checked
             continue
         if spec.rank:
-            # NaN is kept: a diverged network loads as it was saved
+            # NaN passes here so that the layer's own check refuses it, naming the field
             values[spec.name] = FROM_NUMPY[spec.rank](source.array(key, spec.rank),
                                                       nonfinite="allow")
         elif spec.choices is not None:
@@ -245,7 +245,10 @@ def _layer(i: int, kind: type, source: Source, present: set[str]) -> Layer:
         else:  # a number; an integral one is an int setting's value (a window's size)
             x = source.number(key)
             values[spec.name] = int(x) if spec.integral and x.is_integer() else x
-    layer: Layer = kind(**values)
+    try:
+        layer: Layer = kind(**values)
+    except NetworkError as e:  # the checks every layer gets where it is made
+        raise NetworkError(f"layer {i}: {e}") from e
     return layer
 
 

@@ -42,12 +42,12 @@ from typing import Any, ClassVar, Generic, TypeAlias, get_args, get_origin
 
 from typing_extensions import TypeVar
 
-from typedarr import UNIT_OPEN, Matrix, Tensor4, Vector, check_fields
+from typedarr import UNIT_OPEN, Matrix, Tensor4, Vector
 
 from ._activations import FActivation
 from ._batchnorm_layers import Batchnorm1d, Batchnorm1dGradients, Batchnorm2d, Batchnorm2dGradients
 from ._errors import NetworkError
-from ._fields import added, check_arrays, check_dtype, choice, parameter
+from ._fields import added, check_declared, choice, parameter, setting
 from ._sizes import ANY_IMAGE, Sizes, at_least, features, images, shape
 from ._sizes import Size as SampleSize
 
@@ -81,11 +81,10 @@ class Linear(Generic[In, Out]):
     gradients: ClassVar[type[Gradients]] = LinearGradients
 
     def __post_init__(self) -> None:
-        check_arrays(self)
+        check_declared(self)
         if self.b.size != self.w.cols:
             raise NetworkError(f"Linear: b has {self.b.size} elements but w has "
                                f"{self.w.cols} columns (outputs)")
-        check_dtype(self)
 
     @property
     def label(self) -> str:
@@ -121,7 +120,7 @@ class LinearNoBias(Generic[In, Out]):
     gradients: ClassVar[type[Gradients]] = LinearNoBiasGradients
 
     def __post_init__(self) -> None:
-        check_arrays(self)
+        check_declared(self)
 
     @property
     def label(self) -> str:
@@ -186,11 +185,11 @@ class Dropout:
     Dropout(p=0.5)
     """
 
-    p: float
+    p: float = field(metadata=setting(UNIT_OPEN))
     gradients: ClassVar[type[Gradients]] = NoGrad
 
     def __post_init__(self) -> None:
-        check_fields(self, NetworkError, p=UNIT_OPEN)
+        check_declared(self)
 
     @property
     def label(self) -> str:
@@ -242,16 +241,13 @@ class Conv2d(Generic[Cin, Cout]):
     gradients: ClassVar[type[Gradients]] = Conv2dGradients
 
     def __post_init__(self) -> None:
-        check_arrays(self)
+        check_declared(self)
         if self.b.size != self.w.shape[0]:
             raise NetworkError(f"Conv2d: b has {self.b.size} elements but w has "
                                f"{self.w.shape[0]} output channels (w is (out, in, rows, "
                                f"columns))")
-        if 0 in self.w.shape:
-            raise NetworkError(f"Conv2d: w {self.w.shape} has an empty dimension")
         for name, least in (("stride", 1), ("padding", 0)):
             object.__setattr__(self, name, at_least("Conv2d", name, getattr(self, name), least))
-        check_dtype(self)
 
     @property
     def kernel(self) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,10 @@ SAFETENSORS_VERSION = 2
 HEAD = ("format", "version", "kinds")
 """The names of a checkpoint's header fields, beside the layers' fields."""
 Array = np.ndarray[Any, Any]
+NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?", re.ASCII)
+"""A number as metadata stores it (Python's `repr` of a finite float, or an int): ASCII
+digits only, no `_`, no spaces, no sign but a leading `-`, no `nan` or `inf` (no setting
+may hold them). `float()` alone would take `1_0`, `' 1'`, Arabic-Indic digits and `'nan'`."""
 
 
 class NpzSource:
@@ -92,10 +97,10 @@ class SafetensorsSource:
 
     def number(self, key: str) -> float:
         text = self.text(key)
-        try:
-            return float(text)
-        except ValueError as e:
-            raise CheckpointError(f"metadata {key!r} is {text!r:.40}, not a number") from e
+        if not NUMBER.fullmatch(text):
+            raise CheckpointError(f"metadata {key!r} is {text!r:.40}, not a number written "
+                                  f"as nn writes one (ASCII digits, e.g. 1e-05)")
+        return float(text)
 
     def text(self, key: str) -> str:
         if key not in self._header.metadata:

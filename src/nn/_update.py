@@ -78,8 +78,17 @@ def _layer(rule: Rule, wd: float, i: int, layer: Layer, g: Gradients,
                 fields_[d] = step
     if not changes:  # nothing to learn or to move
         return layer, ms
-    return replace(layer, **changes), tuple(
+    return _remade(i, layer, changes), tuple(
         replace(m, **fields_) for m, fields_ in zip(ms, moved, strict=True))
+
+
+def _remade(i: int, layer: Layer, changes: dict[str, Any]) -> Layer:
+    """`layer` with `changes`, checked as every layer is where it is made (a step that
+    gives a NaN weight or a negative running variance is refused, naming layer `i`)."""
+    try:
+        return replace(layer, **changes)
+    except NetworkError as e:
+        raise NetworkError(f"{_describe(i, layer)} after the update: {e}") from e
 
 
 def update_batch_statistics(net: Sequence[Layer], grads: Sequence[Gradients]) -> Network:
@@ -101,7 +110,7 @@ def update_batch_statistics(net: Sequence[Layer], grads: Sequence[Gradients]) ->
     for i, (layer, g) in enumerate(zip(net, grads, strict=True)):
         if any(s.role is Role.RUNNING for s in specs(type(layer))):
             _of(i, layer, g)
-            layer = replace(layer, **_running(layer, g))
+            layer = _remade(i, layer, _running(layer, g))
         out.append(layer)
     return out
 

@@ -83,13 +83,17 @@ from ._strategy import Seq as Seq
 from ._strategy import Strategy as Strategy
 from ._strategy import default_strategy as default_strategy
 from ._strategy import set_default_strategy as set_default_strategy
+from ._text import parse_integer as parse_integer
+from ._text import parse_number as parse_number
 
 # isort: split
 # Support for libraries built on typedarr (nn): argument checks, dtypes, seeds, atomic files
+from ._args import FINITE as FINITE
 from ._args import NON_NEGATIVE as NON_NEGATIVE
 from ._args import POSITIVE as POSITIVE
 from ._args import UNIT as UNIT
 from ._args import UNIT_OPEN as UNIT_OPEN
+from ._args import Range as Range
 from ._args import Real as Real
 from ._args import Size as Size
 from ._args import check_fields as check_fields
@@ -101,6 +105,7 @@ from ._atomic import atomic_writer as atomic_writer
 from ._construct import generator as generator
 
 __all__ = [
+    "FINITE",
     "NON_NEGATIVE",
     "POSITIVE",
     "UNIT",
@@ -115,6 +120,7 @@ __all__ = [
     "Matrix",
     "MatrixLike",
     "Par",
+    "Range",
     "Real",
     "Seq",
     "ShapeError",
@@ -153,6 +159,8 @@ __all__ = [
     "maximum",
     "mean",
     "minimum",
+    "parse_integer",
+    "parse_number",
     "real",
     "relu",
     "rowsLike",

@@ -99,8 +99,22 @@ class _Array:
         return to_dask(self)
 
     def to_numpy(self) -> np.ndarray[Any, DType]:
-        """A fresh, writable numpy copy of the values (computing a delayed array)."""
+        """A fresh, writable numpy copy of the values (computing a delayed array): writing
+        into it never changes this array. `np.asarray(x)` gives the values read-only."""
         return np.array(self._values(), copy=True)
+
+    # Note: an array is an immutable value, so a copy is the array itself (as for a tuple),
+    # and pickle is refused: typedarr pickles nothing, and an unpickled ndarray is writable.
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        raise TypeError(f"a {self._KIND} is not pickled (typedarr uses no pickle): send "
+                        f"x.to_numpy() and rebuild with {self._KIND}.from_numpy, or save a "
+                        f"network with nn.save")
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, DType]:
         values = self._values()

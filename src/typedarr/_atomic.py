@@ -7,12 +7,17 @@ the directory, so the name survives a crash too. A destination that is a symboli
 written through: the file it points to is replaced, beside itself, and the link is kept. A
 destination that exists but is not a regular file (a directory, a FIFO, a device) is
 refused: renaming over it would replace the node, not write into it.
+
+A new file gets 0o666 less the umask, as `open` would give it. The umask is read without
+changing it: `os.umask` can only read it by setting it, and it is process-wide, so a file
+another thread creates in between would get the temporary value (0: world-writable).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -89,10 +94,35 @@ def _link(tmp: str, dest: Path) -> None:
         os.replace(tmp, dest)  # a file system without hard links
 
 
+STATUS = "/proc/self/status"  # Linux (4.7 and later) shows the umask there
+
+
 def _mode(dest: Path) -> int:
     try:
         return stat.S_IMODE(os.stat(dest).st_mode)
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~umask(dest.parent)
+
+
+def umask(directory: Path) -> int:
+    """The process's umask, read without changing it: from `STATUS` where the system has
+    it, else from the mode a probe file created 0o666 in `directory` gets."""
+    with contextlib.suppress(OSError, ValueError), open(STATUS, encoding="ascii") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8) & 0o777
+    return _probed_umask(directory)
+
+
+def _probed_umask(directory: Path) -> int:
+    while True:
+        probe = directory / f".umask-probe.{secrets.token_hex(8)}"
+        try:
+            fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            return 0o666 & ~stat.S_IMODE(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+            os.unlink(probe)

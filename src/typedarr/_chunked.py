@@ -31,6 +31,10 @@ def chunked_leaf(blocks: object, rank: int, kind: str) -> Node:
     if not isinstance(blocks, da.Array):
         raise TypeError(f"{kind}.from_dask takes a dask array, got {type(blocks).__name__}"
                         f"{f': use {kind}.from_numpy' if isinstance(blocks, np.ndarray) else ''}")
+    if isinstance(getattr(blocks, "_meta", None), np.ma.MaskedArray):
+        raise TypeError(f"{kind}.from_dask takes plain blocks, got a masked dask array: its "
+                        f"mask would be dropped and the values hidden under it kept; fill it "
+                        f"explicitly (da.ma.filled(x, 0.0))")
     if blocks.ndim != rank:
         raise ShapeError(f"{kind}.from_dask needs a {rank}-d array, got shape {blocks.shape}")
     if any(np.isnan(n) for n in blocks.shape):
@@ -69,10 +73,14 @@ def store(x: _Array, target: str | os.PathLike[str] | Any, *, overwrite: bool = 
         target: a path, where a new zarr array is written (beside it first, then renamed
             into place), or an existing array of `x`'s shape to fill (a zarr array, a
             numpy memmap).
-        overwrite: replace an array that already exists at the path.
+        overwrite: replace a zarr array that already exists at the path. Nothing else is
+            replaced: a path holding anything but one zarr array (a directory of other
+            files, a zarr group, a file, a link) is refused and left as it was.
 
-    Raises FileExistsError for an existing path without `overwrite`, ShapeError for a
-    target of another shape.
+    Raises FileExistsError for an existing path without `overwrite`, or with it for a path
+    that is not a zarr array; ShapeError for a target of another shape; DTypeError for a
+    target of another dtype (a store never converts: float32 values into an int32 or
+    float16 array would be truncated or rounded).
 
     >>> import dask.array, pathlib, tempfile, zarr
     >>> x = Matrix.from_dask(dask.array.ones((4, 3), chunks=2, dtype=np.float32))

@@ -27,7 +27,7 @@ import numpy as np
 from . import _trace
 from ._engine import Compiled, Engine, Uncovered
 from ._errors import FusionUnavailableWarning
-from ._ir import Node, holds_chunked, is_leaf, leaf
+from ._ir import Node, frozen, holds_chunked, is_leaf, leaf
 from ._reference import ReferenceEngine
 from ._strategy import Strategy
 
@@ -130,7 +130,7 @@ def evaluate(node: Node, strategy: Strategy) -> Array:
 
 def _computed(node: Node, strategy: Strategy) -> Array:
     (out,) = _choose((node,)).evaluate_many((node,), strategy)
-    return out
+    return frozen(out)  # what np.asarray hands out: its write flag stays off
 
 
 def evaluate_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, ...]:
@@ -138,7 +138,7 @@ def evaluate_many(nodes: tuple[Node, ...], strategy: Strategy) -> tuple[Array, .
     can (a manifest array's data is returned as it is)."""
     _trace.refuse_values(nodes)
     todo = tuple(dict.fromkeys(n for n in nodes if not is_leaf(n)))  # distinct, in order
-    done = (dict(zip(map(id, todo), _choose(todo).evaluate_many(todo, strategy),
+    done = (dict(zip(map(id, todo), map(frozen, _choose(todo).evaluate_many(todo, strategy)),
                      strict=True)) if todo else {})
     return tuple(n.data if is_leaf(n) else done[id(n)] for n in nodes)
 

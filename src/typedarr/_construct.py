@@ -6,7 +6,8 @@ strict and says what to do instead:
 
 - sizes are non-negative integers, Python's or numpy's, never bools (`ShapeError`);
 - the dtype is float32 or float64 (`DTypeError`), the strategy `Seq` or `Par`;
-- data from numpy or lists is finite unless `nonfinite="allow"` (`ValueError`); list
+- data from numpy or lists is finite unless `nonfinite="allow"` (`ValueError`), and never
+  a masked array, whose mask would be dropped (`TypeError`); list
   elements are numbers, not bools or strings (`TypeError`), in lists that are not ragged;
 - seeds are non-negative integers or a `numpy.random.Generator`;
 - the numbers that shape random values (`mean`, `std >= 0`, `low < high`) are finite and
@@ -51,6 +52,7 @@ def from_numpy(a: object, rank: int, kind: str, nonfinite: NonFinite) -> Data:
     """A validated private copy of `a` for an array of `kind` with `rank` axes."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{kind}.from_numpy takes a numpy array, got {type(a).__name__}")
+    refuse_masked(f"{kind}.from_numpy", a)
     if nonfinite not in ("raise", "allow"):
         raise ValueError(f"{kind}.from_numpy: nonfinite must be 'raise' or 'allow', got "
                          f"{nonfinite!r}")
@@ -67,6 +69,7 @@ def from_numpy(a: object, rank: int, kind: str, nonfinite: NonFinite) -> Data:
 def from_nested(values: Sequence[Any] | Data, rank: int, kind: str, dtype: Any) -> Data:
     """Nested Python lists of numbers as data of `rank` axes."""
     dt = check_dtype(dtype)
+    refuse_masked(f"{kind}.from_list", values, rank)
     try:
         raw = np.array(values)
     except ValueError as e:
@@ -162,6 +165,23 @@ def _refuse_nonfinite(what: str, a: np.ndarray[Any, Any], fix: str) -> None:
     bad = np.argwhere(~np.isfinite(a))[0]
     raise ValueError(f"{what}: non-finite value {a[tuple(bad)]} at index "
                      f"{tuple(int(i) for i in bad)}; {fix}")
+
+
+def refuse_masked(what: str, values: object, depth: int = 0) -> None:
+    """Raise TypeError if `values` is, or (to `depth` levels of lists) holds, a numpy masked
+    array: converting one drops its mask and keeps the values under it, a NaN included."""
+    if _holds_masked(values, depth):
+        raise TypeError(f"{what} takes plain values, got a numpy masked array: its mask "
+                        f"would be dropped and the values hidden under it kept; fill it "
+                        f"explicitly (a.filled(0.0)) or drop the masked entries")
+
+
+def _holds_masked(values: object, depth: int) -> bool:
+    if isinstance(values, np.ma.MaskedArray):  # the masked constant `np.ma.masked` too
+        return True
+    if depth == 0 or isinstance(values, np.ndarray | str | bytes):
+        return False
+    return isinstance(values, Sequence) and any(_holds_masked(v, depth - 1) for v in values)
 
 
 def _holds_bool(values: Sequence[Any], depth: int) -> bool:

@@ -28,10 +28,11 @@ import numpy as np
 
 from . import _compute, _construct, _trace
 from ._array import _Array
+from ._errors import TraceError
 from ._ir import Node, Structural, is_leaf
 from ._kernel_scalars import kernel_scalars, scalar_program
 from ._runtime_scalar import Scalar, Specialised
-from ._strategy import Par, combine
+from ._strategy import Par, Seq, combine
 from ._structure import (
     Captured,
     Fixed,
@@ -125,6 +126,7 @@ class Jitted(Generic[P, T]):
         self._guards: dict[Key, tuple[int, ...]] = {}  # the numbers a structure's traces read
         self._traces = 0
         self._lock = threading.Lock()
+        self._tracer: int | None = None  # the thread tracing `fn` now, holding `_lock`
         self._static_positions, self._static_names = _static_arguments(fn, tuple(static))
         functools.update_wrapper(self, fn)
 
@@ -139,11 +141,21 @@ class Jitted(Generic[P, T]):
         generators: list[np.random.Generator] = []
         numbers: list[Any] = []
         key = flatten((args, kwargs), arrays, generators, numbers)
+        if self._tracer == threading.get_ident():
+            # The lock is this thread's own: waiting for it would never end.
+            raise TraceError(f"{getattr(self._fn, '__name__', 'a jit function')} called "
+                             f"itself while being traced: a compiled function cannot "
+                             f"recurse; write the recursion as a loop over the layers or "
+                             f"call the Python definition (fn.__wrapped__) inside")
         with self._lock:
             full = (key, _values(numbers, self._guards.get(key, ())))
             compiled = self._compiled.get(full)
             if compiled is None:
-                compiled = self._trace(args, kwargs, arrays, generators, numbers)
+                self._tracer = threading.get_ident()
+                try:
+                    compiled = self._trace(args, kwargs, arrays, generators, numbers)
+                finally:
+                    self._tracer = None
                 self._traces += 1
                 guard = tuple(sorted(compiled.guard.union(self._guards.get(key, ()))))
                 if guard:
@@ -203,7 +215,9 @@ class Jitted(Generic[P, T]):
                  Captured(a._node) if is_leaf(a._node) else FromOutput(slots[id(a._node)])
                  for a in outputs]
         roots, read = kernel_scalars(roots, {id(s.node) for s in scalars}, trace)
-        strategy = functools.reduce(combine, (a.strategy for a in arrays), Par)
+        # As eager compute: Par if any input is Par, Seq if all are (Par when none is given).
+        strategy = (functools.reduce(combine, (a.strategy for a in arrays), Seq) if arrays
+                    else Par)
         computed = read + tuple(s.node for s in returned)
         return _Compiled(_compute.compile_program(roots, tuple(trace.inputs), strategy),
                          tuple(trace.draws), len(trace.inputs),

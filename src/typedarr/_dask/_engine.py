@@ -22,10 +22,11 @@ import numpy as np
 
 from .._atomic import fsync_directory
 from .._engine import Engine
-from .._errors import ShapeError, TraceError
+from .._errors import DTypeError, ShapeError, TraceError
 from .._ir import Node, holds_chunked
 from .._strategy import Strategy
 from ._regions import Translation
+from ._replaceable import refuse_unless_zarr_array
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -83,6 +84,7 @@ def store(node: Node, target: object, overwrite: bool, memory: Engine) -> None:
     if tuple(shape) != blocks.shape:
         raise ShapeError(f"cannot store an array of shape {blocks.shape} into an array of "
                          f"shape {tuple(shape)}")
+    _check_target_dtype(blocks.dtype, getattr(target, "dtype", None))
     chunks = getattr(target, "chunks", None)
     if isinstance(chunks, tuple):
         # One task per target chunk: two tasks never write into the same zarr chunk.
@@ -95,8 +97,10 @@ def _store_path(blocks: da.Array, dest: Path, overwrite: bool) -> None:
     reader (or a crash) sees the old array or the new one, never half of one."""
     import zarr
 
-    if os.path.lexists(dest) and not overwrite:
-        raise FileExistsError(f"{dest} exists: pass overwrite=True to replace it")
+    if os.path.lexists(dest):
+        if not overwrite:
+            raise FileExistsError(f"{dest} exists: pass overwrite=True to replace it")
+        refuse_unless_zarr_array(dest)  # before the work: nothing else is ever deleted
     dest = dest.absolute()
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
     try:
@@ -106,11 +110,36 @@ def _store_path(blocks: da.Array, dest: Path, overwrite: bool) -> None:
                                   dtype=blocks.dtype)
         da.store(blocks, array, lock=False)
         if os.path.lexists(dest):
-            os.replace(dest, work / "old")
+            _move_aside(dest, work / "old")
         os.replace(work / "a", dest)
         fsync_directory(dest.parent)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _move_aside(dest: Path, old: Path) -> None:
+    """Move the zarr array at `dest` to `old` (deleted with the work directory), checking
+    again what was moved: something put at `dest` since the first check goes back."""
+    os.replace(dest, old)
+    try:
+        refuse_unless_zarr_array(old)
+    except FileExistsError:
+        os.rename(old, dest)
+        refuse_unless_zarr_array(dest)
+        raise
+
+
+def _check_target_dtype(have: np.dtype[Any], target: object) -> None:
+    """Raise DTypeError unless the target array holds `have` exactly: a store into another
+    dtype would round, truncate or overflow the values without a word."""
+    try:
+        want = None if target is None else np.dtype(target)  # type: ignore[call-overload]
+    except TypeError:
+        want = None
+    if want != have:
+        raise DTypeError(f"cannot store {have} values into an array of dtype {target}: "
+                         f"store into a {have} array, or convert the values explicitly "
+                         f"(x.astype(np.float64)) when the target is float64")
 
 
 def _regular(blocks: da.Array) -> da.Array:

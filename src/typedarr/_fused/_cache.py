@@ -50,10 +50,16 @@ MAX_KERNELS_IN_MEMORY = 256
 
 @dataclass(frozen=True, slots=True)
 class Kernel:
-    """The two compiled variants of one structure (each compiled on its first call)."""
+    """The two compiled variants of one structure (each compiled on its first call).
+
+    `file`: its module file in the kernel directory (None: compiled in memory only);
+    `new`: this process wrote that file, so no process has compiled the kernel yet (what
+    `_precompile` hands to another process)."""
 
     seq: Any  # numba dispatchers: typed as Any, numba has no type information
     par: Any
+    file: Path | None = None
+    new: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +124,24 @@ def _retire(kernel: Kernel) -> None:
 def _load(key: Key) -> Kernel:
     source = generate(key)
     name = _cachedir.PREFIX + hashlib.sha256(source.encode()).hexdigest()[:24]
-    path = _publish(name, source)
+    path, new = _publish(name, source)
+    return _module(name, source, path, new)
+
+
+def kernel_from_file(path: Path) -> Kernel:
+    """The kernel of a module file another process published (`_precompile`'s worker):
+    only from the trusted kernel directory, and only a file holding the source its name is
+    the hash of. Raises ValueError otherwise."""
+    directory = _cachedir.private_directory(kernel_dir())
+    source = path.read_bytes()
+    name = path.stem
+    if (path.parent != directory or path.suffix != ".py"
+            or name != _cachedir.PREFIX + hashlib.sha256(source).hexdigest()[:24]):
+        raise ValueError(f"{path} is not a kernel module of {directory}")
+    return _module(name, source.decode(), path, False)
+
+
+def _module(name: str, source: str, path: Path | None, new: bool) -> Kernel:
     module = types.ModuleType(name)
     module.__file__ = str(path) if path else None
     exec(compile(source, str(path) if path else f"<typedarr kernel {name}>", "exec"),
@@ -128,12 +151,13 @@ def _load(key: Key) -> Kernel:
             _numbacache.enable(variant)
     # Registered only once complete: numba's disk cache imports the module by name.
     sys.modules[name] = module
-    return Kernel(module.seq, module.par)
+    return Kernel(module.seq, module.par, path, new)
 
 
-def _publish(name: str, source: str) -> Path | None:
+def _publish(name: str, source: str) -> tuple[Path | None, bool]:
     """The path of a module file holding exactly `source` in the trusted kernel directory,
-    written if needed; None when no trusted directory can hold it."""
+    written if needed (and whether this call wrote it); None when no trusted directory can
+    hold it."""
     configured = kernel_dir()
     try:
         directory = _cachedir.private_directory(configured)
@@ -147,10 +171,10 @@ def _publish(name: str, source: str) -> Path | None:
         _cachedir.warn_once("unusable", f"typedarr cannot keep kernels in {configured} "
                                         f"({err}); kernels are compiled in memory for this "
                                         f"process only")
-    return None
+    return None, False
 
 
-def _write(directory: Path, name: str, data: bytes) -> Path:
+def _write(directory: Path, name: str, data: bytes) -> tuple[Path, bool]:
     path = directory / f"{name}.py"
     try:
         found: bytes | None = path.read_bytes()
@@ -158,7 +182,7 @@ def _write(directory: Path, name: str, data: bytes) -> Path:
         found = None
     if found == data:
         _cachedir.touch(path)
-        return path
+        return path, False
     if found is not None:
         _cachedir.warn_once("damaged", f"typedarr's kernel module {path} does not hold the "
                                        f"source its name is the hash of; it was replaced")
@@ -167,4 +191,4 @@ def _write(directory: Path, name: str, data: bytes) -> Path:
         f.write(data)
     if found is None:
         _cachedir.evict(directory, _cachedir.max_bytes(), keep=name)
-    return path
+    return path, True

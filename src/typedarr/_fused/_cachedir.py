@@ -32,6 +32,7 @@ import warnings
 from pathlib import Path
 
 from .._errors import KernelCacheWarning
+from .._text import parse_number
 
 DEFAULT_MAX_MB = 256.0
 PREFIX = "typedarr_kernel_"
@@ -65,11 +66,8 @@ def max_bytes() -> int:
     text = os.environ.get("TYPEDARR_CACHE_MAX_MB")
     if not text:
         return int(DEFAULT_MAX_MB * 2**20)
-    try:
-        megabytes = float(text)
-    except ValueError:
-        megabytes = -1.0
-    if not 0.0 <= megabytes < float("inf"):
+    megabytes = parse_number(text)
+    if megabytes is None or not 0.0 <= megabytes < float("inf"):
         raise ValueError(f"TYPEDARR_CACHE_MAX_MB must be a non-negative number of megabytes, "
                          f"not {text!r}")
     return int(megabytes * 2**20)

@@ -11,6 +11,7 @@ them up (`_in_background`).
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -25,10 +26,11 @@ from .._blas import serial_products
 from .._engine import Compiled
 from .._ir import BinaryOp, Node, Structural, holds_chunked, leaf, postorder, with_src
 from .._strategy import Par, Strategy
+from . import _precompile
 from ._cache import kernel_for
 from ._layout import Holds, Temporary, analyse, scratch
 from ._plan import Plan, make_plan
-from ._split import Computed, ProgramInput, Source, split
+from ._split import Computed, Piece, ProgramInput, Source, split
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -250,10 +252,16 @@ def _program(plan: Plan, ninputs: int, strategy: Strategy
     calls = [(_one_kernel(make_plan(p.roots, p.inputs, scratch=True), p.threads), p)
              for p in pieces]
     outputs = plan.program.outputs
+    first = [True]
+    lock = threading.Lock()
 
     def call(arrays: list[Array]) -> list[Array]:
+        with lock:  # the first call may hand half of the new kernels to a helper process
+            helper, handed = _helper(calls, arrays) if first and first.pop() else (None, set())
         values: dict[int, Array] = {}
-        for run, piece in calls:
+        for i, (run, piece) in enumerate(calls):
+            if helper is not None and i in handed:
+                helper.wait()  # then this piece loads from the disk cache
             given = [_source(s, arrays, values) for s in piece.sources]
             values.update(zip(piece.writes, run(given), strict=True))
         return [values[k] for k in outputs]
@@ -261,31 +269,68 @@ def _program(plan: Plan, ninputs: int, strategy: Strategy
     return call
 
 
-def _one_kernel(plan: Plan, par: bool) -> Callable[[list[Array]], list[Array]]:
+def _helper(calls: list[tuple[_KernelCall, Piece]], arrays: list[Array]
+            ) -> tuple[_precompile.Helper | None, set[int]]:
+    """The helper process compiling the later half of the pieces whose kernels are new,
+    and the pieces handed to it (see `_precompile`)."""
+    new: list[tuple[int, dict[str, Any]]] = []
+    for i, (run, piece) in enumerate(calls):
+        given = [arrays[s.slot] if isinstance(s, ProgramInput)
+                 else _precompile.like(n.dtype, len(n.shape), readonly=True)
+                 for s, n in zip(piece.sources, piece.inputs, strict=True)]
+        found = run.job(given)
+        if found is not None:
+            new.append((i, found))
+    if len(new) < 2:
+        return None, set()
+    mine = {(j["file"], j["variant"]) for _, j in new[:len(new) // 2]}
+    theirs = [(i, j) for i, j in new[len(new) // 2:] if (j["file"], j["variant"]) not in mine]
+    unique = list({json.dumps(j, sort_keys=True): j for _, j in theirs}.values())
+    return _precompile.Helper(unique), {i for i, _ in theirs}
+
+
+class _KernelCall:
     """The kernel of `plan` (a `scratch` program) as a function of its input arrays, its
     parallel variant if `par`.
 
     Its temporaries are allocated once here and reused by every call (a lock makes calls
     from several threads take turns with them); its results are fresh each call.
     """
-    kernel = kernel_for(plan.program)
-    work = plan.work
-    variant, nchunks = (kernel.par, numba.get_num_threads()) if par else (kernel.seq, 1)
-    shapes = [(plan.shapes[k], plan.nodes[k].dtype) for k in plan.program.outputs]
-    captured, consts, dims = plan.leaves, plan.consts, plan.dims
-    temps = [_temporary(t, plan, nchunks) for t in scratch(analyse(plan.program))]
-    lock = threading.Lock()  # the temporaries are one set
 
-    def call(arrays: list[Array]) -> list[Array]:
-        outs = [_buffers.empty(shape, dtype) for shape, dtype in shapes]
-        with lock:
-            _launch(variant, par, work, *outs, *arrays, *captured, consts, dims, nchunks,
-                    *temps)
+    def __init__(self, plan: Plan, par: bool) -> None:
+        self._kernel = kernel = kernel_for(plan.program)
+        self._par, self._work = par, plan.work
+        self._variant, self._nchunks = ((kernel.par, numba.get_num_threads()) if par
+                                        else (kernel.seq, 1))
+        self._shapes = [(plan.shapes[k], plan.nodes[k].dtype) for k in plan.program.outputs]
+        self._captured, self._consts, self._dims = plan.leaves, plan.consts, plan.dims
+        self._temps = [_temporary(t, plan, self._nchunks)
+                       for t in scratch(analyse(plan.program))]
+        self._lock = threading.Lock()  # the temporaries are one set
+
+    def __call__(self, arrays: list[Array]) -> list[Array]:
+        outs = [_buffers.empty(shape, dtype) for shape, dtype in self._shapes]
+        with self._lock:
+            _launch(self._variant, self._par, self._work, *self._arguments(outs, arrays))
         for out in outs:
             out.flags.writeable = False
         return outs
 
-    return call
+    def job(self, arrays: list[Array]) -> dict[str, Any] | None:
+        """What a helper process needs to compile this call for arguments like `arrays`,
+        if its kernel is new and not compiled here yet (see `_precompile`)."""
+        if self._variant.overloads:
+            return None
+        outs = [_precompile.like(dtype, len(shape), readonly=False)
+                for shape, dtype in self._shapes]
+        return _precompile.job(self._kernel, self._par, self._arguments(outs, arrays))
+
+    def _arguments(self, outs: list[Array], arrays: list[Array]) -> list[Any]:
+        return [*outs, *arrays, *self._captured, self._consts, self._dims, self._nchunks,
+                *self._temps]
+
+
+_one_kernel = _KernelCall
 
 
 def _source(source: Source, arrays: list[Array], values: dict[int, Array]) -> Array:

@@ -10,6 +10,8 @@ from ._dtypes import FLOAT_DTYPES as FLOAT_DTYPES
 from ._dtypes import FLOATS as FLOATS
 from ._dtypes import Float as Float
 from ._dtypes import float_of as float_of
+from ._frozen import frozen as frozen
+from ._frozen import is_frozen as is_frozen
 from ._node import Array as Array
 from ._node import DType as DType
 from ._node import Node as Node

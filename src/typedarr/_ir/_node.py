@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from ._frozen import frozen
 from ._ops import BinaryOp, Op, Structural, UnaryOp
 
 Shape: TypeAlias = tuple[int, ...]
@@ -64,7 +65,9 @@ def _node(op: Op, src: tuple[Node, ...], arg: Any, shape: Shape, dtype: DType) -
 
 
 def leaf(data: Array) -> Node:
-    """A manifest array (the caller hands over read-only data)."""
+    """A manifest array, holding `data` frozen (see `_frozen`: its write flag cannot be set
+    again, whoever reaches the array)."""
+    data = frozen(data)
     return _node(Structural.LEAF, (), data, data.shape, data.dtype)
 
 
