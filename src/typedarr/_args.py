@@ -48,6 +48,7 @@ class Range:
 
 
 FINITE = Range(-math.inf, math.inf, False, False, "finite")
+"""Any finite number: a weight, a target value."""
 POSITIVE = Range(0.0, math.inf, False, False, "positive and finite")
 """The range `(0, inf)`: a learning rate, an `eps`."""
 NON_NEGATIVE = Range(0.0, math.inf, True, False, "non-negative and finite")

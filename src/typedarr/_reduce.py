@@ -63,7 +63,14 @@ def sum_channels(x: Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
 
 def mean(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
     """The mean of each column of a Matrix (a batch mean: one value per feature), or of each
-    channel of a Tensor4 (over samples, rows and columns: seed 003's batchnorm mean)."""
+    channel of a Tensor4 (over samples, rows and columns: seed 003's batchnorm mean).
+
+    Raises ShapeError for a Matrix without rows or a Tensor4 without values per channel.
+
+    >>> mean(Matrix.from_list([[1, 2], [3, 4]])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 2.0, 3.0 ]
+    """
     if isinstance(m, Tensor4Like):
         return sum_channels(m) * (1.0 / _per_channel("mean", m))
     _check_rows("mean", m)
@@ -118,7 +125,14 @@ def _manifest_max(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
 
 
 def sum_all(x: _Array) -> float:
-    """The sum of every element of a Matrix or Vector, as a Python float."""
+    """The sum of every element of a Matrix or Vector, as a Python float.
+
+    Raises TypeError for anything else, and TraceError inside a `jit` trace (a traced
+    array has no values yet: return the array and sum it outside).
+
+    >>> sum_all(Matrix.from_list([[1, 2], [3, 4]]))
+    10.0
+    """
     if not isinstance(x, _Array):
         raise TypeError(f"sum_all takes a Matrix or Vector, got {type(x).__name__}")
     node = x._node

@@ -27,7 +27,11 @@ _default = Par  # one store sets it: no lock needed
 
 
 def default_strategy() -> Strategy:
-    """The strategy given to arrays created without one (initially `Par`)."""
+    """The strategy given to arrays created without one (initially `Par`).
+
+    >>> default_strategy()
+    Par
+    """
     return _default
 
 
