@@ -137,6 +137,19 @@ def check_fields(obj: object, error: type[Exception], **allowed: Range) -> None:
     Raises TypeError or `error`, naming the class and the field (`Adam: beta1 must be in
     [0, 1), got 1.0`). Inside a `jit` trace a field that is a runtime number is kept as it
     is (the code of a layer or optimiser uses its numbers in arithmetic).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Opt:
+    ...     lr: float
+    ...     def __post_init__(self) -> None:
+    ...         check_fields(self, ValueError, lr=POSITIVE)
+    >>> Opt(1).lr
+    1.0
+    >>> Opt(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Opt: lr must be positive and finite, got 0.0
     """
     owner = type(obj).__name__
     for name, within in allowed.items():
