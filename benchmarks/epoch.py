@@ -8,7 +8,8 @@ Run `python -m benchmarks.epoch` (about two minutes; PyTorch from `pip install
 batchnorm before each ReLU and without; the contenders take turns, one epoch each per
 round, and the median is reported. typedarr's epoch is `examples.train.train_epoch`, the
 loop the CLI runs (its loss and accuracy bookkeeping included); PyTorch's is
-`benchmarks.torch_mnist`, numpy's `benchmarks.numpy_mnist`. After the table, where the
+`benchmarks.torch_mnist`, numpy's `benchmarks.numpy_mnist`, JAX's (one `jax.jit` step,
+from the `bench` extra) `benchmarks.jax_mnist`. After the table, where the
 compiled step's time goes (`benchmarks.step_profile`).
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 import nn
-from benchmarks import numpy_mnist, step_profile, torch_mnist
+from benchmarks import jax_mnist, numpy_mnist, step_profile, torch_mnist
 from examples.mnist_data import load_for_cli
 from examples.train import SOFTMAX, State, seed000_net, targets, train_epoch
 from typedarr import Matrix, Tensor4
@@ -57,6 +58,30 @@ def training_runner(start: State, x: Matrix | Tensor4, t: Matrix, *, batch_size:
     return run
 
 
+def _yardsticks(train_x: NDArray[np.float32], train_y: NDArray[np.int64], batch_size: int
+                ) -> dict[str, Epoch]:
+    """numpy by hand, JAX and PyTorch (those installed), with batchnorm and without."""
+    contenders: dict[str, Epoch] = {}
+    for bn, name in ((True, "numpy by hand, batchnorm"), (False, "numpy by hand, no batchnorm")):
+        contenders[name] = numpy_mnist.epoch_runner(seed000_net(batchnorm=bn, seed=0),
+                                                    train_x, train_y,
+                                                    batch_size=batch_size, lr=0.01)
+    jax = jax_mnist.version()
+    if jax is not None:
+        for bn, name in ((True, "JAX, batchnorm"), (False, "JAX, no batchnorm")):
+            contenders[name] = jax_mnist.epoch_runner(seed000_net(batchnorm=bn, seed=0),
+                                                      train_x, train_y,
+                                                      batch_size=batch_size, lr=0.01)
+    torch = torch_mnist.version()
+    if torch is not None:
+        for bn, name in ((True, "PyTorch, batchnorm"), (False, "PyTorch, no batchnorm")):
+            contenders[name] = torch_mnist.epoch_runner(train_x, train_y,
+                                                        batchnorm=bn,
+                                                        batch_size=batch_size,
+                                                        lr=0.01, seed=0)
+    return contenders
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure and print the table."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.epoch")
@@ -74,17 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for bn, name in ((True, "typedarr eager, batchnorm"), (False, "typedarr eager, no batchnorm")):
         contenders[name] = typedarr_runner(mnist.train_x, mnist.train_y, batchnorm=bn,
                                            batch_size=args.batch_size, eager=True)
-    for bn, name in ((True, "numpy by hand, batchnorm"), (False, "numpy by hand, no batchnorm")):
-        contenders[name] = numpy_mnist.epoch_runner(seed000_net(batchnorm=bn, seed=0),
-                                                    mnist.train_x, mnist.train_y,
-                                                    batch_size=args.batch_size, lr=0.01)
-    torch = torch_mnist.version()
-    if torch is not None:
-        for bn, name in ((True, "PyTorch, batchnorm"), (False, "PyTorch, no batchnorm")):
-            contenders[name] = torch_mnist.epoch_runner(mnist.train_x, mnist.train_y,
-                                                        batchnorm=bn,
-                                                        batch_size=args.batch_size,
-                                                        lr=0.01, seed=0)
+    contenders.update(_yardsticks(mnist.train_x, mnist.train_y, args.batch_size))
     rng = np.random.default_rng(0)
     warm = rng.permutation(len(mnist.train_y))[:2000]
     for run in contenders.values():
@@ -97,8 +112,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             run(order)
             times[name].append(time.perf_counter() - start)
     median = {name: statistics.median(t) for name, t in times.items()}
+    torch, jax = torch_mnist.version(), jax_mnist.version()
     print(f"{os.cpu_count()} cores; numpy {np.__version__}; {torch or 'PyTorch not installed'}"
-          f"; median of {args.rounds} alternating rounds\n")
+          f"; {jax or 'JAX not installed'}; median of {args.rounds} alternating rounds\n")
     steps = len(mnist.train_y) // args.batch_size
     print(f"| seed 000's network, one epoch ({steps} steps of {args.batch_size}) | seconds | "
           f"typedarr's time relative to it |")
@@ -108,12 +124,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         ratio = "" if name.startswith("typedarr,") else f"{ours / t:.2f}x"
         print(f"| {name} | {t:.2f} | {ratio} |")
     print()
-    for who in ("typedarr", "typedarr eager", "numpy by hand", "PyTorch"):
+    for who in ("typedarr", "typedarr eager", "numpy by hand", "JAX", "PyTorch"):
         if f"{who}, batchnorm" in median:
             overhead = median[f"{who}, batchnorm"] / median[f"{who}, no batchnorm"] - 1
             print(f"batchnorm adds {100 * overhead:+.0f}% to a {who} epoch")
-    x = Matrix.from_numpy(mnist.train_x[:args.batch_size])
-    target = targets(mnist.train_y[:args.batch_size], 10, SOFTMAX)
+    _profiles(mnist.train_x[:args.batch_size], mnist.train_y[:args.batch_size])
+
+
+def _profiles(images: NDArray[np.float32], labels: NDArray[np.int64]) -> None:
+    """Where the compiled step's time goes, with batchnorm and without (one batch)."""
+    x, target = Matrix.from_numpy(images), targets(labels, 10, SOFTMAX)
     for bn in (True, False):
         net = seed000_net(batchnorm=bn, seed=0)
         print("", *step_profile.report(net, nn.SGD(lr=0.01), x, target,

@@ -63,6 +63,22 @@ def batchnorm(x: Matrix[Batch, Feature], gamma: Vector[Feature], beta: Vector[Fe
     return ta.compute(b(gamma) * (x - b(mu)) * b(ivar) + b(beta))
 
 
+def numpy_habits() -> None:
+    """What a numpy user does daily: argmax, accuracy, a column, a mask, and numpy's own
+    functions pointing at typedarr's."""
+    scores = Matrix.from_list([[0.1, 0.7, 0.2], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    pred = ta.argmax_cols(scores)
+    show("pred = argmax_cols(scores)   # the class of each row; a tie takes the first", pred)
+    show("mean(pred == [1, 1, 2])      # accuracy", ta.mean(pred == [1, 1, 2]))
+    show("scores[:, 1]                 # a column", scores[:, 1])
+    show("compute(where(scores > 0.3, scores, 0.0))",
+         ta.compute(ta.where(scores > 0.3, scores, 0.0)))
+    try:
+        np.exp(scores)
+    except TypeError as e:
+        print(f"\n>>> np.exp(scores)\nTypeError: {e}")
+
+
 def refusals() -> None:
     """What numpy would broadcast silently, typedarr refuses with a hint."""
     m = Matrix.zeros(100, 300)
@@ -92,6 +108,7 @@ def main() -> None:
          f"stds in [{y_np.std(0).min():.4f}, {y_np.std(0).max():.4f}] ({seconds * 1e3:.1f} ms)")
     p = softmax(Matrix.from_list([[1000, 1001, 1002], [0, 0, 0]]))
     show("softmax([[1000, 1001, 1002], [0, 0, 0]])  # no overflow", p)
+    numpy_habits()
     refusals()
 
 

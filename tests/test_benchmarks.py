@@ -11,7 +11,7 @@ import pytest
 from _tiny_mnist import TinyMnist, trust
 
 import nn
-from benchmarks import cnn_epoch, numpy_mnist, optimisers, step_profile, torch_cnn
+from benchmarks import cnn_epoch, jax_mnist, numpy_mnist, optimisers, step_profile, torch_cnn
 from examples.cnn import seed003_net
 from typedarr import Matrix, Tensor4
 
@@ -115,6 +115,31 @@ def test_the_torch_cnn_takes_the_same_step_as_nn() -> None:
             continue
         np.testing.assert_allclose(step, (expected - before).numpy(), rtol=2e-3, atol=2e-6,
                                    err_msg=name)
+
+
+@pytest.mark.parametrize("batchnorm", [True, False])
+def test_jax_takes_the_same_step_as_nn(batchnorm: bool) -> None:
+    pytest.importorskip("jax")  # the bench extra
+    net = nn.mlp(20, 4, [8, 6], [nn.Relu, nn.Relu, nn.Identity],
+                 num_bn_layers=2 if batchnorm else 0, weight_init=nn.xavier_normal,
+                 bias_init=nn.small_normal_bias, seed=0, bias_before_bn=False)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(16, 20)).astype(np.float32)
+    labels = rng.integers(0, 4, size=16)
+    target = nn.one_hot(labels, 4)
+    pred, grads = nn.pass_(nn.Phase.TRAIN, net, Matrix.from_numpy(x), target)
+    new_net, _ = nn.SGD(lr=0.1).update(net, grads)
+
+    params, settings = jax_mnist._params(net)
+    new, loss, accuracy = jax_mnist.make_step(settings, 0.1)(params, x, labels)
+    assert float(loss) == pytest.approx(nn.loss(pred, target), rel=1e-5)
+    assert float(accuracy) == nn.accuracy(pred, labels)
+    expected, _ = jax_mnist._params(new_net)
+    for ours, want in zip(new, expected, strict=True):
+        assert sorted(ours) == sorted(want)
+        for name in ours:
+            np.testing.assert_allclose(np.asarray(ours[name]), np.asarray(want[name]),
+                                       rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 def test_the_step_profile_reads_the_products_off_the_program_and_adds_up() -> None:

@@ -589,8 +589,9 @@ def test_row_selection_out_of_range(index: Any) -> None:
 
 @pytest.mark.parametrize("index", [
     True, np.bool_(False), np.array([True, False, True, False, True]), [True, False],
-    np.array([[0, 1]]), np.array(1.0), np.array([0.0, 1.0]), (0, 1),
-], ids=["bool", "np-bool", "bool-mask", "bool-list", "2d", "float-0d", "float-array", "tuple"])
+    np.array([[0, 1]]), np.array(1.0), np.array([0.0, 1.0]), (0, 1, 2), (0.5, 1),
+], ids=["bool", "np-bool", "bool-mask", "bool-list", "2d", "float-0d", "float-array",
+        "three-indices", "float-in-pair"])
 def test_row_selection_refuses_bad_indices(index: Any) -> None:
     with pytest.raises(TypeError):
         Matrix.zeros(5, 3)[index]

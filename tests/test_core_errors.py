@@ -301,8 +301,33 @@ HELPER_MISUSE: list[tuple[str, Callable[[], Any]]] = [
     ("sum_rows(v)", lambda: ta.sum_rows(Vector.zeros(2))),  # type: ignore[arg-type]
     ("sum_cols(v)", lambda: ta.sum_cols(Vector.zeros(2))),  # type: ignore[arg-type]
     ("sum_rows(ndarray)", lambda: ta.sum_rows(np.zeros((2, 2)))),  # type: ignore[arg-type]
-    ("mean(v)", lambda: ta.mean(Vector.zeros(2))),  # type: ignore[arg-type]
-    ("var(v)", lambda: ta.var(Vector.zeros(2))),  # type: ignore[arg-type]
+    ("mean of an empty Vector", lambda: ta.mean(Vector.zeros(0))),
+    ("var of an empty Vector", lambda: ta.var(Vector.zeros(0))),
+    ("mean_all of nothing", lambda: ta.mean_all(Matrix.zeros(3, 0))),
+    ("min_rows(v)", lambda: ta.min_rows(Vector.zeros(2))),  # type: ignore[arg-type]
+    ("min_cols(v)", lambda: ta.min_cols(Vector.zeros(2))),  # type: ignore[arg-type]
+    ("min_rows of no rows", lambda: ta.min_rows(Matrix.zeros(0, 3))),
+    ("min_cols of no cols", lambda: ta.min_cols(Matrix.zeros(3, 0))),
+    ("argmax_rows(v)", lambda: ta.argmax_rows(Vector.zeros(2))),  # type: ignore[arg-type]
+    ("argmin_cols(ndarray)", lambda: ta.argmin_cols(np.zeros((2, 2)))),  # type: ignore[arg-type]
+    ("argmax_rows of no rows", lambda: ta.argmax_rows(Matrix.zeros(0, 3))),
+    ("argmax_cols of no cols", lambda: ta.argmax_cols(Matrix.zeros(3, 0))),
+    ("argmin_rows of no rows", lambda: ta.argmin_rows(Matrix.zeros(0, 3))),
+    ("argmin_cols of no cols", lambda: ta.argmin_cols(Matrix.zeros(3, 0))),
+    ("concat_cols([])", lambda: ta.concat_cols([])),
+    ("concat_cols(m)", lambda: ta.concat_cols(Matrix.zeros(2, 2))),  # type: ignore[arg-type]
+    ("concat_cols rows differ", lambda: ta.concat_cols([Matrix.zeros(1, 2), Matrix.zeros(2, 2)])),
+    ("concat_cols([m, v])",
+     lambda: ta.concat_cols([Matrix.zeros(1, 2), Vector.zeros(2)])),  # type: ignore[list-item]
+    ("reshape to too few", lambda: ta.reshape(Matrix.zeros(2, 3), 5)),
+    ("reshape to too many", lambda: ta.reshape(Vector.zeros(6), 4, 2)),
+    ("reshape with two -1", lambda: ta.reshape(Vector.zeros(6), -1, -1)),
+    ("reshape with -1 that cannot fit", lambda: ta.reshape(Vector.zeros(6), -1, 4)),
+    ("reshape to a negative size", lambda: ta.reshape(Vector.zeros(6), -2, -3)),
+    ("reshape to a float size", lambda: ta.reshape(Vector.zeros(6), 6.0)),  # type: ignore[call-overload]
+    ("reshape to a bool size", lambda: ta.reshape(Vector.zeros(1), True)),
+    ("reshape to three sizes", lambda: ta.reshape(Vector.zeros(1), 1, 1, 1)),  # type: ignore[call-overload]
+    ("reshape a Tensor4", lambda: ta.reshape(ta.Tensor4.zeros(1, 1, 1, 1), 1)),  # type: ignore[call-overload]
     ("max_rows(v)", lambda: ta.max_rows(Vector.zeros(2))),  # type: ignore[arg-type]
     ("max_cols(v)", lambda: ta.max_cols(Vector.zeros(2))),  # type: ignore[arg-type]
     ("mean of no rows", lambda: ta.mean(Matrix.zeros(0, 3))),

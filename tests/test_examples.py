@@ -200,6 +200,8 @@ def test_the_tour_runs_and_shows_the_refusals(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "Matrix U" in out and "Matrix D" in out  # manifest and delayed reprs
     assert out.count("ShapeError: cannot") >= 3
+    assert "Indices U Par (Sz1 3)\n[ 1, 0, 2 ]" in out  # argmax_cols, ties to the first
+    assert "TypeError: np.exp does not take a typedarr Matrix: use ta.exp(x)" in out
 
 
 def docs_block(page: str, containing: str) -> str:

@@ -14,8 +14,10 @@ import pytest
 import typedarr as ta
 from typedarr import Matrix, ShapeError, Vector
 
-REDUCTIONS: list[Callable[[Any], Any]] = [ta.sum_rows, ta.sum_cols, ta.mean, ta.var,
-                                          ta.max_rows, ta.max_cols]
+# mean and var of a Vector are its statistics (floats), so they are not among these
+REDUCTIONS: list[Callable[[Any], Any]] = [
+    ta.sum_rows, ta.sum_cols, ta.max_rows, ta.max_cols, ta.min_rows, ta.min_cols,
+    ta.argmax_rows, ta.argmax_cols, ta.argmin_rows, ta.argmin_cols]
 
 
 @pytest.mark.parametrize("reduce", REDUCTIONS, ids=lambda f: f.__name__)
@@ -25,7 +27,8 @@ def test_a_reduction_of_a_vector_names_itself_and_what_it_got(reduce: Callable[[
         reduce(Vector.zeros(2))
 
 
-@pytest.mark.parametrize("reduce", [ta.mean, ta.var, ta.max_rows], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("reduce", [ta.mean, ta.var, ta.max_rows, ta.min_rows],
+                         ids=lambda f: f.__name__)
 def test_a_reduction_of_no_rows_names_itself(reduce: Callable[[Any], Any]) -> None:
     with pytest.raises(ShapeError, match=f"^{reduce.__name__} of a Matrix with no rows"):
         reduce(Matrix.zeros(0, 3))

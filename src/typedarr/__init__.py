@@ -9,7 +9,9 @@ Modelled on Haskell's massiv: manifest (`U`) and delayed (`D`) representations, 
 from ._matrix import DMatrix as DMatrix
 from ._matrix import Matrix as Matrix
 from ._matrix import MatrixLike as MatrixLike
+from ._matrix import concat_cols as concat_cols
 from ._matrix import concat_rows as concat_rows
+from ._reshape import reshape as reshape
 from ._tensor4 import DTensor4 as DTensor4
 from ._tensor4 import Tensor4 as Tensor4
 from ._tensor4 import Tensor4Like as Tensor4Like
@@ -21,6 +23,7 @@ from ._vector import VectorLike as VectorLike
 
 # isort: split
 # Elementwise and compute
+from ._functions import clip as clip
 from ._functions import compute as compute
 from ._functions import exp as exp
 from ._functions import log as log
@@ -44,15 +47,23 @@ from ._trace import tracing as tracing
 
 # isort: split
 # Broadcast and reduce
+from ._argreduce import argmax_cols as argmax_cols
+from ._argreduce import argmax_rows as argmax_rows
+from ._argreduce import argmin_cols as argmin_cols
+from ._argreduce import argmin_rows as argmin_rows
 from ._broadcast import br as br
 from ._broadcast import channels_like as channels_like
 from ._broadcast import cols_like as cols_like
 from ._broadcast import colsLike as colsLike
 from ._broadcast import rows_like as rows_like
 from ._broadcast import rowsLike as rowsLike
+from ._indices import Indices as Indices
 from ._reduce import max_cols as max_cols
 from ._reduce import max_rows as max_rows
 from ._reduce import mean as mean
+from ._reduce import mean_all as mean_all
+from ._reduce import min_cols as min_cols
+from ._reduce import min_rows as min_rows
 from ._reduce import sum_all as sum_all
 from ._reduce import sum_channels as sum_channels
 from ._reduce import sum_cols as sum_cols
@@ -115,6 +126,7 @@ __all__ = [
     "DTypeError",
     "DVector",
     "FusionUnavailableWarning",
+    "Indices",
     "Jitted",
     "KernelCacheWarning",
     "Matrix",
@@ -131,6 +143,10 @@ __all__ = [
     "TraceError",
     "Vector",
     "VectorLike",
+    "argmax_cols",
+    "argmax_rows",
+    "argmin_cols",
+    "argmin_rows",
     "atomic_writer",
     "avg_pool2d",
     "avg_pool2d_grad",
@@ -138,9 +154,11 @@ __all__ = [
     "channels_like",
     "check_dtype",
     "check_fields",
+    "clip",
     "colsLike",
     "cols_like",
     "compute",
+    "concat_cols",
     "concat_rows",
     "conv2d",
     "conv2d_grad_input",
@@ -158,11 +176,15 @@ __all__ = [
     "max_rows",
     "maximum",
     "mean",
+    "mean_all",
+    "min_cols",
+    "min_rows",
     "minimum",
     "parse_integer",
     "parse_number",
     "real",
     "relu",
+    "reshape",
     "rowsLike",
     "rows_like",
     "set_default_strategy",

@@ -17,6 +17,7 @@ import numpy as np
 from . import _compute
 from ._errors import DTypeError, ShapeError
 from ._ir import FLOAT_DTYPES, BinaryOp, DType, Node, Shape, UnaryOp, binary, const, unary
+from ._numpy_calls import function_call, ufunc_call
 from ._runtime_scalar import Scalar, concrete
 from ._strategy import Strategy, check_strategy, combine
 
@@ -40,9 +41,6 @@ class _Array:
     """A typed array: an expression node plus the strategy `compute` will use."""
 
     __slots__ = ("_node", "_strategy")
-    # Note: numpy must not convert us and broadcast; with this set, `ndarray + x` calls
-    # our reflected operator, which refuses.
-    __array_ufunc__ = None
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as in numpy
 
     _KIND: ClassVar[str]
@@ -123,6 +121,18 @@ class _Array:
                              f"without a copy")
         return np.array(values, dtype=dtype, copy=True) if copy else values.astype(
             dtype or values.dtype, copy=False)
+
+    # Note: numpy must not convert us and broadcast, nor leave a numpy user with its bare
+    # "does not support ufuncs" (what `__array_ufunc__ = None` gives): numpy's ufuncs and the
+    # functions typedarr has an operation for raise a TypeError naming it, an operator
+    # ufunc (`ndarray + x`) is refused as the operator refuses a numpy array (_numpy_calls).
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any
+                        ) -> Any:
+        return ufunc_call(self, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
+        return function_call(self, func, args, kwargs)
 
     def __bool__(self) -> NoReturn:
         raise TypeError(f"the truth value of a {self._KIND} is ambiguous: compare whole "

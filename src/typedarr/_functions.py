@@ -8,7 +8,9 @@ operands of `maximum` and `where` must be that same kind with the same dimension
 from __future__ import annotations
 
 import functools
-from typing import Any, Protocol, TypeVar, overload
+import math
+import numbers
+from typing import Any, Protocol, TypeVar, cast, overload
 
 from . import _compute
 from ._array import _Array, _Elementwise
@@ -109,6 +111,27 @@ def minimum(a: _Elementwise[Op, D], b: Op | float) -> D:
     [ -1.0, 0.0 ]
     """
     return _refuse_unhandled("minimum", a._zip(BinaryOp.MIN, b), b)
+
+
+def clip(x: _Elementwise[Op, D], low: Op | float, high: Op | float) -> D:
+    """`x` limited to `[low, high]` elementwise (numpy's `np.clip`): `low` and `high` are
+    numbers or arrays of `x`'s kind and shape; a NaN of `x` stays NaN.
+
+    It is `minimum(maximum(x, low), high)`, one fused pass, with the bounds checked: numbers
+    with `low > high`, or a NaN bound, raise ValueError (numpy would quietly give `high`).
+
+    >>> clip(Vector.from_list([-2, 0.5, 3]), 0, 1).compute()
+    Vector U Par (Sz1 3) float32
+    [ 0.0, 0.5, 1.0 ]
+    """
+    for name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, numbers.Real) and math.isnan(bound):
+            raise ValueError(f"clip: {name} is NaN; bounds are numbers or arrays")
+    if isinstance(low, numbers.Real) and isinstance(high, numbers.Real) and low > high:
+        raise ValueError(f"clip: low {low} is above high {high}")
+    lower = _refuse_unhandled("clip", x._zip(BinaryOp.MAX, low), low)
+    assert isinstance(lower, _Elementwise)  # x's own delayed kind
+    return cast(D, _refuse_unhandled("clip", lower._zip(BinaryOp.MIN, high), high))
 
 
 def _refuse_unhandled(name: str, out: D, b: object) -> D:

@@ -22,7 +22,7 @@ from ._construct import NonFinite, Seed
 from ._errors import DTypeError, ShapeError
 from ._ir import Node, is_leaf, leaf, permute
 from ._linalg import matmul
-from ._select import Index, select
+from ._select import Index, select, select_pair
 from ._strategy import Strategy, combine, strategy_or_default
 from ._vector import Vector, VectorLike
 
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 R = TypeVar("R", default=Any)
 C = TypeVar("C", default=Any)
 K = TypeVar("K", default=Any)
+
+Position = int | np.integer[Any]
+Picks = slice | Sequence[int] | np.ndarray[Any, Any]
 
 
 class MatrixLike(_Elementwise["MatrixLike[R, C]", "DMatrix[R, C]"], Generic[R, C]):
@@ -190,18 +193,39 @@ class Matrix(MatrixLike[R, C]):
             return Matrix._wrap(permute(self._node, (1, 0)), self._strategy)
         return Matrix._wrap(leaf(self._values().T), self._strategy)
 
+    # A tuple is always `m[rows, cols]`, never a list of rows: its overloads come first (mypy
+    # sees a tuple of ints as a Sequence[int] too, hence the overlap it reports).
     @overload
-    def __getitem__(self, index: int | np.integer[Any]) -> Vector[C]: ...
+    def __getitem__(self, index: tuple[Position, Position]) -> float: ...  # type: ignore[overload-overlap]
     @overload
-    def __getitem__(self, index: slice | Sequence[int] | np.ndarray[Any, Any]) -> Matrix[Any, C]:
-        ...
-    def __getitem__(self, index: Index) -> Vector[C] | Matrix[Any, C]:
-        """Row `i` as a Vector, or the rows a slice or an index array selects (mini-batches).
+    def __getitem__(self, index: tuple[Position, Picks]) -> Vector[Any]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __getitem__(self, index: tuple[Picks, Position]) -> Vector[Any]: ...  # type: ignore[overload-overlap]
+    @overload
+    def __getitem__(self, index: tuple[Picks, Picks]) -> Matrix[Any, Any]: ...
+    @overload
+    def __getitem__(self, index: Position) -> Vector[C]: ...
+    @overload
+    def __getitem__(self, index: Picks) -> Matrix[Any, C]: ...
+    def __getitem__(self, index: Index | tuple[Any, ...]
+                    ) -> float | Vector[Any] | Matrix[Any, Any]:
+        """Row `i` as a Vector, or the rows a slice or an index array selects (mini-batches);
+        with two indices `m[rows, cols]`, each an int, a slice or an index array: `m[:, j]` is
+        column `j` (a Vector), `m[:, a:b]` those columns (a Matrix), `m[i, j]` a float.
 
-        >>> Matrix.from_list([[1, 2], [3, 4], [5, 6]])[np.array([2, 0])].shape
-        (2, 2)
+        Raises IndexError for an index out of range, TypeError for a bool, a float, or two
+        index arrays at once (write `m[rows][:, cols]`).
+
+        >>> m = Matrix.from_list([[1, 2, 3], [4, 5, 6]])
+        >>> m[np.array([1, 0])].shape, m[:, 1].shape, m[:, 1:].shape, m[1, 2]
+        ((2, 3), (2,), (2, 2), 6.0)
         """
-        picked = select(self._values(), index, "Matrix")
+        if isinstance(index, tuple):
+            picked = select_pair(self._values(), index)
+            if isinstance(picked, float):
+                return picked
+        else:
+            picked = select(self._values(), index, "Matrix")
         assert isinstance(picked, np.ndarray)
         if picked.ndim == 1:
             return Vector._wrap(leaf(picked), self._strategy)
@@ -225,20 +249,34 @@ def concat_rows(parts: Sequence[MatrixLike[Any, C]]) -> Matrix[Any, C]:
     >>> concat_rows([Matrix.zeros(2, 3), Matrix.ones(1, 3)]).shape
     (3, 3)
     """
-    if not parts:
-        raise ShapeError("concat_rows needs at least one Matrix")
+    return _concat("concat_rows", parts, 0)
+
+
+def concat_cols(parts: Sequence[MatrixLike[R, Any]]) -> Matrix[R, Any]:
+    """The columns of every part, one part after another (all with the same rows and dtype):
+    numpy's `np.concatenate(parts, axis=1)`, `np.hstack`.
+
+    >>> concat_cols([Matrix.zeros(2, 3), Matrix.ones(2, 1)]).shape
+    (2, 4)
+    """
+    return _concat("concat_cols", parts, 1)
+
+
+def _concat(name: str, parts: Sequence[MatrixLike[Any, Any]], axis: int) -> Matrix[Any, Any]:
+    if isinstance(parts, MatrixLike) or not parts:
+        raise ShapeError(f"{name} takes a list of at least one Matrix")
     for i, p in enumerate(parts):
         if not isinstance(p, MatrixLike):
-            raise ShapeError(f"concat_rows takes Matrix parts only; part {i} is "
+            raise ShapeError(f"{name} takes Matrix parts only; part {i} is "
                              f"{type(p).__name__} {getattr(p, 'shape', '')}")
-    first = parts[0]
+    first, kept = parts[0], ("column", "row")[axis]
     for p in parts[1:]:
-        if p.cols != first.cols:
-            raise ShapeError(f"cannot concatenate rows of Matrix {first.shape} and Matrix "
-                             f"{p.shape}: the column counts differ")
+        if p.shape[1 - axis] != first.shape[1 - axis]:
+            raise ShapeError(f"cannot concatenate {('rows', 'columns')[axis]} of Matrix "
+                             f"{first.shape} and Matrix {p.shape}: the {kept} counts differ")
         if p.dtype != first.dtype:
             raise DTypeError(f"cannot concatenate Matrix of {first.dtype} and Matrix of "
                              f"{p.dtype}: convert one with .astype")
-    data = np.concatenate([p._values() for p in parts], axis=0)
+    data = np.concatenate([p._values() for p in parts], axis=axis)
     data.flags.writeable = False
     return Matrix._wrap(leaf(data), functools.reduce(combine, (p.strategy for p in parts)))

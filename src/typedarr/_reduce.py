@@ -1,24 +1,25 @@
 """Reductions of seed 000 (`sum_rows`, `sum_cols`), seed 003's per-channel `sum_channels`,
-the batch statistics (per column of a Matrix, per channel of a Tensor4), and maxima.
+the batch statistics (per column of a Matrix, per channel of a Tensor4, of a whole Vector),
+maxima and minima, and the scalar `sum_all` and `mean_all`.
 
 The sums return delayed Vectors, so `sum_rows((x - rows_like(mu, x)) ** 2)` stays one
 expression that a fused `compute` evaluates in a single pass over `x`. The maxima (for the
-log-sum-exp shift) are computed at once and return manifest Vectors.
+log-sum-exp shift) and minima are computed at once and return manifest Vectors.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, overload
 
 from typing_extensions import TypeVar
 
 from . import _compute
-from ._array import _Array
 from ._errors import ShapeError
-from ._ir import reduce_max, reduce_sum
+from ._ir import UnaryOp, reduce_max, reduce_sum, unary
 from ._matrix import MatrixLike
 from ._tensor4 import Tensor4Like
-from ._vector import DVector, Vector
+from ._vector import DVector, Vector, VectorLike
 
 R = TypeVar("R", default=Any)
 C = TypeVar("C", default=Any)
@@ -61,32 +62,54 @@ def sum_channels(x: Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
     return DVector._wrap(reduce_sum(reduce_sum(reduce_sum(x._node, 0), 2), 1), x.strategy)
 
 
-def mean(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
+@overload
+def mean(m: VectorLike[Any]) -> float: ...
+@overload
+def mean(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]: ...
+def mean(m: VectorLike[Any] | MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]
+         ) -> float | DVector[C]:
     """The mean of each column of a Matrix (a batch mean: one value per feature), or of each
-    channel of a Tensor4 (over samples, rows and columns: seed 003's batchnorm mean).
+    channel of a Tensor4 (over samples, rows and columns: seed 003's batchnorm mean); of a
+    Vector, the mean of its elements, a float (its only axis). For the mean of every element
+    of a Matrix use `mean_all`.
 
-    Raises ShapeError for a Matrix without rows or a Tensor4 without values per channel.
+    Raises ShapeError for an array with nothing to average.
 
-    >>> mean(Matrix.from_list([[1, 2], [3, 4]])).compute()
+    >>> mean(Matrix.from_list([[1, 2], [3, 6]])).compute()
     Vector U Par (Sz1 2) float32
-    [ 2.0, 3.0 ]
+    [ 2.0, 4.0 ]
+    >>> mean(Vector.from_list([1, 2, 6]))
+    3.0
     """
+    if isinstance(m, VectorLike):
+        return mean_all(m)
     if isinstance(m, Tensor4Like):
         return sum_channels(m) * (1.0 / _per_channel("mean", m))
     _check_rows("mean", m)
     return sum_rows(m) * (1.0 / m.rows)
 
 
-def var(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
+@overload
+def var(m: VectorLike[Any]) -> float: ...
+@overload
+def var(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]: ...
+def var(m: VectorLike[Any] | MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]
+        ) -> float | DVector[C]:
     """The population variance of each column of a Matrix, or of each channel of a Tensor4
-    (divided by the count, as batchnorm does).
+    (divided by the count, as batchnorm does); of a Vector, the variance of its elements, a
+    float (numpy's `np.var(v)`, `ddof=0`).
 
     >>> var(Matrix.from_list([[1, 0], [3, 0]])).compute()
     Vector U Par (Sz1 2) float32
     [ 1.0, 0.0 ]
+    >>> var(Vector.from_list([1, 3]))
+    1.0
     """
     from ._broadcast import channels_like, rows_like
 
+    if isinstance(m, VectorLike):
+        centred_vector = m - mean_all(m)
+        return sum_all(centred_vector * centred_vector) / m.size
     if isinstance(m, Tensor4Like):
         count = _per_channel("var", m)
         centred = m - channels_like(mean(m), m)
@@ -120,25 +143,72 @@ def max_cols(m: MatrixLike[R, Any]) -> Vector[R]:
     return _manifest_max(m, 1)
 
 
+def min_rows(m: MatrixLike[Any, C]) -> Vector[C]:
+    """The smallest value of each column, in memory (NaN if any value of it is).
+
+    >>> min_rows(Matrix.from_list([[1, 5], [3, 4]]))
+    Vector U Par (Sz1 2) float32
+    [ 1.0, 4.0 ]
+    """
+    _check_rows("min_rows", m)
+    return _manifest_min(m, 0)
+
+
+def min_cols(m: MatrixLike[R, Any]) -> Vector[R]:
+    """The smallest value of each row, in memory (NaN if any value of it is).
+
+    >>> min_cols(Matrix.from_list([[1, 5], [3, 4]]))
+    Vector U Par (Sz1 2) float32
+    [ 1.0, 3.0 ]
+    """
+    _check_matrix("min_cols", m)
+    if m.cols == 0:
+        raise ShapeError("min_cols of a Matrix with no columns is undefined")
+    return _manifest_min(m, 1)
+
+
 def _manifest_max(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
     return DVector._wrap(reduce_max(m._node, axis), m.strategy).compute()
 
 
-def sum_all(x: _Array) -> float:
+def _manifest_min(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
+    # Note: min is -max(-x), one graph for the engines (negation is exact and keeps NaN), so
+    # every engine that reduces with MAX, fused and Dask included, computes it in one pass.
+    node = unary(UnaryOp.NEG, reduce_max(unary(UnaryOp.NEG, m._node), axis))
+    return DVector._wrap(node, m.strategy).compute()
+
+
+def sum_all(x: MatrixLike[Any, Any] | VectorLike[Any]) -> float:
     """The sum of every element of a Matrix or Vector, as a Python float.
 
     Raises TypeError for anything else, and TraceError inside a `jit` trace (a traced
     array has no values yet: return the array and sum it outside).
 
-    >>> sum_all(Matrix.from_list([[1, 2], [3, 4]]))
-    10.0
+    >>> sum_all(Matrix.from_list([[1, 2], [3, 4]])), sum_all(Vector.from_list([1, 2]))
+    (10.0, 3.0)
     """
-    if not isinstance(x, _Array):
+    if not isinstance(x, MatrixLike | VectorLike):
         raise TypeError(f"sum_all takes a Matrix or Vector, got {type(x).__name__}")
     node = x._node
     while node.shape:  # one axis at a time: a chunked array is summed block by block
         node = reduce_sum(node, 0)
     return float(_compute.evaluate(node, x.strategy))
+
+
+def mean_all(x: MatrixLike[Any, Any] | VectorLike[Any]) -> float:
+    """The mean of every element of a Matrix or Vector, as a Python float (numpy's `x.mean()`).
+
+    Raises ShapeError for an array with no elements.
+
+    >>> mean_all(Matrix.from_list([[1, 2], [3, 6]]))
+    3.0
+    """
+    if not isinstance(x, MatrixLike | VectorLike):
+        raise TypeError(f"mean_all takes a Matrix or Vector, got {type(x).__name__}")
+    count = math.prod(x.shape)
+    if count == 0:
+        raise ShapeError(f"mean_all of a {x._KIND} {x.shape} with no elements is undefined")
+    return sum_all(x) / count
 
 
 def _per_channel(name: str, x: Tensor4Like[Any, Any, Any, Any]) -> int:

@@ -66,3 +66,15 @@ def _values(data: np.ndarray[Any, Any]) -> str:
     if not rows:
         return "[ ]"
     return "[ " + "\n, ".join(rows) + "\n]"
+
+
+def format_positions(strategy: Strategy, node: Node) -> str:
+    """The text of `repr` for an `Indices`: its positions as ints, no dtype (its floats are
+    how it is stored, not what it holds)."""
+    header = f"Indices U {strategy.value} ({_size(node.shape)})"
+    if not is_leaf(node):
+        return header + "\n  = " + render(node)
+    values = [str(int(v)) for v in node.data]
+    if len(values) > LONG:
+        values = [*values[:EDGE], "...", *values[-EDGE:]]
+    return header + "\n" + ("[ " + ", ".join(values) + " ]" if values else "[ ]")

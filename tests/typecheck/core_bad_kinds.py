@@ -41,7 +41,6 @@ def rank(m: Matrix[R, C], v: Vector[C], dv: DVector[C]) -> None:
     use(ta.rows_like(m, v))  # E: arg-type
     use(ta.cols_like(v, v))  # E: arg-type
     use(ta.where(m > 0, v, 0.0))  # E: misc | reportArgumentType
-    use(ta.mean(v))  # E: arg-type
     use(ta.max_rows(v))  # E: arg-type
     use(v.T)  # E: attr-defined | reportAttributeAccessIssue
     use(m @ 2.0)  # E: operator

@@ -114,9 +114,8 @@ def _signature(args: list[list[Any]]) -> tuple[Any, ...]:
 
 
 def main() -> int:
-    """The helper: compile each job read from standard input into the disk cache."""
-    from . import _engine  # noqa: F401  # numba's threading layer, as the caller chose it
-
+    """The helper: compile each job read from standard input into the disk cache (compiling
+    launches no thread, so numba's threading layer is not chosen here)."""
     for item in json.loads(sys.stdin.read()):
         kernel = kernel_from_file(Path(item["file"]))
         variant = kernel.par if item["variant"] == "par" else kernel.seq
