@@ -62,10 +62,11 @@ def sum_channels(x: Tensor4Like[Any, C, Any, Any]) -> DVector[C]:
     return DVector._wrap(reduce_sum(reduce_sum(reduce_sum(x._node, 0), 2), 1), x.strategy)
 
 
-@overload
-def mean(m: VectorLike[Any]) -> float: ...
+# The Matrix overload first: an untyped argument (Any) gets its result, as before Vectors had one.
 @overload
 def mean(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]: ...
+@overload
+def mean(m: VectorLike[Any]) -> float: ...
 def mean(m: VectorLike[Any] | MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]
          ) -> float | DVector[C]:
     """The mean of each column of a Matrix (a batch mean: one value per feature), or of each
@@ -89,10 +90,11 @@ def mean(m: VectorLike[Any] | MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]
     return sum_rows(m) * (1.0 / m.rows)
 
 
-@overload
-def var(m: VectorLike[Any]) -> float: ...
+# The Matrix overload first: an untyped argument (Any) gets its result, as before Vectors had one.
 @overload
 def var(m: MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]) -> DVector[C]: ...
+@overload
+def var(m: VectorLike[Any]) -> float: ...
 def var(m: VectorLike[Any] | MatrixLike[Any, C] | Tensor4Like[Any, C, Any, Any]
         ) -> float | DVector[C]:
     """The population variance of each column of a Matrix, or of each channel of a Tensor4

@@ -95,7 +95,7 @@ def parameters(layer: nn.Layer) -> int:
         case nn.Conv2d(w4, b):
             o, c, kh, kw = w4.shape
             return o * c * kh * kw + b.size
-        case nn.Activation() | nn.Dropout() | nn.AvgPool2d() | nn.Flatten():
+        case nn.Activation() | nn.Dropout() | nn.AvgPool2d() | nn.MaxPool2d() | nn.Flatten():
             return 0
         case _:
             assert_never(layer)
