@@ -145,3 +145,17 @@ def test_sections_must_match_all(tmp_path: Path) -> None:
     (package / "__init__.py").write_text(
         "# Construct\nfrom ._a import f as f\n\n__all__ = ['f']\n")
     assert mkdocs_hooks.sections("pkg", tmp_path) == [("Construct", ["f"])]
+
+
+def test_the_readme_links_every_page_and_only_existing_ones() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = set(re.findall(r"\]\(((?!https?:)[^)#\s]+)(?:#[^)]*)?\)", readme))
+    assert [link for link in links if not (ROOT / link).is_file()] == []
+    pages = {f"docs/{p}" for p in re.findall(r":\s*(\S+\.md)\s*$",
+                                              (ROOT / "mkdocs.yml").read_text(), re.M)}
+    pages |= {f"docs/{p}" for p in re.findall(r"^\s*-\s*(\S+\.md)\s*$",
+                                               (ROOT / "mkdocs.yml").read_text(), re.M)}
+    assert len(pages) > 20
+    unlinked = sorted(pages - links - {"docs/tutorials/index.md"})  # README links each seed's
+    assert unlinked == []
+    assert len(readme.splitlines()) < 200
