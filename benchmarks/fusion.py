@@ -1,8 +1,9 @@
 """The fusion benchmark: typedarr's fused kernels against numpy, numexpr and hand-written numba.
 
 Run `python -m benchmarks.fusion` (about two minutes); it prints the Markdown section the
-README shows. Every table row is measured side by side: the contenders run in turns, one
-call each per round, so a noisy neighbour slows them all alike, and the median is reported.
+benchmarks page (docs/guide/benchmarks.md) shows. Every table row is measured side by side:
+the contenders run in turns, one call each per round, so a noisy neighbour slows them all
+alike, and the median is reported.
 Every contender returns a freshly allocated result, as `compute` does, except
 "numpy with out=" (its point is the reused buffer) and the one row marked "out reused".
 """

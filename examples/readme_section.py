@@ -2,7 +2,7 @@
 
 A section is the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->`; scripts that
 measure something (`examples.reproduce`) rewrite only their own section, so the hand-written
-rest of the README is never touched. The file is replaced atomically. A section may be made
+rest of the page is never touched. The file is replaced atomically. A section may be made
 of blocks, each between `<!-- NAME-KEY:begin -->` and `<!-- NAME-KEY:end -->` (one per seed
 in the results section), so that a script can rewrite some blocks and keep the others.
 """
@@ -32,7 +32,7 @@ def replace_section(path: Path, name: str, body: str) -> None:
     head, _, tail = _split(path, text, name)
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     new = f"{head}{begin}\n{body.strip()}\n{end}{tail}"
-    with atomic_writer(path) as f:  # a crash leaves the old README, never half of one
+    with atomic_writer(path) as f:  # a crash leaves the old page, never half of one
         f.write(new.encode("utf-8"))
 
 

@@ -15,9 +15,10 @@
    default: batch 64, 1 epoch, SGD lr 0.064 on the mean loss) with and without batchnorm:
    test accuracy, training seconds, and the training loss per step.
 
-It writes the results into README.md (between the `results` markers, one marked block per
-seed) and the figures into docs/figures/. `--only 003` (or `--only 000,004`, or repeated)
-runs those seeds' experiments alone and rewrites only their blocks, keeping the others.
+It writes the results into the documentation's page docs/guide/experiments.md (between the
+`results` markers, one marked block per seed) and the figures into docs/figures/.
+`--only 003` (or `--only 000,004`, or repeated) runs those seeds' experiments alone and
+rewrites only their blocks, keeping the others.
 `--quick` runs the experiments on a small scale (a smoke run: the numbers mean nothing) and
 writes nothing unless told where.
 """
@@ -69,8 +70,10 @@ from typedarr import Matrix
 
 PROG = "python -m examples.reproduce"
 ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "guide" / "experiments.md"
+"""The page the results go into (the site's "MNIST and the seeds' experiments")."""
 SEEDS = ("000", "001", "002", "003", "004")
-"""The experiments, by the seed each reproduces (`--only`'s choices, the README's blocks)."""
+"""The experiments, by the seed each reproduces (`--only`'s choices, the page's blocks)."""
 MNIST_SEEDS = frozenset(SEEDS) - {"002"}  # seed 002 trains on the breast-cancer data
 _HAS_LOADAVG = hasattr(os, "getloadavg")  # Unix only
 
@@ -201,7 +204,7 @@ def experiment_003(train_data: Data, test_data: Data, scale: Scale) -> Result003
 
 def run_seed(seed: str, scale: Scale, train_data: Data | None, test_data: Data | None,
              figure_dir: Path | None) -> str:
-    """Run one seed's experiment, write its figures; returns its README block."""
+    """Run one seed's experiment, write its figures; returns its block of the results."""
     if seed == "002":
         return report_002(experiment_002())
     assert train_data is not None and test_data is not None  # MNIST_SEEDS load MNIST
@@ -243,29 +246,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="a small smoke run")
     p.add_argument("--only", action="extend", type=_seeds, default=None, metavar="SEEDS",
                    help=f"run only these seeds' experiments ({', '.join(SEEDS)}; "
-                        f"comma-separated or repeated) and rewrite only their README blocks")
+                        f"comma-separated or repeated) and rewrite only their blocks")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--no-download", action="store_true",
                    help="never download: fail when the files are not found")
-    p.add_argument("--readme", type=Path, default=None,
-                   help="the README to write the table into (default: the project's, "
-                        "unless --quick)")
+    # --readme: the option's name from when the results were in the README
+    p.add_argument("--page", "--readme", dest="page", type=Path, default=None,
+                   help="the Markdown page to write the tables into (default: "
+                        "docs/guide/experiments.md, unless --quick)")
     p.add_argument("--figures", type=Path, default=None,
                    help="where to write the PNGs (default: docs/figures, unless --quick)")
     args = p.parse_args(argv)
     scale = QUICK if args.quick else FULL
-    readme: Path | None = args.readme or (None if args.quick else ROOT / "README.md")
+    page: Path | None = args.page or (None if args.quick else PAGE)
     figure_dir = args.figures or (None if args.quick else ROOT / "docs" / "figures")
     chosen = [seed for seed in SEEDS if args.only is None or seed in args.only]
-    if readme is not None:
-        # before the training: a README without the section, or (with --only) whose other
+    if page is not None:
+        # before the training: a page without the section, or (with --only) whose other
         # blocks cannot be kept, fails now rather than after it
         try:
-            section = read_section(readme, "results")
+            section = read_section(page, "results")
             if args.only is not None:
                 results({}, section)
         except (OSError, ValueError) as e:
-            p.error(f"--readme {readme}: {e}")
+            p.error(f"--page {page}: {e}")
     train_data = test_data = None
     if MNIST_SEEDS.intersection(chosen):
         mnist = load_for_cli(PROG, "mnist", args.data_dir, download=not args.no_download)
@@ -279,12 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stamp = f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}."
     new = {seed: run_seed(seed, scale, train_data, test_data, figure_dir) + "\n\n" + stamp
            for seed in chosen}
-    # the other seeds' blocks as they are now (the README may have changed during the run)
-    old = None if readme is None or args.only is None else read_section(readme, "results")
+    # the other seeds' blocks as they are now (the page may have changed during the run)
+    old = None if page is None or args.only is None else read_section(page, "results")
     text = results(new, old)
     print(text)
-    if readme is not None:
-        replace_section(readme, "results", text)
+    if page is not None:
+        replace_section(page, "results", text)
     return 0
 
 

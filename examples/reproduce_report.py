@@ -1,5 +1,6 @@
-"""The results of `examples.reproduce` as the README shows them: one Markdown block per
-seed (its table, its verdict against the seed's numbers, its figure) and the PNG figures.
+"""The results of `examples.reproduce` as the documentation shows them
+(docs/guide/experiments.md): one Markdown block per seed (its table, its verdict against the
+seed's numbers, its figure) and the PNG figures.
 
 The experiments themselves (and the command line) are `examples.reproduce`'s; this module
 turns what they return into text and plots, so that a block can be rewritten alone.
@@ -15,6 +16,9 @@ from pathlib import Path
 from examples.plots import plot_curves
 from examples.readme_section import join_blocks, split_blocks
 from examples.train import EpochMetrics
+
+FIGURES = "../figures"
+"""The figures' folder as the results page links it: docs/figures from docs/guide/."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,7 @@ def moving_average(values: Sequence[float], weight: float = 0.99) -> list[float]
 
 
 def report_000(r000: dict[str, list[EpochMetrics]]) -> str:
-    """Seed 000's block of the README's results (Markdown)."""
+    """Seed 000's block of the results (Markdown)."""
     bn, plain = r000["batchnorm"], r000["no batchnorm"]
     return "\n".join([
         "**Seed 000** (test accuracy per epoch; the seed reports about 98% with "
@@ -77,7 +81,7 @@ def report_000(r000: dict[str, list[EpochMetrics]]) -> str:
         "| batchnorm | " + " | ".join(f"{m.test_accuracy:.4f}" for m in bn) + " |",
         "| no batchnorm | " + " | ".join(f"{m.test_accuracy:.4f}" for m in plain) + " |",
         "", _verdict_000(bn, plain), "",
-        "![seed 000](docs/figures/seed000_batchnorm.png)"])
+        f"![seed 000]({FIGURES}/seed000_batchnorm.png)"])
 
 
 SEED001 = {"bad init, batchnorm": "0.8853 ± 0.0079", "bad init, no batchnorm":
@@ -141,7 +145,7 @@ def report_003(r003: Result003) -> str:
         lines.append(f"The 5-minute load average when each training ended: "
                      f"{' and '.join(f'{load:.1f}' for load in loads)}, on "
                      f"{r003.cpus or 'an unknown number of'} CPUs.")
-    lines += ["", "![seed 003](docs/figures/seed003_loss.png)"]
+    lines += ["", f"![seed 003]({FIGURES}/seed003_loss.png)"]
     return "\n".join(lines)
 
 
@@ -153,8 +157,8 @@ def report_004(r004: list[EpochMetrics]) -> str:
              "|---:|---:|---:|---:|---:|"]
     lines += [f"| {m.epoch} | {m.train_loss:.4f} | {1 - m.train_accuracy:.4f} | "
               f"{m.test_loss:.4f} | {1 - m.test_accuracy:.4f} |" for m in r004]
-    lines += ["", "![seed 004 loss](docs/figures/seed004_loss.png) "
-              "![seed 004 error](docs/figures/seed004_error.png)"]
+    lines += ["", f"![seed 004 loss]({FIGURES}/seed004_loss.png) "
+              f"![seed 004 error]({FIGURES}/seed004_error.png)"]
     return "\n".join(lines)
 
 

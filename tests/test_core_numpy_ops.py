@@ -202,16 +202,14 @@ def test_mean_all_is_the_mean_of_every_element() -> None:
         ta.mean_all(np.zeros(3))  # type: ignore[arg-type]
 
 
-def test_the_readme_coming_from_numpy_section_runs() -> None:
-    """Every `>>>` example of the README's "Coming from numpy" runs and prints what it says."""
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = text[text.index("## Coming from numpy"):]
-    section = section[:section.index("\n## ", 1)]
-    blocks = re.findall(r"```python\n(.*?)\n```", section, re.S)
+def test_the_docs_coming_from_numpy_page_runs() -> None:
+    """Every `>>>` example of the guide's "Coming from numpy" runs and prints what it says."""
+    page = Path(__file__).resolve().parent.parent / "docs" / "guide" / "numpy.md"
+    blocks = re.findall(r"```python\n(.*?)\n```", page.read_text(), re.S)
     assert len(blocks) >= 2 and all(">>>" in b for b in blocks)
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     # the blocks run one after another in one session, as a reader types them
-    runner.run(parser.get_doctest("\n".join(blocks), {}, "README numpy", "README.md", 0))
+    runner.run(parser.get_doctest("\n".join(blocks), {}, "numpy.md", "numpy.md", 0))
     result = runner.summarize(verbose=False)
     assert result.attempted > 20 and result.failed == 0, result

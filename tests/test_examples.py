@@ -160,11 +160,12 @@ def test_reproduce_quick_writes_its_table_and_figures(
         assert (tmp_path / "fig" / name).read_bytes().startswith(PNG)
 
 
-def test_the_readme_has_one_results_section() -> None:
-    text = (ROOT / "README.md").read_text()
+def test_the_results_page_has_one_results_section() -> None:
+    assert reproduce.PAGE == ROOT / "docs" / "guide" / "experiments.md"
+    text = reproduce.PAGE.read_text()
     assert text.count("<!-- results:begin -->") == 1 and text.count("<!-- results:end -->") == 1
     # one block per seed and nothing else, so that `--only` can rewrite any of them
-    blocks = split_blocks(read_section(ROOT / "README.md", "results"), "results")
+    blocks = split_blocks(read_section(reproduce.PAGE, "results"), "results")
     assert list(blocks) == list(reproduce.SEEDS)
     assert all("Produced by `python -m examples.reproduce" in b for b in blocks.values())
 
@@ -203,30 +204,26 @@ def test_the_tour_runs_and_shows_the_refusals(capsys: pytest.CaptureFixture[str]
     assert "TypeError: np.exp does not take a typedarr Matrix: use ta.exp(x)" in out
 
 
-def readme_nn_block(containing: str) -> str:
-    """The README nn section's Python block that contains `containing`."""
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## nn: seed 000's network"):text.index("\n## ", text.index(
-        "## nn: seed 000's network") + 5)]
-    blocks = [b.split("\n```", 1)[0] for b in section.split("```python\n")[1:]]
+def docs_block(page: str, containing: str) -> str:
+    """The one plain Python block (```python, not executed by the docs build) of the
+    documentation page `page` (under docs/) that contains `containing`."""
+    text = (ROOT / "docs" / page).read_text()
+    blocks = [b.split("\n```", 1)[0] for b in text.split("```python\n")[1:]]
     (block,) = [b for b in blocks if containing in b]
     return block
 
 
-def test_the_readme_chain_example_runs() -> None:
+def test_the_docs_chain_example_runs() -> None:
     namespace: dict[str, Any] = {}
-    exec(compile(readme_nn_block("nn.Chain[In]()"), "README.md", "exec"), namespace)
+    exec(compile(docs_block("guide/nn.md", "nn.Chain[In]()"), "nn.md", "exec"), namespace)
     assert nn.check_network(namespace["net"], 784) == 10
 
 
-def test_the_readme_nn_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## nn: seed 000's network"):]
-    start = section.index("```python\n") + len("```python\n")
-    code = section[start:section.index("\n```", start)]
+def test_the_docs_nn_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code = docs_block("guide/nn.md", "nn.save(net, \"net.safetensors\")")
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})  # the README's own example
+    exec(compile(code, "nn.md", "exec"), {})  # the guide's own example
     loss, accuracy = capsys.readouterr().out.split()
     assert float(loss) > 0 and 0 <= float(accuracy) <= 1
     assert (tmp_path / "net.safetensors").is_file()

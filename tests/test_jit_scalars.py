@@ -195,11 +195,11 @@ def test_a_new_batch_size_retraces_and_reuses_the_compiled_kernels() -> None:
     assert after.compiled == before.compiled
 
 
-def test_the_readme_example_of_runtime_numbers_runs() -> None:
+def test_the_docs_example_of_runtime_numbers_runs() -> None:
     import re
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "jit.md").read_text()
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, re.S)
                 if "scaled.traces == 1" in b]
-    exec(compile(block, "README.md", "exec"), {"ta": ta, "Matrix": Matrix})
+    exec(compile(block, "jit.md", "exec"), {"ta": ta, "Matrix": Matrix})

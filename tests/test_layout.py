@@ -1,6 +1,6 @@
 """The house's shape, checked: imports run one way, and rooms stay small.
 
-typedarr is built in layers, each importing only those below it (README "Layout"):
+typedarr is built in layers, each importing only those below it (docs/guide/layout.md):
 the IR, then the engines, then the dispatcher, then the front-end, then jit. nn sits on top
 and uses typedarr's public names only. The test reads every module's imports with `ast`
 (nothing is imported or run) and fails on an import that points up a layer, or from nn into

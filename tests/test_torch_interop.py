@@ -251,13 +251,14 @@ def test_a_file_that_is_not_safetensors_is_a_checkpoint_error(tmp_path: Path) ->
         nn.from_state_dict(net, tmp_path / "junk")
 
 
-def test_the_readme_round_trip_runs_and_agrees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                               ) -> None:
-    from test_examples import readme_nn_block
+def test_the_docs_round_trip_runs_and_agrees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    from test_examples import docs_block
 
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {}
-    exec(compile(readme_nn_block("nn.from_state_dict"), "README.md", "exec"), namespace)
+    exec(compile(docs_block("guide/checkpoints.md", "nn.from_state_dict"), "checkpoints.md",
+                 "exec"), namespace)
     theirs, ours = _predictions(_randomised(namespace["model"], 5), nn.from_state_dict(
         namespace["template"], namespace["model"].state_dict()), (3, 1, 28, 28))
     assert np.abs(theirs - ours).max() < 1e-5

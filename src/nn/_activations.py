@@ -30,9 +30,13 @@ class FActivation(Enum):
 
 
 Relu = FActivation.RELU
+"""`max(x, 0)`, seed 000's `Relu`."""
 Sigmoid = FActivation.SIGMOID
+"""`1 / (1 + exp(-x))`."""
 Tanh = FActivation.TANH
+"""`tanh(x)`."""
 Identity = FActivation.IDENTITY
+"""`x` unchanged: a network's last layer before a loss that applies its own output."""
 
 # Either rank: a Matrix (dense layers) or a Tensor4 (convolutional layers)
 A = TypeVar("A", Matrix[Any, Any], Tensor4[Any, Any, Any, Any])

@@ -49,7 +49,9 @@ class Batchnorm2dGradients(Generic[F]):
 
 
 BN1 = Batchnorm1dGradients  # seed 000's name
+"""Seed 000's name for `Batchnorm1dGradients`: the same class."""
 BN2 = Batchnorm2dGradients  # seed 000's name, per channel
+"""The per-channel `Batchnorm2dGradients` under seed 000's naming: the same class."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

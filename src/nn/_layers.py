@@ -366,10 +366,13 @@ class Flatten:
 Layer: TypeAlias = (Linear[Any, Any] | LinearNoBias[Any, Any] | Batchnorm1d[Any] | Activation
                     | Dropout | Conv2d[Any, Any] | AvgPool2d | MaxPool2d | Batchnorm2d[Any]
                     | Flatten)
+"""The layer sum type (seed 000's `Layer`): `pass_` has one `match` arm per variant."""
 Network: TypeAlias = list[Layer]
+"""A network: its layers in order, input first."""
 Gradients: TypeAlias = (LinearGradients[Any, Any] | LinearNoBiasGradients[Any, Any]
                         | Batchnorm1dGradients[Any] | NoGrad | Conv2dGradients[Any, Any]
                         | Batchnorm2dGradients[Any])
+"""The gradient sum type (seed 000's `Gradients`): `pass_` returns one per layer."""
 KINDS: dict[str, type] = {c.__name__: c for c in (get_origin(t) or t for t in get_args(Layer))}
 """Every layer class by name, from `Layer` itself (checkpoints name kinds; untyped input is
 checked with it)."""

@@ -60,6 +60,7 @@ class SigmoidBinaryCrossEntropy:
 
 
 Loss: TypeAlias = SoftmaxCrossEntropy | SigmoidBinaryCrossEntropy
+"""An output and its loss: softmax with cross-entropy, or a sigmoid with binary cross-entropy."""
 
 SOFTMAX_CROSS_ENTROPY = SoftmaxCrossEntropy()
 

@@ -31,11 +31,13 @@ def mlp(input_size: Size, output_size: Size, hiddens: Sequence[Size],
     """A network of `len(hiddens) + 1` linear layers, as seed 004's `MLP(...)`.
 
     Args:
-        input_size, output_size: features in and classes out.
+        input_size: features in.
+        output_size: classes out.
         hiddens: the size of each hidden layer.
         activations: one per linear layer (`len(hiddens) + 1`), e.g. `[nn.Relu, nn.Identity]`.
         num_bn_layers: how many linear layers, from the first, are followed by batchnorm.
-        weight_init, bias_init: initialisers (`nn.he_normal`, `nn.zero_bias`, ...).
+        weight_init: the weights' initialiser (`nn.xavier_normal`, `nn.he_normal`, ...).
+        bias_init: the biases' initialiser (`nn.zero_bias`, `nn.small_normal_bias`, ...).
         seed: an int or Generator; every parameter is drawn from it in layer order.
         dropout: dropout probability after each hidden activation (0: no Dropout layers).
         bias_before_bn: False gives seed 000's `LinearNoBias` before each batchnorm

@@ -168,6 +168,7 @@ class RMSprop:
 
 
 Optimizer: TypeAlias = SGD | Adam | RMSprop
+"""An optimiser: `update(net, grads)` returns the new network and the new optimiser."""
 
 
 def _check_moments(opt: object, name: str, moments: object) -> None:

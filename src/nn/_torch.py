@@ -107,6 +107,14 @@ def save_torch(net: Sequence[Layer], path: StrPath, *, names: Sequence[str] | No
     `model.load_state_dict(safetensors.torch.load_file(path))`.
 
     Raises CheckpointError if the file cannot be written (a previous file is left as it was).
+
+    >>> import pathlib, tempfile
+    >>> import nn
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.safetensors"
+    >>> nn.save_torch([nn.Linear(Matrix.ones(3, 2), Vector.zeros(2))], path)
+    >>> back = nn.from_state_dict([nn.Linear(Matrix.zeros(3, 2), Vector.zeros(2))], path)
+    >>> float(back[0].w.to_numpy().sum())  # read back as PyTorch would write it
+    6.0
     """
     tensors = to_state_dict(net, names=names)
     try:

@@ -48,10 +48,15 @@ class Range:
 
 
 FINITE = Range(-math.inf, math.inf, False, False, "finite")
+"""Any finite number: a weight, a target value."""
 POSITIVE = Range(0.0, math.inf, False, False, "positive and finite")
+"""The range `(0, inf)`: a learning rate, an `eps`."""
 NON_NEGATIVE = Range(0.0, math.inf, True, False, "non-negative and finite")
+"""The range `[0, inf)`: a weight decay, a standard deviation."""
 UNIT = Range(0.0, 1.0, True, True, "in [0, 1]")
+"""The range `[0, 1]`: a batchnorm momentum."""
 UNIT_OPEN = Range(0.0, 1.0, True, False, "in [0, 1)")
+"""The range `[0, 1)`: a dropout probability, an optimiser's decay."""
 
 
 def integer(x: object) -> int | None:
@@ -132,6 +137,19 @@ def check_fields(obj: object, error: type[Exception], **allowed: Range) -> None:
     Raises TypeError or `error`, naming the class and the field (`Adam: beta1 must be in
     [0, 1), got 1.0`). Inside a `jit` trace a field that is a runtime number is kept as it
     is (the code of a layer or optimiser uses its numbers in arithmetic).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Opt:
+    ...     lr: float
+    ...     def __post_init__(self) -> None:
+    ...         check_fields(self, ValueError, lr=POSITIVE)
+    >>> Opt(1).lr
+    1.0
+    >>> Opt(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Opt: lr must be positive and finite, got 0.0
     """
     owner = type(obj).__name__
     for name, within in allowed.items():

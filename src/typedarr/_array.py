@@ -217,6 +217,14 @@ def check_dtype(dtype: Any) -> DType:
 
     Anything numpy reads as one of them is accepted (`np.float32`, `"float64"`, `float`);
     `None`, which numpy reads as float64, is refused: it is more often a missing argument.
+    Raises DTypeError for any other dtype, naming the conversion to make.
+
+    >>> check_dtype(float)
+    dtype('float64')
+    >>> check_dtype(np.int32)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    DTypeError: typedarr holds float32 or float64, not int32: convert explicitly, ...
     """
     if dtype is None:
         raise DTypeError("dtype must be float32 or float64, got None")

@@ -56,6 +56,13 @@ def atomic_writer(path: str | os.PathLike[str], *, mode: int | None = None,
             (for content that is named by its own hash and never changes).
 
     Raises OSError when the file cannot be written; the destination is then as it was.
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "out.bin"
+    >>> with atomic_writer(path) as f:
+    ...     _ = f.write(b"all or nothing")
+    >>> path.read_bytes()
+    b'all or nothing'
     """
     dest = destination(path)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")

@@ -92,4 +92,6 @@ def _check_pair(name: str, v: object, m: object) -> None:
 
 
 rowsLike = rows_like  # massiv's name
+"""massiv's name for `rows_like`: the same function."""
 colsLike = cols_like  # massiv's name
+"""massiv's name for `cols_like`: the same function."""

@@ -94,7 +94,14 @@ def filled(shape: tuple[object, ...], value: object, dtype: Any) -> Data:
 
 
 def generator(seed: object) -> np.random.Generator:
-    """A numpy Generator: the one given, or a fresh one seeded with `seed`."""
+    """A numpy Generator: the one given, or a fresh one seeded with `seed`.
+
+    Raises TypeError for a seed that is neither an int nor a Generator (a bool, a float),
+    ValueError for a negative one.
+
+    >>> float(generator(0).random()) == float(generator(0).random())
+    True
+    """
     if isinstance(seed, np.random.Generator):
         return seed
     s = integer(seed)

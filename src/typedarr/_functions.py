@@ -28,27 +28,52 @@ M_co = TypeVar("M_co", covariant=True)
 
 
 def exp(x: _Elementwise[Op, D]) -> D:
-    """`e ** x` elementwise, delayed."""
+    """`e ** x` elementwise, delayed.
+
+    >>> exp(Vector.from_list([0, 1])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 1.0, 2.7182817 ]
+    """
     return x._map(UnaryOp.EXP)
 
 
 def log(x: _Elementwise[Op, D]) -> D:
-    """The natural logarithm elementwise, delayed (`log(0)` is `-inf`, as in IEEE)."""
+    """The natural logarithm elementwise, delayed (`log(0)` is `-inf`, as in IEEE).
+
+    >>> log(Vector.from_list([1, 0])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 0.0, -inf ]
+    """
     return x._map(UnaryOp.LOG)
 
 
 def sqrt(x: _Elementwise[Op, D]) -> D:
-    """The square root elementwise, delayed."""
+    """The square root elementwise, delayed (NaN below 0, as in IEEE).
+
+    >>> sqrt(Vector.from_list([4, 9])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 2.0, 3.0 ]
+    """
     return x._map(UnaryOp.SQRT)
 
 
 def tanh(x: _Elementwise[Op, D]) -> D:
-    """The hyperbolic tangent elementwise, delayed."""
+    """The hyperbolic tangent elementwise, delayed.
+
+    >>> tanh(Vector.from_list([0])).compute()
+    Vector U Par (Sz1 1) float32
+    [ 0.0 ]
+    """
     return x._map(UnaryOp.TANH)
 
 
 def sigmoid(x: _Elementwise[Op, D]) -> D:
-    """The logistic function `1 / (1 + exp(-x))` elementwise, delayed; never overflows."""
+    """The logistic function `1 / (1 + exp(-x))` elementwise, delayed; never overflows.
+
+    >>> sigmoid(Vector.from_list([0, -1000])).compute()
+    Vector U Par (Sz1 2) float32
+    [ 0.5, 0.0 ]
+    """
     return x._map(UnaryOp.SIGMOID)
 
 
@@ -63,12 +88,28 @@ def relu(x: _Elementwise[Op, D]) -> D:
 
 
 def maximum(a: _Elementwise[Op, D], b: Op | float) -> D:
-    """The larger of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar."""
+    """The larger of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar.
+
+    Raises ShapeError when `b` has another kind or shape (naming the helper that repeats a
+    Vector), DTypeError when its dtype differs, TypeError when `b` is neither an array of
+    `a`'s kind nor a number.
+
+    >>> maximum(Vector.from_list([-1, 2]), 0.0).compute()
+    Vector U Par (Sz1 2) float32
+    [ 0.0, 2.0 ]
+    """
     return _refuse_unhandled("maximum", a._zip(BinaryOp.MAX, b), b)
 
 
 def minimum(a: _Elementwise[Op, D], b: Op | float) -> D:
-    """The smaller of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar."""
+    """The smaller of `a` and `b` elementwise; `b` is the same kind and shape, or a scalar.
+
+    Raises as `maximum` does.
+
+    >>> minimum(Vector.from_list([-1, 2]), Vector.zeros(2)).compute()
+    Vector U Par (Sz1 2) float32
+    [ -1.0, 0.0 ]
+    """
     return _refuse_unhandled("minimum", a._zip(BinaryOp.MIN, b), b)
 
 

@@ -183,6 +183,9 @@ def _manifest_min(m: MatrixLike[Any, Any], axis: int) -> Vector[Any]:
 def sum_all(x: MatrixLike[Any, Any] | VectorLike[Any]) -> float:
     """The sum of every element of a Matrix or Vector, as a Python float.
 
+    Raises TypeError for anything else, and TraceError inside a `jit` trace (a traced
+    array has no values yet: return the array and sum it outside).
+
     >>> sum_all(Matrix.from_list([[1, 2], [3, 4]])), sum_all(Vector.from_list([1, 2]))
     (10.0, 3.0)
     """
@@ -231,4 +234,6 @@ def _check_rows(name: str, m: MatrixLike[Any, Any]) -> None:
 
 
 sumRows = sum_rows  # massiv's name
+"""massiv's name for `sum_rows`: the same function."""
 sumCols = sum_cols  # massiv's name
+"""massiv's name for `sum_cols`: the same function."""

@@ -19,13 +19,19 @@ class Strategy(Enum):
 
 
 Seq = Strategy.SEQ
+"""massiv's `Seq`: `compute` runs the kernel on the calling thread."""
 Par = Strategy.PAR
+"""massiv's `Par`: `compute` may run a large kernel on every core (the default)."""
 
 _default = Par  # one store sets it: no lock needed
 
 
 def default_strategy() -> Strategy:
-    """The strategy given to arrays created without one (initially `Par`)."""
+    """The strategy given to arrays created without one (initially `Par`).
+
+    >>> default_strategy()
+    Par
+    """
     return _default
 
 
