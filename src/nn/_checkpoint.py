@@ -86,16 +86,15 @@ def save(net: Sequence[Layer], path: StrPath) -> None:
     """
     fields = _encode(net)
     kinds = [type(layer).__name__ for layer in net]
-    write: Callable[[IO[bytes]], None]
-    if os.fspath(path).lower().endswith(".npz"):
-        def write(f: IO[bytes]) -> None:
-            _npz.write(f, _npz_arrays(kinds, fields))
-    else:
-        tensors = {k: v for k, v in fields.items() if isinstance(v, np.ndarray)}
-        metadata = _metadata(kinds, fields)
+    def write_npz(f: IO[bytes]) -> None:
+        _npz.write(f, _npz_arrays(kinds, fields))
 
-        def write(f: IO[bytes]) -> None:
-            _safetensors.write(f, tensors, metadata)
+    def write_safetensors(f: IO[bytes]) -> None:
+        tensors = {k: v for k, v in fields.items() if isinstance(v, np.ndarray)}
+        _safetensors.write(f, tensors, _metadata(kinds, fields))
+
+    write: Callable[[IO[bytes]], None] = (
+        write_npz if os.fspath(path).lower().endswith(".npz") else write_safetensors)
     try:
         with atomic_writer(path) as f:
             write(f)

@@ -31,19 +31,20 @@ def chunked_leaf(blocks: object, rank: int, kind: str) -> Node:
     if not isinstance(blocks, da.Array):
         raise TypeError(f"{kind}.from_dask takes a dask array, got {type(blocks).__name__}"
                         f"{f': use {kind}.from_numpy' if isinstance(blocks, np.ndarray) else ''}")
-    if isinstance(getattr(blocks, "_meta", None), np.ma.MaskedArray):
+    array = _any(blocks)  # a dask array (typed as object: dask is an optional extra)
+    if isinstance(getattr(array, "_meta", None), np.ma.MaskedArray):
         raise TypeError(f"{kind}.from_dask takes plain blocks, got a masked dask array: its "
                         f"mask would be dropped and the values hidden under it kept; fill it "
                         f"explicitly (da.ma.filled(x, 0.0))")
-    if blocks.ndim != rank:
-        raise ShapeError(f"{kind}.from_dask needs a {rank}-d array, got shape {blocks.shape}")
-    if any(np.isnan(n) for n in blocks.shape):
-        raise ShapeError(f"{kind}.from_dask needs known sizes, got shape {blocks.shape}: call "
+    if array.ndim != rank:
+        raise ShapeError(f"{kind}.from_dask needs a {rank}-d array, got shape {array.shape}")
+    if any(np.isnan(n) for n in array.shape):
+        raise ShapeError(f"{kind}.from_dask needs known sizes, got shape {array.shape}: call "
                          f".compute_chunk_sizes() on the dask array first")
-    if blocks.dtype not in FLOAT_DTYPES:
-        raise DTypeError(f"{kind}.from_dask takes float32 or float64, got {blocks.dtype}: "
+    if array.dtype not in FLOAT_DTYPES:
+        raise DTypeError(f"{kind}.from_dask takes float32 or float64, got {array.dtype}: "
                          f"convert explicitly, e.g. x.astype(np.float32)")
-    return chunked(blocks, tuple(int(n) for n in blocks.shape), np.dtype(blocks.dtype))
+    return chunked(array, tuple(int(n) for n in array.shape), np.dtype(array.dtype))
 
 
 def zarr_leaf(source: object, rank: int, kind: str) -> Node:
@@ -105,3 +106,7 @@ def _dask_array(what: str) -> Any:
     except ImportError as err:
         raise ImportError(f"{what} needs dask and zarr ({err}): {_INSTALL}") from err
     return dask.array
+
+
+def _any(x: object) -> Any:
+    return x

@@ -197,9 +197,10 @@ class Jitted(Generic[P, T]):
         scalars = [Scalar.argument(i, v, np.asarray(v).dtype, seen)
                    for i, v in enumerate(numbers)]
         _trace.start(trace)
+        fn: Callable[..., Any] = self._fn  # called with the traced stand-ins of its arguments
         try:
-            result = self._fn(*replace(args, iter(traced), iter(scalars)),
-                              **replace(kwargs, iter(traced), iter(scalars)))
+            result = fn(*replace(args, iter(traced), iter(scalars)),
+                        **replace(kwargs, iter(traced), iter(scalars)))
         finally:
             _trace.stop()
         outputs: list[_Array] = []

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import dask
+
+# pyright reads dask's partial annotations: where they are wrong (`chunks` typed as str,
+# attributes missing, `compute` not re-exported) a line ignores them.
 import dask.array as da
 import numpy as np
 
@@ -52,7 +55,7 @@ class DaskEngine:
         """
         translation = Translation(roots, self.memory)
         lazy = [translation.array(r) for r in roots if translation.chunked(r)]
-        computed = iter(dask.compute(*lazy))
+        computed = iter(dask.compute(*lazy))  # pyright: ignore[reportPrivateImportUsage]
         return tuple(_owned(next(computed), r) if translation.chunked(r) else
                      translation.in_memory(r) for r in roots)
 
@@ -88,7 +91,7 @@ def store(node: Node, target: object, overwrite: bool, memory: Engine) -> None:
     chunks = getattr(target, "chunks", None)
     if isinstance(chunks, tuple):
         # One task per target chunk: two tasks never write into the same zarr chunk.
-        blocks = blocks.rechunk(chunks)
+        blocks = blocks.rechunk(chunks)  # pyright: ignore[reportArgumentType]
     da.store(blocks, target, lock=chunks is None)
 
 
@@ -105,8 +108,8 @@ def _store_path(blocks: da.Array, dest: Path, overwrite: bool) -> None:
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
     try:
         blocks = _regular(blocks)
-        array = zarr.create_array(store=str(work / "a"), shape=blocks.shape,
-                                  chunks=tuple(int(n) for n in blocks.chunksize),
+        array = zarr.create_array(store=str(work / "a"), shape=blocks.shape,  # pyright: ignore[reportArgumentType]
+                                  chunks=tuple(int(n) for n in blocks.chunksize),  # pyright: ignore[reportAttributeAccessIssue]
                                   dtype=blocks.dtype)
         da.store(blocks, array, lock=False)
         if os.path.lexists(dest):
@@ -148,7 +151,7 @@ def _regular(blocks: da.Array) -> da.Array:
     if all(all(c == axis[0] for c in axis[:-1]) and axis[-1] <= axis[0]
            for axis in chunks if axis):
         return blocks
-    return blocks.rechunk(tuple(max(axis, default=1) for axis in chunks))
+    return blocks.rechunk(tuple(max(axis, default=1) for axis in chunks))  # pyright: ignore[reportArgumentType]
 
 
 def _owned(value: Any, node: Node) -> Array:

@@ -34,6 +34,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+# pyright reads dask's partial annotations: where they are wrong (`chunks` typed as str,
+# attributes missing, `compute` not re-exported) a line ignores them.
 import dask.array as da
 import numpy as np
 from dask.graph_manipulation import clone
@@ -126,7 +128,7 @@ class Translation:
         """The lazy values of `node` (in memory values wrapped as one block)."""
         if not self._facts.chunked[id(node)]:
             value = self.in_memory(node)
-            return da.from_array(value, chunks=-1)
+            return da.from_array(value, chunks=-1)  # pyright: ignore[reportArgumentType]
         if self._direct(node):
             return self._direct_array(node, {})
         return self._values[id(node)]
@@ -164,8 +166,8 @@ class Translation:
         if found is None:
             readers = self._readers[id(node)] = self._readers.get(id(node), 0) + 1
             blocks: da.Array = node.arg
-            found = read[id(node)] = blocks if readers == 1 else clone(blocks, seed=readers)
-        return found
+            found = read[id(node)] = blocks if readers == 1 else clone(blocks, seed=readers)  # pyright: ignore[reportArgumentType]
+        return found  # pyright: ignore[reportReturnType]
 
     def record(self, request: _Request, blocks: da.Array) -> None:
         """A region's output: a node's values, or per-block partials to tree-reduce."""
@@ -217,7 +219,7 @@ class Translation:
 def _reshape(blocks: da.Array, node: Node) -> da.Array:
     """Dask's reshape of `blocks`, which splits or merges whole axes only."""
     try:
-        return blocks.reshape(node.shape)
+        return blocks.reshape(node.shape)  # pyright: ignore[reportAttributeAccessIssue]
     except NotImplementedError:
         raise ShapeError(f"a chunked array of shape {blocks.shape} cannot be reshaped to "
                          f"{node.shape} block by block (Dask only splits or merges whole "
@@ -355,7 +357,7 @@ class _Region:
             meets = [carrier[s] for s in syms if s in carrier]
             if value.ndim >= 2 and meets:
                 raise ShapeError(_mixing_message(meets[0], node))
-            arrays.append(da.from_array(value, chunks=-1))
+            arrays.append(da.from_array(value, chunks=-1))  # pyright: ignore[reportArgumentType]
         return arrays, where
 
     def _resolve_expands(self, where: dict[str, BlockExtent]) -> None:
