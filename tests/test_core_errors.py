@@ -351,3 +351,25 @@ def test_delayed_kinds_are_distinct_classes() -> None:
     # The tables above rely on DMatrix/DVector operands really being delayed.
     assert isinstance(Matrix.ones(1, 1) * 2.0, DMatrix)
     assert isinstance(Vector.ones(1) * 2.0, DVector)
+
+
+_NUMPY: Any = np.ones(2)  # untyped callers: what mypy would refuse
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ta.exp(_NUMPY), lambda: ta.log(_NUMPY), lambda: ta.sqrt(_NUMPY),
+    lambda: ta.tanh(_NUMPY), lambda: ta.sigmoid(_NUMPY), lambda: ta.relu(_NUMPY),
+    lambda: ta.maximum(_NUMPY, 0.0), lambda: ta.minimum(_NUMPY, 0.0),
+    lambda: ta.clip(_NUMPY, 0.0, 1.0), lambda: ta.where(_NUMPY, 1.0, 0.0),
+])
+def test_elementwise_functions_of_numpy_arrays_say_how_to_convert(call: Any) -> None:
+    with pytest.raises(TypeError, match=r"takes a typed array .*got ndarray: convert a numpy "
+                                        r"array with Matrix.from_numpy"):
+        call()
+
+
+def test_elementwise_functions_of_python_numbers_point_at_math() -> None:
+    with pytest.raises(TypeError, match=r"ta.exp takes a typed array .*use math.exp"):
+        ta.exp(1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ta.relu .*works on arrays only"):
+        ta.relu(1.0)  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ def exp(x: _Elementwise[Op, D]) -> D:
     Vector U Par (Sz1 2) float32
     [ 1.0, 2.7182817 ]
     """
-    return x._map(UnaryOp.EXP)
+    return _typed("exp", x)._map(UnaryOp.EXP)
 
 
 def log(x: _Elementwise[Op, D]) -> D:
@@ -44,7 +44,7 @@ def log(x: _Elementwise[Op, D]) -> D:
     Vector U Par (Sz1 2) float32
     [ 0.0, -inf ]
     """
-    return x._map(UnaryOp.LOG)
+    return _typed("log", x)._map(UnaryOp.LOG)
 
 
 def sqrt(x: _Elementwise[Op, D]) -> D:
@@ -54,7 +54,7 @@ def sqrt(x: _Elementwise[Op, D]) -> D:
     Vector U Par (Sz1 2) float32
     [ 2.0, 3.0 ]
     """
-    return x._map(UnaryOp.SQRT)
+    return _typed("sqrt", x)._map(UnaryOp.SQRT)
 
 
 def tanh(x: _Elementwise[Op, D]) -> D:
@@ -64,7 +64,7 @@ def tanh(x: _Elementwise[Op, D]) -> D:
     Vector U Par (Sz1 1) float32
     [ 0.0 ]
     """
-    return x._map(UnaryOp.TANH)
+    return _typed("tanh", x)._map(UnaryOp.TANH)
 
 
 def sigmoid(x: _Elementwise[Op, D]) -> D:
@@ -74,7 +74,7 @@ def sigmoid(x: _Elementwise[Op, D]) -> D:
     Vector U Par (Sz1 2) float32
     [ 0.5, 0.0 ]
     """
-    return x._map(UnaryOp.SIGMOID)
+    return _typed("sigmoid", x)._map(UnaryOp.SIGMOID)
 
 
 def relu(x: _Elementwise[Op, D]) -> D:
@@ -84,7 +84,7 @@ def relu(x: _Elementwise[Op, D]) -> D:
     Vector U Par (Sz1 2) float32
     [ 0.0, 2.0 ]
     """
-    return x._map(UnaryOp.RELU)
+    return _typed("relu", x)._map(UnaryOp.RELU)
 
 
 def maximum(a: _Elementwise[Op, D], b: Op | float) -> D:
@@ -98,7 +98,7 @@ def maximum(a: _Elementwise[Op, D], b: Op | float) -> D:
     Vector U Par (Sz1 2) float32
     [ 0.0, 2.0 ]
     """
-    return _refuse_unhandled("maximum", a._zip(BinaryOp.MAX, b), b)
+    return _refuse_unhandled("maximum", _typed("maximum", a)._zip(BinaryOp.MAX, b), b)
 
 
 def minimum(a: _Elementwise[Op, D], b: Op | float) -> D:
@@ -110,7 +110,7 @@ def minimum(a: _Elementwise[Op, D], b: Op | float) -> D:
     Vector U Par (Sz1 2) float32
     [ -1.0, 0.0 ]
     """
-    return _refuse_unhandled("minimum", a._zip(BinaryOp.MIN, b), b)
+    return _refuse_unhandled("minimum", _typed("minimum", a)._zip(BinaryOp.MIN, b), b)
 
 
 def clip(x: _Elementwise[Op, D], low: Op | float, high: Op | float) -> D:
@@ -129,9 +129,24 @@ def clip(x: _Elementwise[Op, D], low: Op | float, high: Op | float) -> D:
             raise ValueError(f"clip: {name} is NaN; bounds are numbers or arrays")
     if isinstance(low, numbers.Real) and isinstance(high, numbers.Real) and low > high:
         raise ValueError(f"clip: low {low} is above high {high}")
-    lower = _refuse_unhandled("clip", x._zip(BinaryOp.MAX, low), low)
+    lower = _refuse_unhandled("clip", _typed("clip", x)._zip(BinaryOp.MAX, low), low)
     assert isinstance(lower, _Elementwise)  # x's own delayed kind
     return cast(D, _refuse_unhandled("clip", lower._zip(BinaryOp.MIN, high), high))
+
+
+def _typed(name: str, x: _Elementwise[Op, D]) -> _Elementwise[Op, D]:
+    """`x`, if it is a typed array; else the TypeError that says what to write instead (a
+    numpy array would otherwise fail with a bare AttributeError)."""
+    if isinstance(x, _Elementwise):
+        return x
+    got = type(x).__name__  # type: ignore[unreachable]  # untyped callers
+    if isinstance(x, numbers.Real):
+        fix = (f"for a Python number use math.{name}" if hasattr(math, name)
+               else "it works on arrays only")
+    else:
+        fix = "convert a numpy array with Matrix.from_numpy or Vector.from_numpy"
+    raise TypeError(f"ta.{name} takes a typed array (Matrix, Vector or Tensor4), got {got}: "
+                    f"{fix}")
 
 
 def _refuse_unhandled(name: str, out: D, b: object) -> D:
@@ -151,6 +166,7 @@ def where(cond: _Elementwise[Op, D], a: Op | float, b: Op | float) -> D:
     Vector U Par (Sz1 2) float32
     [ -0.5, 2.0 ]
     """
+    cond = _typed("where", cond)
     a_got = cond._operand("select (where) from", a)
     b_got = cond._operand("select (where) from", b)
     if a_got is None or b_got is None:
