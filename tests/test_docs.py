@@ -14,8 +14,10 @@ import html
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,55 @@ def test_the_readme_links_every_page_and_only_existing_ones() -> None:
     unlinked = sorted(pages - links - {"docs/tutorials/index.md"})  # README links each seed's
     assert unlinked == []
     assert len(readme.splitlines()) < 200
+
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars")
+
+
+@pytest.fixture(scope="module")
+def served(site: Path) -> Iterator[str]:
+    """The built site over HTTP on 127.0.0.1 (as a reader's browser gets it)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # no line per request in the test output
+
+    handler = functools.partial(Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("page", "shows"), [
+    ("index.html", "typedarr"),
+    ("tutorials/seed003.html", "Seed 003"),
+    ("api/typedarr.html", "rows_like"),
+])
+def test_pages_render_in_headless_chromium(served: str, page: str, shows: str,
+                                           tmp_path: Path) -> None:
+    """A reader's view: Chromium renders the page (its DOM after scripts ran holds the
+    title and the content) and its screenshot is a picture, not a blank page."""
+    chromium = shutil.which("chromium")
+    assert chromium is not None, "Debian's chromium: scripts/setup.sh installs it"
+    common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*common, "--dump-dom", f"{served}/{page}"], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert shows in html.unescape(re.sub(r"<[^>]+>", " ", dom))
+    assert 'class="md-header' in dom and "md-nav" in dom  # the theme's layout rendered
+    shot = tmp_path / "page.png"
+    subprocess.run([*common, "--window-size=1280,1000", f"--screenshot={shot}",
+                    f"{served}/{page}"], capture_output=True, timeout=120, check=True)
+    from matplotlib.image import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[:2] == (1000, 1280)
+    assert pixels[..., :3].std() > 0.05  # text and colours, not one flat colour
