@@ -87,8 +87,11 @@ def test_convolution_initialiser_scales_count_kernel_fans_as_pytorch_does(
     assert w.shape == shape and w.dtype == np.float32
     o, c, kh, kw = shape
     want = std(c * kh * kw, o * kh * kw)
-    theirs = getattr(torch.nn.init, torch_init)(torch.empty(shape, dtype=torch.float64))
-    assert want == pytest.approx(float(theirs.std()), rel=0.1)  # PyTorch's fans are ours
+    # PyTorch's fans are ours, exactly (a sample std of its draws would be noisy: 256
+    # weights give about 4% of spread, and an unseeded draw fails a 10% bound now and then)
+    fans = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    assert fans == (c * kh * kw, o * kh * kw)
+    assert callable(getattr(torch.nn.init, torch_init))
     assert w.std() == pytest.approx(want, rel=0.05) and abs(w.mean()) < 0.05 * want
     np.testing.assert_array_equal(w, np.asarray(init(*shape, seed=0)))
     assert np.asarray(init(2, 1, 3, 3, seed=0, dtype=np.float64)).dtype == np.float64
