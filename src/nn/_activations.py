@@ -65,15 +65,16 @@ def activate(f: FActivation, x: A) -> A:
 
 
 def derivative(f: FActivation, x: A, y: A, dy: A) -> A:
+    # `.compute()`, the method: pyright keeps the constrained TypeVar `A` through it.
     """The gradient at the input `x`, given the output `y = f(x)` and the gradient `dy` there."""
     match f:
         case FActivation.RELU:
-            return ta.compute((x > 0.0) * dy)
+            return ((x > 0.0) * dy).compute()
         case FActivation.SIGMOID:
-            return ta.compute(dy * y * (1.0 - y))
+            return (dy * y * (1.0 - y)).compute()
         case FActivation.TANH:
-            return ta.compute(dy * (1.0 - y * y))
+            return (dy * (1.0 - y * y)).compute()
         case FActivation.IDENTITY:
-            return ta.compute(dy)
+            return dy.compute()
         case _:
             assert_never(f)

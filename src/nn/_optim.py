@@ -33,6 +33,8 @@ from ._layers import Gradients, Layer, Network
 from ._update import Moments, apply, zero_moments
 
 P = TypeVar("P", Matrix[Any, Any], Vector[Any], Tensor4[Any, Any, Any, Any])
+# The rules compute with `.compute()`, the method: pyright keeps the constrained TypeVar `P`
+# through a method call, not through the function `ta.compute` (mypy accepts both).
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -76,9 +78,9 @@ class SGD:
 
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
         if not moments:
-            return ta.compute(p - self.lr * g), ()
-        v = ta.compute(self.momentum * moments[0] - self.lr * g)
-        return ta.compute(p + v), (v,)
+            return (p - self.lr * g).compute(), ()
+        v = (self.momentum * moments[0] - self.lr * g).compute()
+        return (p + v).compute(), (v,)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -122,8 +124,8 @@ class Adam:
 
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
         b1, b2 = self.beta1, self.beta2
-        m = ta.compute(b1 * moments[0] + (1.0 - b1) * g)
-        v = ta.compute(b2 * moments[1] + (1.0 - b2) * g * g)
+        m = (b1 * moments[0] + (1.0 - b1) * g).compute()
+        v = (b2 * moments[1] + (1.0 - b2) * g * g).compute()
         t = self.t + 1  # the step being taken
         m_hat, v_hat = m * (1.0 / (1.0 - b1 ** t)), v * (1.0 / (1.0 - b2 ** t))
         return ta.compute(p - self.lr * m_hat / (ta.sqrt(v_hat) + self.eps)), (m, v)
@@ -163,7 +165,7 @@ class RMSprop:
         return self if self.cache else replace(self, cache=zero_moments(net, 1))
 
     def _rule(self, p: P, g: P, moments: tuple[P, ...]) -> tuple[P, tuple[P, ...]]:
-        c = ta.compute(self.decay * moments[0] + (1.0 - self.decay) * g * g)
+        c = (self.decay * moments[0] + (1.0 - self.decay) * g * g).compute()
         return ta.compute(p - self.lr * g / (ta.sqrt(c) + self.eps)), (c,)
 
 

@@ -139,13 +139,15 @@ def zeros_like(g: Gradients) -> Gradients:
     return replace(g, **{f.name: _zero(getattr(g, f.name)) for f in fields(g)})
 
 
+# `.compute()`, the method, in code generic over the array kinds: pyright keeps a
+# constrained TypeVar through a method call, not through the function `ta.compute`.
 def _zero(p: P) -> P:
-    return ta.compute(p * 0.0)
+    return (p * 0.0).compute()
 
 
 def _decayed(g: P, p: P, weight_decay: float) -> P:
     """The gradient of the loss plus `weight_decay / 2 * |p|**2` (L2, as PyTorch's SGD)."""
-    return g if weight_decay == 0.0 else ta.compute(g + weight_decay * p)
+    return g if weight_decay == 0.0 else (g + weight_decay * p).compute()
 
 
 def _of(i: int, layer: Layer, g: Gradients) -> None:
