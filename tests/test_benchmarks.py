@@ -162,7 +162,7 @@ def test_the_step_profile_reads_the_products_off_the_program_and_adds_up() -> No
     assert lines[0].startswith("| where a small MLP's compiled step goes |")
     assert [line.split("|")[1].strip() for line in lines[2:]] == [
         "the whole compiled step", "inside the kernels",
-        "products alone (numpy BLAS, 1 thread, same shapes)",
+        "products alone (numpy BLAS, same shapes)",
         "loop nests, convolutions, pooling and the rest",
         "Python around the kernels (checks, flatten, rebuild)"]
 

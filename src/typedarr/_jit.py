@@ -39,9 +39,9 @@ from ._structure import (
     FromInput,
     FromOutput,
     Key,
-    Result,
+    Rebuild,
     flatten,
-    rebuild,
+    rebuilder,
     replace,
     results,
 )
@@ -104,7 +104,7 @@ class _Compiled:
     run: Callable[[list[Array]], list[Array]]
     draws: tuple[tuple[int, _trace.Draw], ...]
     ninputs: int
-    results: Result  # the result tree: where each array's values come from
+    rebuild: Rebuild  # the results from the result tree: where each array's values come from
     numbers: Callable[[list[Array]], list[Array]] | None
     nscalars: int
     guard: frozenset[int]
@@ -176,8 +176,7 @@ class Jitted(Generic[P, T]):
             if compiled.nscalars:
                 inputs[-compiled.nscalars:] = values[:compiled.nscalars]
         outs = compiled.run(inputs)
-        result: T = rebuild(compiled.results, outs, inputs, arrays,
-                            values[compiled.nscalars:])
+        result: T = compiled.rebuild(outs, inputs, arrays, values[compiled.nscalars:])
         return result
 
     def _fixed(self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -222,7 +221,7 @@ class Jitted(Generic[P, T]):
         computed = read + tuple(s.node for s in returned)
         return _Compiled(_compute.compile_program(roots, tuple(trace.inputs), strategy),
                          tuple(trace.draws), len(trace.inputs),
-                         results(tree, iter(where), iter(outputs)),
+                         rebuilder(results(tree, iter(where), iter(outputs))),
                          scalar_program(computed, tuple(s.node for s in scalars))
                          if computed else None,
                          len(read), frozenset(seen.used))

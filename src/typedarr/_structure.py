@@ -4,7 +4,8 @@
 generators and static values) as a `Key`, the arrays appended in depth-first order; a traced
 function's results are described the same way and turned by `results` into a `Result` tree
 that says where each array's values come from (a kernel output, an input, or an array the
-trace captured); `rebuild` makes the results of a call from it. The nodes are small typed
+trace captured); `rebuilder` turns it, once per trace, into the function that makes a
+call's results. The nodes are small typed
 records (named tuples, so a key is hashed and compared in C on every call; two kinds never
 compare equal: they differ in length, or, for `Items` and `ScalarArg`, in the type of the
 second field, a tuple against an int).
@@ -13,7 +14,7 @@ second field, a tuple against an int).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, TypeAlias, assert_never
 
 import numpy as np
@@ -214,44 +215,53 @@ def results(tree: Key, where: Iterator[Where], outputs: Iterator[_Array]) -> Res
             assert_never(tree)
 
 
-def rebuild(tree: Result, outs: list[Array], inputs: list[Array], given: list[_Array],
-            numbers: list[Array]) -> Any:
-    """The results: kernel outputs wrapped in their kinds, arguments returned as they are,
+Rebuild: TypeAlias = Callable[[list[Array], list[Array], list[_Array], list[Array]], Any]
+"""`(outs, inputs, given, numbers) -> results`: what `rebuilder` makes of a result tree."""
+
+
+def rebuilder(tree: Result) -> Rebuild:
+    """The function making a call's results from `tree`, decided once per trace (a call then
+    runs no match): kernel outputs wrapped in their kinds, arguments returned as they are,
     numbers from the `numbers` the call computed (Python's float and int for float64 and
     int64, numpy scalars otherwise)."""
     match tree:
-        case ArrayResult(kind, _, FromInput(slot)) if (
-                slot < len(given) and type(given[slot]) is kind):
-            return given[slot]
-        case ArrayResult(kind, strategy, where):
+        case ArrayResult(kind, strategy, FromInput(slot)):
             wrap: Any = kind
-            return wrap._wrap(_node(where, outs, inputs), strategy)
+
+            def argument(outs: list[Array], inputs: list[Array], given: list[_Array],
+                         numbers: list[Array]) -> Any:
+                if slot < len(given) and type(given[slot]) is kind:
+                    return given[slot]  # returned unchanged: no copy
+                return wrap._wrap(leaf(inputs[slot]), strategy)
+            return argument
+        case ArrayResult(kind, strategy, FromOutput(k)):
+            wrap = kind
+            return lambda outs, inputs, given, numbers: wrap._wrap(leaf(outs[k]), strategy)
+        case ArrayResult(kind, strategy, Captured(node)):
+            captured = kind._wrap(node, strategy)  # type: ignore[attr-defined]
+            return lambda outs, inputs, given, numbers: captured
+        case ArrayResult():
+            raise AssertionError(f"a result array from {tree.where!r}")
         case Static(value):
-            return value
-        case ScalarArg(dtype, k):
-            out = numbers[k]
-            return out.item() if dtype in _PYTHON_DTYPES else out[()]
+            return lambda outs, inputs, given, numbers: value
+        case ScalarArg(dtype, k) if dtype in _PYTHON_DTYPES:
+            return lambda outs, inputs, given, numbers: numbers[k].item()
+        case ScalarArg(_, k):
+            return lambda outs, inputs, given, numbers: numbers[k][()]
         case Items(kind, items) if kind is dict:
-            return {k: rebuild(v, outs, inputs, given, numbers) for k, v in items}
+            entries = [(key, rebuilder(v)) for key, v in items]
+            return lambda outs, inputs, given, numbers: {
+                key: f(outs, inputs, given, numbers) for key, f in entries}
         case Items(kind, items) if kind in (tuple, list):
-            return kind(rebuild(v, outs, inputs, given, numbers) for v in items)
+            parts = [rebuilder(v) for v in items]
+            return lambda outs, inputs, given, numbers: kind(
+                [f(outs, inputs, given, numbers) for f in parts])
         case Items(kind, items):
-            return _rebuild_dataclass(kind, {name: rebuild(v, outs, inputs, given, numbers)
-                                             for name, v in items})
+            named = [(name, rebuilder(v)) for name, v in items]
+            return lambda outs, inputs, given, numbers: _rebuild_dataclass(kind, {
+                name: f(outs, inputs, given, numbers) for name, f in named})
         case _:
             assert_never(tree)
-
-
-def _node(where: Where, outs: list[Array], inputs: list[Array]) -> Node:
-    match where:
-        case FromOutput(k):
-            return leaf(outs[k])
-        case FromInput(slot):
-            return leaf(inputs[slot])
-        case Captured(node):
-            return node
-        case _:
-            assert_never(where)
 
 
 def _rebuild_dataclass(kind: type, fields: dict[str, Any]) -> Any:
