@@ -65,8 +65,8 @@ def activate(f: FActivation, x: A) -> A:
 
 
 def derivative(f: FActivation, x: A, y: A, dy: A) -> A:
-    # `.compute()`, the method: pyright keeps the constrained TypeVar `A` through it.
     """The gradient at the input `x`, given the output `y = f(x)` and the gradient `dy` there."""
+    # `.compute()`, the method: pyright keeps the constrained TypeVar `A` through it.
     match f:
         case FActivation.RELU:
             return ((x > 0.0) * dy).compute()
