@@ -210,7 +210,10 @@ def test_arithmetic_is_numpy_arithmetic_bit_for_bit(data: st.DataObject, dtype: 
                  (x > y, (a > b).astype(dtype)), (x <= c, (a <= k).astype(dtype))]
     for got, want in cases:
         assert_exact(got, want)
-        np.testing.assert_array_equal(np.signbit(values(got)), np.signbit(want))  # -0.0 too
+        # -0.0 too; a NaN's sign is left unspecified by IEEE 754 (an x86 NaN from 0.0 - nan
+        # keeps the operand's sign or takes the default NaN's by instruction): numbers only
+        numbers = ~np.isnan(want)
+        np.testing.assert_array_equal(np.signbit(values(got))[numbers], np.signbit(want)[numbers])
 
 
 @given(data=st.data(), dtype=DTYPES, rank=st.sampled_from([1, 2]))
