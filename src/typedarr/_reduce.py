@@ -139,9 +139,7 @@ def max_cols(m: MatrixLike[R, Any]) -> Vector[R]:
     Vector U Par (Sz1 2) float32
     [ 5.0, 4.0 ]
     """
-    _check_matrix("max_cols", m)
-    if m.cols == 0:
-        raise ShapeError("max_cols of a Matrix with no columns is undefined")
+    _check_cols("max_cols", m)
     return _manifest_max(m, 1)
 
 
@@ -163,9 +161,7 @@ def min_cols(m: MatrixLike[R, Any]) -> Vector[R]:
     Vector U Par (Sz1 2) float32
     [ 1.0, 3.0 ]
     """
-    _check_matrix("min_cols", m)
-    if m.cols == 0:
-        raise ShapeError("min_cols of a Matrix with no columns is undefined")
+    _check_cols("min_cols", m)
     return _manifest_min(m, 1)
 
 
@@ -231,6 +227,12 @@ def _check_rows(name: str, m: MatrixLike[Any, Any]) -> None:
     _check_matrix(name, m)
     if m.rows == 0:
         raise ShapeError(f"{name} of a Matrix with no rows is undefined")
+
+
+def _check_cols(name: str, m: MatrixLike[Any, Any]) -> None:
+    _check_matrix(name, m)
+    if m.cols == 0:
+        raise ShapeError(f"{name} of a Matrix with no columns is undefined")
 
 
 sumRows = sum_rows  # massiv's name
