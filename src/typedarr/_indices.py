@@ -25,7 +25,7 @@ from typing_extensions import TypeVar
 from ._array import _Array
 from ._errors import ShapeError
 from ._ir import BinaryOp, Node, UnaryOp, binary, leaf, unary
-from ._select import select
+from ._select import integer_vector, select
 from ._strategy import Strategy, combine
 from ._vector import DVector
 
@@ -140,10 +140,8 @@ def _labels(other: object) -> Positions:
     if not isinstance(other, np.ndarray | Sequence) or isinstance(other, str):
         raise TypeError(f"Indices compare with Indices or integer labels (a 1-d int array or "
                         f"list), not {type(other).__name__}")
-    labels = np.asarray(other)
-    if labels.size == 0:
-        labels = labels.astype(np.intp)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+    labels, integers = integer_vector(other)
+    if not integers:
         raise TypeError(f"labels must be a 1-d array of integers, got {labels.dtype} with "
                         f"shape {labels.shape}")
     return labels.astype(np.intp)

@@ -80,15 +80,22 @@ def _read_only(out: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return out
 
 
+def integer_vector(x: object) -> tuple[np.ndarray[Any, Any], bool]:
+    """`x` as an array (an empty one as intp), and whether it is a 1-d array of integers:
+    what row indices and integer labels must be."""
+    idx = np.asarray(x)
+    if idx.size == 0:
+        idx = idx.astype(np.intp)
+    return idx, idx.ndim == 1 and idx.dtype.kind in "iu"
+
+
 def _index_array(index: object, kind: str) -> np.ndarray[Any, Any]:
     """`index` as a 1-d integer array, refusing floats, bools (also among ints) and ranks."""
     if not isinstance(index, np.ndarray | Sequence) or isinstance(index, str):
         raise TypeError(f"{kind} indices are ints, slices or 1-d integer arrays, got "
                         f"{type(index).__name__} {index!r}")
-    idx = np.asarray(index)
-    if idx.size == 0:
-        idx = idx.astype(np.intp)
-    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+    idx, integers = integer_vector(index)
+    if not integers:
         raise TypeError(f"{kind} index arrays must be 1-d integers, got {idx.dtype} "
                         f"with shape {idx.shape}")
     if (not isinstance(index, np.ndarray) and idx.dtype.kind in "iu"
